@@ -1,0 +1,138 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { createRequire } from 'node:module'
+import type {
+  AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
+  SqliteStatement, SqliteValue,
+} from '@kanban-db/core'
+import { acquireLockWith } from '@kanban-db/core'
+
+const require = createRequire(import.meta.url)
+
+/** What node:sqlite can do: a real shared file with WAL, locks and (module-level) online backup. */
+export const capabilities: Capabilities = {
+  sharedFile: true,
+  wal: true,
+  crossProcessLock: true,
+  onlineBackup: true,
+  workerThreads: true,
+}
+
+/**
+ * Creates the node:sqlite adapter (Node >= 22.13). This is the package's default export.
+ * The module is loaded lazily so that importing this package on an older Node fails with a clear
+ * message instead of at import time.
+ */
+export async function createAdapter(): Promise<SqliteAdapter> {
+  const sqlite = loadNodeSqlite()
+  const probe = new sqlite.DatabaseSync(':memory:')
+  const sqliteVersion = (probe.prepare('select sqlite_version() as v').get() as { v: string }).v
+  probe.close()
+  const identity: AdapterIdentity = {
+    name: 'node:sqlite',
+    moduleName: '@kanban-db/adapter-node-sqlite',
+    driver: 'node:sqlite',
+    driverVersion: process.versions.node,
+    sqliteVersion,
+    // node:sqlite's SQLite is compiled into the node binary itself.
+    sqliteCopy: `node:sqlite:${process.execPath}@${process.versions.node}`,
+  }
+
+  const open = async (path: string, options: OpenOptions = {}): Promise<SqliteConnection> => {
+    const readOnly = options.readonly ?? false
+    const database = new sqlite.DatabaseSync(path, {
+      readOnly,
+      // node:sqlite has no "must exist" flag; core checks existence before a read-only open.
+      timeout: 0,
+      enableForeignKeyConstraints: true,
+    })
+    return new NodeSqliteConnection(path, database, sqlite.backup)
+  }
+
+  return {
+    identity,
+    capabilities,
+    open,
+    probeJournalMode: (connection) => String(firstValue(connection, 'PRAGMA journal_mode')).toLowerCase(),
+    setPragma: (connection, name, value) => {
+      connection.exec(`PRAGMA ${name} = ${value}`)
+      return String(firstValue(connection, `PRAGMA ${name}`))
+    },
+    acquireLock: (lockPath, lockOptions) => acquireLockWith(open, lockPath, lockOptions),
+  }
+}
+
+export default createAdapter
+
+type NodeSqlite = typeof import('node:sqlite')
+type Backup = NodeSqlite['backup']
+
+function loadNodeSqlite(): NodeSqlite {
+  try {
+    return require('node:sqlite') as NodeSqlite
+  } catch (error) {
+    throw new Error(
+      `node:sqlite is not available in Node ${process.versions.node}: it needs Node >= 22.13 (Node 24 LTS recommended). ` +
+        'Use a newer Node, or @kanban-db/adapter-better-sqlite3.',
+      { cause: error },
+    )
+  }
+}
+
+function firstValue(connection: SqliteConnection, sql: string): SqliteValue | undefined {
+  const row = connection.prepare(sql).all([])[0]
+  return row === undefined ? undefined : Object.values(row)[0]
+}
+
+class NodeSqliteConnection implements SqliteConnection {
+  constructor(
+    readonly path: string,
+    private readonly database: DatabaseSync,
+    private readonly backupDatabase: Backup,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.database.isOpen
+  }
+
+  get inTransaction(): boolean {
+    return this.database.isOpen && this.database.isTransaction
+  }
+
+  prepare(sql: string): SqliteStatement {
+    return new NodeSqliteStatement(this.database.prepare(sql))
+  }
+
+  exec(sql: string): void {
+    this.database.exec(sql)
+  }
+
+  async backup(destinationPath: string): Promise<void> {
+    await this.backupDatabase(this.database, destinationPath)
+  }
+
+  close(): void {
+    if (this.database.isOpen) this.database.close()
+  }
+}
+
+class NodeSqliteStatement implements SqliteStatement {
+  readonly reader: boolean
+
+  constructor(private readonly statement: StatementSync) {
+    // node:sqlite statements have no `reader`: a statement returns rows when it has result columns.
+    this.reader = statement.columns().length > 0
+  }
+
+  all(parameters: readonly SqliteValue[]): SqliteRow[] {
+    return this.statement.all(...(parameters as SqliteValue[])) as SqliteRow[]
+  }
+
+  run(parameters: readonly SqliteValue[]): RunResult {
+    const { changes, lastInsertRowid } = this.statement.run(...(parameters as SqliteValue[]))
+    return { changes: Number(changes), lastInsertRowid }
+  }
+
+  finalize(): void {
+    // node:sqlite finalizes statements when they are garbage collected or the database closes.
+  }
+}

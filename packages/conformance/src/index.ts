@@ -1,0 +1,7 @@
+export * from './case.js'
+export * from './planner.js'
+export * from './report.js'
+export * from './runner.js'
+export * from './matrix.js'
+export * from './child-process.js'
+export { allCases } from './cases/index.js'

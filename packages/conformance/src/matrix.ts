@@ -1,0 +1,38 @@
+import type { CaseStatus, ConformanceReport } from './report.js'
+
+const CELL: Readonly<Record<CaseStatus, string>> = { pass: 'pass', fail: 'FAIL', skip: 'skip', xfail: 'xfail', xpass: 'XPASS' }
+
+/**
+ * The matrix as text: one row per case, one column per adapter, then every skip and failure with
+ * its reason, so nothing is hidden behind a one-word cell.
+ */
+export function formatMatrix(report: ConformanceReport): string {
+  const ids = [...new Set(report.adapters.flatMap((adapter) => adapter.results.map((result) => result.id)))]
+  const headers = ['case', ...report.adapters.map((adapter) => `${adapter.name} (SQLite ${adapter.sqliteVersion})`)]
+  const rows = ids.map((id) => [
+    id,
+    ...report.adapters.map((adapter) => {
+      const result = adapter.results.find((candidate) => candidate.id === id)
+      return result ? CELL[result.status] : '-'
+    }),
+  ])
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)))
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()
+  const out = [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)]
+  const reasons = report.adapters.flatMap((adapter) =>
+    adapter.results
+      .filter((result) => result.status !== 'pass' && result.detail)
+      .map((result) => `  ${CELL[result.status]} ${adapter.name} ${result.id}: ${result.detail.replaceAll('\n', '\n      ')}`),
+  )
+  if (reasons.length > 0) out.push('', 'Reasons:', ...reasons)
+  const counts = countStatuses(report)
+  out.push('', Object.entries(counts).map(([status, count]) => `${count} ${status}`).join(', '))
+  return out.join('\n')
+}
+
+/** How many results have each status, over every adapter. */
+export function countStatuses(report: ConformanceReport): Record<CaseStatus, number> {
+  const counts: Record<CaseStatus, number> = { pass: 0, fail: 0, skip: 0, xfail: 0, xpass: 0 }
+  for (const adapter of report.adapters) for (const result of adapter.results) counts[result.status] += 1
+  return counts
+}

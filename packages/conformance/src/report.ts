@@ -1,0 +1,30 @@
+/** How one case ended on one adapter. `xfail`: a known failure failed as expected; `xpass`: a known failure passed (fails the run). */
+export type CaseStatus = 'pass' | 'fail' | 'skip' | 'xfail' | 'xpass'
+
+/** One case's result on one adapter. */
+export interface CaseResult {
+  readonly id: string
+  readonly status: CaseStatus
+  readonly ms: number
+  /** Why it failed or was skipped, plus any notes the case wrote. */
+  readonly detail: string
+}
+
+/** One adapter's column of the matrix. */
+export interface AdapterReport {
+  readonly name: string
+  readonly moduleName: string
+  readonly driverVersion: string
+  readonly sqliteVersion: string
+  readonly results: readonly CaseResult[]
+}
+
+/** What `kanban-conformance --json FILE` writes. */
+export interface ConformanceReport {
+  readonly adapters: readonly AdapterReport[]
+}
+
+/** True when no result is `fail` or `xpass`. */
+export function reportPassed(report: ConformanceReport): boolean {
+  return report.adapters.every((adapter) => adapter.results.every((result) => result.status !== 'fail' && result.status !== 'xpass'))
+}

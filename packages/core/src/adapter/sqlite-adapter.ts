@@ -1,0 +1,83 @@
+import type { Capabilities } from './capabilities.js'
+import type { SqliteConnection } from './sqlite-connection.js'
+
+/** Who an adapter is: enough to tell two SQLite copies apart and to label a conformance report. */
+export interface AdapterIdentity {
+  /** Short adapter name, for example `better-sqlite3`. */
+  readonly name: string
+  /** The npm package of the adapter, which a child process passes to `loadAdapter`. */
+  readonly moduleName: string
+  /** The driver package (or built-in module) it wraps, for example `node:sqlite`. */
+  readonly driver: string
+  /** The driver's version. */
+  readonly driverVersion: string
+  /** `sqlite_version()` of the SQLite library the driver runs. */
+  readonly sqliteVersion: string
+  /**
+   * Identifies the SQLite *copy* (the compiled library in memory), not just its version. Two
+   * adapters whose connections would not share SQLite's per-inode lock table must report different
+   * values: closing a connection of one copy drops the POSIX locks the other copy holds on the same
+   * file (hazard H1 in `shared/docs/sqlite-wal-facts.md`).
+   */
+  readonly sqliteCopy: string
+}
+
+/** Options for {@link SqliteAdapter.open}. */
+export interface OpenOptions {
+  /** Open read-only; never create the file. Default false. */
+  readonly readonly?: boolean
+  /** Create the file when it does not exist. Default true (ignored when `readonly`). */
+  readonly create?: boolean
+}
+
+/** A cross-process lock held until `release()` or the holder's death. */
+export interface ProcessLock {
+  /** Releases the lock. Releasing twice is a no-op. */
+  release(): void
+}
+
+/** Options for {@link SqliteAdapter.acquireLock}. */
+export interface AcquireLockOptions {
+  /** Give up after this many milliseconds. */
+  readonly timeoutMs: number
+}
+
+/**
+ * The contract between core and one SQLite driver. An adapter is a thin structural wrapper of its
+ * driver plus three hooks the hygiene policy calls, and a declaration of what its engine can do.
+ *
+ * Each adapter package's default export is a factory `() => Promise<SqliteAdapter>` so a child
+ * process or worker thread can load it by module name alone (see `loadAdapter`).
+ */
+export interface SqliteAdapter {
+  readonly identity: AdapterIdentity
+  readonly capabilities: Capabilities
+  /**
+   * Conformance case ids this adapter is known to fail, each with the reason. The suite reports
+   * them as `xfail`; one that passes is reported as `xpass` and fails the run, so the list cannot
+   * go stale.
+   */
+  readonly knownFailures?: Readonly<Record<string, string>>
+  /**
+   * Opens `path` (an absolute file path, or `:memory:`). Must not run any statement on the file:
+   * core applies the open policy (journal mode, pragmas) itself through the hooks below.
+   */
+  open(path: string, options?: OpenOptions): Promise<SqliteConnection>
+  /** Reads `PRAGMA journal_mode` without changing it (the WAL probe). Lower-case result. */
+  probeJournalMode(connection: SqliteConnection): string
+  /**
+   * Sets `PRAGMA name = value` and returns what SQLite reads back afterwards, as a string
+   * (`PRAGMA synchronous` reads back `2` for FULL). Core compares and raises on mismatch.
+   */
+  setPragma(connection: SqliteConnection, name: string, value: string | number): string
+  /**
+   * Takes an exclusive lock named by `lockPath` that other processes of any adapter respect and that
+   * the kernel releases when the holder dies (never a pid file or directory a crash leaves behind).
+   * Rejects with a `LockTimeout` error after `timeoutMs`. Where the adapter declares no
+   * `crossProcessLock`, the lock only excludes other callers in this process.
+   */
+  acquireLock(lockPath: string, options: AcquireLockOptions): Promise<ProcessLock>
+}
+
+/** What each adapter package exports as its default. */
+export type AdapterFactory = () => Promise<SqliteAdapter>

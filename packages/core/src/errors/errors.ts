@@ -1,0 +1,138 @@
+/**
+ * The error taxonomy. Every error a user of kanban-db can meet is one of these classes: a stable
+ * `code` string to branch on, a message that says what happened and what to do, and the original
+ * SQLite error kept as `cause` (with its `sqliteCode`, for example `SQLITE_IOERR_SHORT_READ`).
+ */
+
+const BRAND = Symbol.for('kanban-db.error')
+
+/** Options every kanban-db error takes. */
+export interface KanbanDbErrorOptions {
+  /** The error that caused this one, usually the driver's SQLite error. */
+  readonly cause?: unknown
+  /** SQLite's result code name, when known (`SQLITE_BUSY`, `SQLITE_IOERR_FSYNC`, ...). */
+  readonly sqliteCode?: string
+  /** Extra facts for logs and tests (path, task id, ...). */
+  readonly details?: Readonly<Record<string, unknown>>
+}
+
+/** The base class. Check `error.code` (stable) rather than the message (for people). */
+export abstract class KanbanDbError extends Error {
+  abstract readonly code: string
+  /** SQLite's result code name when the error came from SQLite. */
+  readonly sqliteCode: string | undefined
+  /** Extra facts for logs and tests. */
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(message: string, options: KanbanDbErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.sqliteCode = options.sqliteCode
+    this.details = options.details ?? {}
+    Object.defineProperty(this, BRAND, { value: true })
+  }
+
+  /** True for kanban-db errors, even from another copy of this package in the same process. */
+  static isKanbanDbError(value: unknown): value is KanbanDbError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
+  }
+}
+
+/** The board file does not exist and the caller asked not to create it (read-only open). */
+export class BoardNotFound extends KanbanDbError {
+  readonly code = 'BOARD_NOT_FOUND'
+}
+/** No task has that id. */
+export class TaskNotFound extends KanbanDbError {
+  readonly code = 'TASK_NOT_FOUND'
+}
+/** The task's status does not allow that operation. The task is unchanged. */
+export class InvalidTransition extends KanbanDbError {
+  readonly code = 'INVALID_TRANSITION'
+}
+/** The claim token (or attempt) is stale or belongs to another worker. The task is unchanged. */
+export class ClaimMismatch extends KanbanDbError {
+  readonly code = 'CLAIM_MISMATCH'
+}
+/** Adding that dependency would make a cycle. Nothing was written. */
+export class DependencyCycle extends KanbanDbError {
+  readonly code = 'DEPENDENCY_CYCLE'
+}
+/** An argument failed validation at the boundary. Nothing was written. */
+export class InvalidInput extends KanbanDbError {
+  readonly code = 'INVALID_INPUT'
+}
+/** Another writer held the database lock for longer than the retry budget allows. Retry later. */
+export class Busy extends KanbanDbError {
+  readonly code = 'BUSY'
+}
+/**
+ * A transient I/O error (`SQLITE_IOERR*`). The transaction was rolled back; the file was not
+ * changed by kanban-db's reaction to it (no journal-mode fallback). Retry; if it persists, check
+ * the disk and the kernel log.
+ */
+export class TransientIO extends KanbanDbError {
+  readonly code = 'TRANSIENT_IO'
+}
+/** The disk is full (`SQLITE_FULL`). Nothing acknowledged was lost. Free space, then retry. */
+export class DiskFull extends KanbanDbError {
+  readonly code = 'DISK_FULL'
+}
+/** SQLite reports the database as malformed. The file is left untouched for recovery. */
+export class Corrupt extends KanbanDbError {
+  readonly code = 'CORRUPT'
+}
+/** The file exists but is not a SQLite database (`SQLITE_NOTADB`). It is never initialised. */
+export class NotADatabase extends KanbanDbError {
+  readonly code = 'NOT_A_DATABASE'
+}
+/** The board's filesystem cannot give WAL what it needs (shared memory, POSIX locks on one host). */
+export class UnsupportedFilesystem extends KanbanDbError {
+  readonly code = 'UNSUPPORTED_FILESYSTEM'
+}
+/** A cross-process lock could not be taken in time. */
+export class LockTimeout extends KanbanDbError {
+  readonly code = 'LOCK_TIMEOUT'
+}
+/**
+ * This process already holds a connection to the same file through a different SQLite copy
+ * (hazard H1): closing either would drop the other's locks and can lose data.
+ */
+export class MixedSqliteCopies extends KanbanDbError {
+  readonly code = 'MIXED_SQLITE_COPIES'
+}
+/** The board file was deleted, moved or replaced under an open connection (hazard H3). */
+export class GhostFile extends KanbanDbError {
+  readonly code = 'GHOST_FILE'
+}
+/** This process's POSIX locks on the board were dropped while its connection lives (H1/H2). */
+export class LocksLost extends KanbanDbError {
+  readonly code = 'LOCKS_LOST'
+}
+/** A pragma did not read back as the policy set it. */
+export class PragmaMismatch extends KanbanDbError {
+  readonly code = 'PRAGMA_MISMATCH'
+}
+/** A write transaction's callback did not finish within the allowed time; it was rolled back. */
+export class TransactionTimeout extends KanbanDbError {
+  readonly code = 'TRANSACTION_TIMEOUT'
+}
+/** The board (or connection) is closed. Open it again. */
+export class BoardClosed extends KanbanDbError {
+  readonly code = 'BOARD_CLOSED'
+}
+/** The board was opened read-only and a write was attempted. */
+export class ReadOnlyBoard extends KanbanDbError {
+  readonly code = 'READ_ONLY_BOARD'
+}
+/** The adapter lacks a capability the operation needs. */
+export class NotSupported extends KanbanDbError {
+  readonly code = 'NOT_SUPPORTED'
+}
+/** A SQLite error that fits no other class (a constraint, a bug). Its `cause` says more. */
+export class SqliteFailure extends KanbanDbError {
+  readonly code = 'SQLITE_FAILURE'
+}
+
+/** Every error code string, for exhaustive switches. */
+export type KanbanDbErrorCode = KanbanDbError['code']
