@@ -23,8 +23,23 @@ export interface HygienicConnection {
   readonly connection: SqliteConnection
   /** The journal mode in force after the policy (`wal` on adapters that declare WAL). */
   readonly journalMode: string
+  /**
+   * Throws `GhostFile` when the file at the path is no longer the one this connection opened
+   * (deleted, moved or replaced under it). Cheap: one stat. The dispatcher runs it every tick.
+   */
+  checkGhost(): void
+  /** Facts about the connection's file for `board.health()`. */
+  health(): HygieneHealth
+  /** Copies the live database to `destinationPath` through the driver's online backup. */
+  backupTo(destinationPath: string): Promise<void>
   /** Closes the connection and releases what the policy registered for it. */
   close(): void
+}
+
+/** What the hygiene layer reports about an open board. */
+export interface HygieneHealth {
+  /** `PRAGMA journal_mode` as SQLite reads it now. */
+  readonly journalMode: string
 }
 
 /**
@@ -53,7 +68,14 @@ export async function openHygienicConnection(
         lock.release()
       }
     }
-    return { connection, journalMode, close: () => connection.close() }
+    return {
+      connection,
+      journalMode,
+      checkGhost: () => {},
+      health: () => ({ journalMode: adapter.probeJournalMode(connection) }),
+      backupTo: (destinationPath) => connection.backup(destinationPath),
+      close: () => connection.close(),
+    }
   } catch (error) {
     connection.close()
     throw classifySqliteError(error, `opening ${path}`)
