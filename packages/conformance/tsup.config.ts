@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/vitest.ts', 'src/cli.ts', 'src/child.ts'],
+  entry: ['src/index.ts', 'src/vitest.ts', 'src/cli.ts', 'src/child.ts', 'src/worker.ts'],
   format: ['esm', 'cjs'],
   dts: { entry: ['src/index.ts', 'src/vitest.ts'] },
   sourcemap: true,

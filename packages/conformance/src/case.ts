@@ -1,10 +1,22 @@
 import type { Capability, SqliteAdapter } from '@kanban-db/core'
+import type { TaskHandle } from './task-handle.js'
 
 /** How heavy a case is; the CLI's `--tiers` selects by it. `stress` is opt-in. */
 export type Tier = 'core' | 'txn' | 'concurrency' | 'corruption' | 'stress'
 
 /** Every tier, in matrix order. */
 export const TIERS: readonly Tier[] = ['core', 'txn', 'concurrency', 'corruption', 'stress']
+
+/** The tiers that run when none are asked for: every tier but the opt-in `stress`. */
+export const DEFAULT_TIERS: readonly Tier[] = TIERS.filter((tier) => tier !== 'stress')
+
+/** Options for starting a child task from a case. */
+export interface SpawnOptions {
+  /** Kill the task after this long (default: the case's own `timeoutMs`). */
+  readonly timeoutMs?: number
+  /** Extra environment variables (child processes only). */
+  readonly env?: Readonly<Record<string, string>>
+}
 
 /** What a case gets to run with. */
 export interface CaseContext {
@@ -20,8 +32,16 @@ export interface CaseContext {
    * Runs one child task (a file in `src/child-tasks/`) in a fresh Node process that loads the adapter
    * by module name, and resolves with what the task returned. The child is always reaped.
    */
-  child<T = unknown>(task: string, args?: Record<string, unknown>): Promise<T>
-  /** Writes one line of detail into the report (shown on failure, kept in `--json`). */
+  child<T = unknown>(task: string, args?: Record<string, unknown>, options?: SpawnOptions): Promise<T>
+  /**
+   * Starts one child task in a fresh Node process and returns its handle at once, for cases that
+   * exchange messages with it while it runs or kill it on purpose. The runner reaps it when the
+   * case ends, whatever happens.
+   */
+  spawn<T = unknown>(task: string, args?: Record<string, unknown>, options?: SpawnOptions): TaskHandle<T>
+  /** Like {@link CaseContext.spawn}, in a worker thread of this process. */
+  spawnWorker<T = unknown>(task: string, args?: Record<string, unknown>, options?: SpawnOptions): TaskHandle<T>
+  /** Writes one line of detail into the report (kept in `--json`, shown in the matrix's reasons). */
   note(line: string): void
 }
 

@@ -1,21 +1,21 @@
-import { loadAdapter } from '@kanban-db/core'
-import { childTasks } from './child-tasks/index.js'
+import type { ChannelMessage, StartMessage } from './task-channel.js'
+import { MessageQueue } from './task-channel.js'
+import { runTask } from './run-task.js'
 
 /**
- * The entry of every conformance child process: receive `{ task, args, moduleName }` over IPC,
- * load the adapter by module name, run the task, send `{ ok, value }` back, exit.
+ * The entry of every conformance child process. The parent sends a `start` message over IPC, then
+ * any number of `message`s; the task's own messages and its result go back the same way.
  */
-process.once('message', (message: { task: string; args: Record<string, unknown>; moduleName: string; resolveFrom: string }) => {
-  void (async () => {
-    try {
-      const task = childTasks[message.task]
-      if (!task) throw new Error(`no child task '${message.task}'`)
-      const adapter = await loadAdapter(message.moduleName, message.resolveFrom)
-      const value = await task(adapter, message.args)
-      process.send?.({ ok: true, value }, () => process.exit(0))
-    } catch (error) {
-      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-      process.send?.({ ok: false, error: text }, () => process.exit(1))
-    }
-  })()
+const inbox = new MessageQueue()
+process.on('message', (message: StartMessage | ChannelMessage) => {
+  if (message.kind === 'start') {
+    void runTask(message, {
+      send: (value) => new Promise<void>((resolve) => process.send?.({ kind: 'message', value }, () => resolve())),
+      receive: () => inbox.take(),
+    }).then((result) => process.send?.(result, () => process.exit(result.ok ? 0 : 1)))
+  } else {
+    inbox.push(message.value)
+  }
 })
+// The parent died or disconnected: nobody can reap us, so leave.
+process.on('disconnect', () => process.exit(2))

@@ -2,17 +2,19 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadAdapter } from '@kanban-db/core'
-import { TIERS, type Tier } from './case.js'
+import { DEFAULT_TIERS, TIERS, type ConformanceCase, type Tier } from './case.js'
 import { allCases } from './cases/index.js'
 import { formatMatrix } from './matrix.js'
-import { reportPassed, type AdapterReport, type ConformanceReport } from './report.js'
+import { reportPassed, type AdapterReport, type CaseResult } from './report.js'
+import { describeError } from './run-task.js'
 import { runSuite } from './runner.js'
 
-const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--tiers core,txn,...] [--only ID] [--json FILE]
+const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--tiers core,txn,...] [--only ID]... [--json FILE]
 
 Runs the kanban-db conformance suite against each adapter (loaded by module name from the current
-directory) and prints a matrix: one row per case, one column per adapter. Exit code 1 on any FAIL
-or XPASS. Tiers: ${TIERS.join(', ')} (default: all but stress).`
+directory) and prints a matrix: one row per case, one column per adapter, then the reason for every
+skip and failure. Exit code 1 on any FAIL or XPASS, 2 on bad arguments.
+Tiers: ${TIERS.join(', ')} (default: all but stress). --only may repeat; --list prints the cases.`
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -21,40 +23,67 @@ async function main(): Promise<number> {
       tiers: { type: 'string' },
       only: { type: 'string', multiple: true },
       json: { type: 'string' },
+      list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   })
+  if (values.list) {
+    for (const testCase of allCases) console.log(`${testCase.id.padEnd(44)} ${testCase.tier.padEnd(12)} ${testCase.title}`)
+    return 0
+  }
   if (values.help || !values.adapters) {
     console.log(usage)
     return values.help ? 0 : 2
   }
-  const tiers = values.tiers ? (values.tiers.split(',') as Tier[]) : TIERS.filter((tier) => tier !== 'stress')
+  const tiers = values.tiers ? (values.tiers.split(',').map((tier) => tier.trim()) as Tier[]) : DEFAULT_TIERS
   const unknownTier = tiers.find((tier) => !TIERS.includes(tier))
   if (unknownTier) {
     console.error(`Unknown tier '${unknownTier}'. Tiers: ${TIERS.join(', ')}.`)
     return 2
   }
-  const cases = allCases.filter((testCase) => tiers.includes(testCase.tier) && (!values.only || values.only.includes(testCase.id)))
+  const unknownId = values.only?.find((id) => !allCases.some((testCase) => testCase.id === id))
+  if (unknownId) {
+    console.error(`No case '${unknownId}'. kanban-conformance --list prints every case.`)
+    return 2
+  }
+  // --only names cases explicitly, so it may pick a stress case without --tiers.
+  const cases = values.only
+    ? allCases.filter((testCase) => values.only!.includes(testCase.id) && (!values.tiers || tiers.includes(testCase.tier)))
+    : allCases.filter((testCase) => tiers.includes(testCase.tier))
   if (cases.length === 0) {
     console.error('No case matches --tiers/--only.')
     return 2
   }
+  const startedAt = new Date().toISOString()
   const adapters: AdapterReport[] = []
   for (const moduleName of values.adapters.split(',').map((name) => name.trim()).filter(Boolean)) {
-    const adapter = await loadAdapter(moduleName)
-    process.stderr.write(`${adapter.identity.name}: `)
-    adapters.push(
-      await runSuite(cases, adapter, moduleName, {
-        onResult: (result) => process.stderr.write(result.status === 'pass' ? '.' : result.status === 'skip' ? 's' : 'F'),
-      }),
-    )
-    process.stderr.write('\n')
+    adapters.push(await runAdapter(moduleName, cases))
   }
-  const report: ConformanceReport = { adapters }
+  const report = { startedAt, node: process.version, adapters, passed: reportPassed({ adapters }) }
   console.log(formatMatrix(report))
   if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`)
-  return reportPassed(report) ? 0 : 1
+  return report.passed ? 0 : 1
 }
+
+/** One adapter's column; an adapter that cannot even load fails every case with that reason. */
+async function runAdapter(moduleName: string, cases: readonly ConformanceCase[]): Promise<AdapterReport> {
+  let adapter
+  try {
+    adapter = await loadAdapter(moduleName)
+  } catch (error) {
+    const detail = `the adapter did not load: ${describeError(error)}`
+    const results: CaseResult[] = cases.map(({ id, tier, title }) => ({ id, tier, title, status: 'fail', ms: 0, detail, notes: [] }))
+    return { name: moduleName, moduleName, driverVersion: '?', sqliteVersion: '?', results }
+  }
+  process.stderr.write(`${adapter.identity.name}: `)
+  const report = await runSuite(cases, adapter, moduleName, {
+    onResult: (result) => process.stderr.write(PROGRESS[result.status]),
+  })
+  process.stderr.write('\n')
+  return report
+}
+
+const PROGRESS: Readonly<Record<CaseResult['status'], string>> = { pass: '.', skip: 's', fail: 'F', xfail: 'x', xpass: 'X' }
 
 main().then(
   (code) => process.exit(code),

@@ -3,14 +3,16 @@ import type { CaseStatus, ConformanceReport } from './report.js'
 const CELL: Readonly<Record<CaseStatus, string>> = { pass: 'pass', fail: 'FAIL', skip: 'skip', xfail: 'xfail', xpass: 'XPASS' }
 
 /**
- * The matrix as text: one row per case, one column per adapter, then every skip and failure with
- * its reason, so nothing is hidden behind a one-word cell.
+ * The matrix as text: one row per case, one column per adapter, then every skip, failure and
+ * known failure with its reason, so nothing is hidden behind a one-word cell.
  */
-export function formatMatrix(report: ConformanceReport): string {
-  const ids = [...new Set(report.adapters.flatMap((adapter) => adapter.results.map((result) => result.id)))]
-  const headers = ['case', ...report.adapters.map((adapter) => `${adapter.name} (SQLite ${adapter.sqliteVersion})`)]
-  const rows = ids.map((id) => [
+export function formatMatrix(report: Pick<ConformanceReport, 'adapters'>): string {
+  const rowsById = new Map<string, string>()
+  for (const adapter of report.adapters) for (const result of adapter.results) rowsById.set(result.id, result.tier)
+  const headers = ['case', 'tier', ...report.adapters.map((adapter) => `${adapter.name} (SQLite ${adapter.sqliteVersion})`)]
+  const rows = [...rowsById].map(([id, tier]) => [
     id,
+    tier,
     ...report.adapters.map((adapter) => {
       const result = adapter.results.find((candidate) => candidate.id === id)
       return result ? CELL[result.status] : '-'
@@ -21,8 +23,8 @@ export function formatMatrix(report: ConformanceReport): string {
   const out = [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)]
   const reasons = report.adapters.flatMap((adapter) =>
     adapter.results
-      .filter((result) => result.status !== 'pass' && result.detail)
-      .map((result) => `  ${CELL[result.status]} ${adapter.name} ${result.id}: ${result.detail.replaceAll('\n', '\n      ')}`),
+      .filter((result) => result.status !== 'pass')
+      .map((result) => `  ${CELL[result.status]} ${adapter.name} ${result.id}: ${(result.detail || 'no reason given').replaceAll('\n', '\n      ')}`),
   )
   if (reasons.length > 0) out.push('', 'Reasons:', ...reasons)
   const counts = countStatuses(report)
@@ -31,7 +33,7 @@ export function formatMatrix(report: ConformanceReport): string {
 }
 
 /** How many results have each status, over every adapter. */
-export function countStatuses(report: ConformanceReport): Record<CaseStatus, number> {
+export function countStatuses(report: Pick<ConformanceReport, 'adapters'>): Record<CaseStatus, number> {
   const counts: Record<CaseStatus, number> = { pass: 0, fail: 0, skip: 0, xfail: 0, xpass: 0 }
   for (const adapter of report.adapters) for (const result of adapter.results) counts[result.status] += 1
   return counts

@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SqliteAdapter } from '@kanban-db/core'
-import type { CaseContext, ConformanceCase } from './case.js'
-import { runChildTask } from './child-process.js'
+import type { CaseContext, ConformanceCase, SpawnOptions } from './case.js'
+import { spawnChildTask } from './child-process.js'
 import { planCase } from './planner.js'
 import type { AdapterReport, CaseResult } from './report.js'
+import { describeError } from './run-task.js'
+import { TaskRegistry } from './task-handle.js'
+import { spawnWorkerTask } from './worker-thread.js'
 
 /** Options for {@link runCase}. */
 export interface RunCaseOptions {
@@ -15,7 +18,8 @@ export interface RunCaseOptions {
 
 /**
  * Runs one case on one adapter, with no test-runner dependency: plans it, gives it a fresh
- * temporary directory, enforces its timeout, turns a known failure into `xfail`/`xpass`.
+ * temporary directory, enforces its timeout, reaps every child it started (on pass, fail or
+ * timeout), and turns a known failure into `xfail`/`xpass`.
  */
 export async function runCase(
   testCase: ConformanceCase,
@@ -23,18 +27,29 @@ export async function runCase(
   moduleName: string,
   options: RunCaseOptions = {},
 ): Promise<CaseResult> {
+  const { id, tier, title } = testCase
   const plan = planCase(testCase, adapter)
-  if (plan.action === 'skip') return { id: testCase.id, status: 'skip', ms: 0, detail: plan.reason }
+  if (plan.action === 'skip') return { id, tier, title, status: 'skip', ms: 0, detail: plan.reason, notes: [] }
   const notes: string[] = []
+  const children = new TaskRegistry()
   // Test scratch space only: a fresh directory per case, never a live board of anyone's.
   const dir = mkdtempSync(join(tmpdir(), `kanban-conformance-${testCase.id}-`))
+  const taskOptions = (timeoutMs: number | undefined) => ({
+    moduleName,
+    resolveFrom: options.resolveFrom,
+    timeoutMs: timeoutMs ?? testCase.timeoutMs,
+  })
   const context: CaseContext = {
     adapter,
     moduleName,
     dir,
     path: (name) => join(dir, name),
-    child: (task, args = {}) =>
-      runChildTask(task, args, { moduleName, resolveFrom: options.resolveFrom, timeoutMs: testCase.timeoutMs }),
+    child: <T>(task: string, args: Record<string, unknown> = {}, spawnOptions: SpawnOptions = {}) =>
+      children.add(spawnChildTask<T>(task, args, { ...taskOptions(spawnOptions.timeoutMs), env: spawnOptions.env })).result,
+    spawn: <T>(task: string, args: Record<string, unknown> = {}, spawnOptions: SpawnOptions = {}) =>
+      children.add(spawnChildTask<T>(task, args, { ...taskOptions(spawnOptions.timeoutMs), env: spawnOptions.env })),
+    spawnWorker: <T>(task: string, args: Record<string, unknown> = {}, spawnOptions: SpawnOptions = {}) =>
+      children.add(spawnWorkerTask<T>(task, args, taskOptions(spawnOptions.timeoutMs))),
     note: (line) => notes.push(line),
   }
   const started = performance.now()
@@ -44,17 +59,18 @@ export async function runCase(
   } catch (caught) {
     error = caught
   } finally {
+    await children.reapAll()
     rmSync(dir, { recursive: true, force: true }) // --allow-fs: the case's own scratch directory
   }
   const ms = Math.round(performance.now() - started)
-  const failure = error === undefined ? '' : describe(error)
+  const failure = error === undefined ? '' : describeError(error)
   const detail = [failure, ...notes].filter(Boolean).join('\n')
   if (plan.expectFailure !== undefined) {
     return error === undefined
-      ? { id: testCase.id, status: 'xpass', ms, detail: `known failure passed; remove it from knownFailures (${plan.expectFailure})` }
-      : { id: testCase.id, status: 'xfail', ms, detail: `${plan.expectFailure}: ${failure}` }
+      ? { id, tier, title, status: 'xpass', ms, notes, detail: `known failure passed; remove it from knownFailures (${plan.expectFailure})` }
+      : { id, tier, title, status: 'xfail', ms, notes, detail: `known failure (${plan.expectFailure}): ${failure}` }
   }
-  return { id: testCase.id, status: error === undefined ? 'pass' : 'fail', ms, detail }
+  return { id, tier, title, status: error === undefined ? 'pass' : 'fail', ms, notes, detail }
 }
 
 /** Runs every case on one adapter, one after another. */
@@ -74,14 +90,10 @@ export async function runSuite(
   return { name, moduleName, driverVersion, sqliteVersion, results }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-}
-
 async function withTimeout<T>(promise: Promise<T>, ms: number, id: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`case ${id} did not finish within ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new Error(`case ${id} did not finish within ${ms} ms; its children were killed`)), ms)
   })
   try {
     return await Promise.race([promise, timeout])

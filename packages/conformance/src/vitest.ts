@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest'
 import type { SqliteAdapter } from '@kanban-db/core'
-import type { ConformanceCase } from './case.js'
+import { DEFAULT_TIERS, TIERS, type ConformanceCase, type Tier } from './case.js'
 import { allCases } from './cases/index.js'
 import { planCase } from './planner.js'
 import { runCase } from './runner.js'
@@ -9,25 +9,35 @@ import { runCase } from './runner.js'
 export interface RegisterOptions {
   /** Creates the adapter in the test process (usually the package's own `createAdapter`). */
   readonly createAdapter: () => Promise<SqliteAdapter>
-  /** The adapter's module name, which child processes load. */
+  /** The adapter's module name, which child processes and worker threads load. */
   readonly moduleName: string
-  /** Restrict to these cases (default: every case but the `stress` tier). */
+  /**
+   * Tiers to register (default: every tier but `stress`, or the comma-separated list in the
+   * `KANBAN_CONFORMANCE_TIERS` environment variable, for example `core,stress`).
+   */
+  readonly tiers?: readonly Tier[]
+  /** Restrict to these cases (default: every case of the selected tiers). */
   readonly cases?: readonly ConformanceCase[]
+  /** Directory child processes resolve the adapter module from (default: the current directory). */
+  readonly resolveFrom?: string
 }
 
 /**
- * Registers the conformance suite for one adapter under vitest: one `it` per case, skipped with
- * the planner's reason where the adapter cannot run it. Call it from an adapter package's tests:
+ * Registers the conformance suite for one adapter under vitest: one `it` per case. A case the
+ * adapter cannot run is registered as skipped, with the planner's reason in its name; a known
+ * failure passes when it fails as expected and fails when it passes (xpass). Call it from an
+ * adapter package's tests:
  *
  * ```ts
  * import { registerConformance } from '@kanban-db/conformance/vitest'
  * import createAdapter from '../src/index.js'
- * registerConformance({ createAdapter, moduleName: '@kanban-db/adapter-better-sqlite3' })
+ * await registerConformance({ createAdapter, moduleName: '@kanban-db/adapter-better-sqlite3' })
  * ```
  */
 export async function registerConformance(options: RegisterOptions): Promise<void> {
   const adapter = await options.createAdapter()
-  const cases = options.cases ?? allCases.filter((testCase) => testCase.tier !== 'stress')
+  const tiers = options.tiers ?? tiersFromEnvironment()
+  const cases = (options.cases ?? allCases).filter((testCase) => tiers.includes(testCase.tier))
   describe(`conformance: ${adapter.identity.name}`, () => {
     for (const testCase of cases) {
       const plan = planCase(testCase, adapter)
@@ -35,10 +45,20 @@ export async function registerConformance(options: RegisterOptions): Promise<voi
         it.skip(`${testCase.id} (skip: ${plan.reason})`, () => {})
         continue
       }
-      it(testCase.id, { timeout: testCase.timeoutMs + 5_000 }, async () => {
-        const result = await runCase(testCase, adapter, options.moduleName)
+      const name = plan.expectFailure === undefined ? testCase.id : `${testCase.id} (known failure: ${plan.expectFailure})`
+      it(name, { timeout: testCase.timeoutMs + 15_000 }, async () => {
+        const result = await runCase(testCase, adapter, options.moduleName, { resolveFrom: options.resolveFrom })
         if (result.status === 'fail' || result.status === 'xpass') throw new Error(result.detail)
       })
     }
   })
+}
+
+function tiersFromEnvironment(): readonly Tier[] {
+  const listed = process.env.KANBAN_CONFORMANCE_TIERS
+  if (!listed) return DEFAULT_TIERS
+  const tiers = listed.split(',').map((tier) => tier.trim()) as Tier[]
+  const unknown = tiers.find((tier) => !TIERS.includes(tier))
+  if (unknown) throw new Error(`KANBAN_CONFORMANCE_TIERS names an unknown tier '${unknown}'. Tiers: ${TIERS.join(', ')}.`)
+  return tiers
 }

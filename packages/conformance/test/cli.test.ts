@@ -17,9 +17,14 @@ describe('kanban-conformance CLI', () => {
     try {
       const json = join(dir, 'report.json')
       const { stdout } = await run(process.execPath, [cli, '--adapters', '@kanban-db/adapter-sql-js', '--only', 'core.file-roundtrip', '--json', json], { cwd: root })
-      expect(stdout).toMatch(/core\.file-roundtrip\s+pass/)
+      expect(stdout).toMatch(/core\.file-roundtrip\s+core\s+pass/)
       const report = JSON.parse(readFileSync(json, 'utf8')) as ConformanceReport
-      expect(report.adapters[0]).toMatchObject({ name: 'sql.js', results: [{ id: 'core.file-roundtrip', status: 'pass' }] })
+      expect(report).toMatchObject({ passed: true, node: process.version })
+      expect(report.adapters[0]).toMatchObject({
+        name: 'sql.js',
+        moduleName: '@kanban-db/adapter-sql-js',
+        results: [{ id: 'core.file-roundtrip', tier: 'core', status: 'pass' }],
+      })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -27,5 +32,29 @@ describe('kanban-conformance CLI', () => {
 
   it('explains its usage and exits 2 without --adapters', async () => {
     await expect(run(process.execPath, [cli], { cwd: root })).rejects.toMatchObject({ code: 2 })
+  })
+
+  it('exits 2 on an unknown case id or tier, naming it', async () => {
+    await expect(run(process.execPath, [cli, '--adapters', 'x', '--only', 'no.such-case'], { cwd: root })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("No case 'no.such-case'"),
+    })
+    await expect(run(process.execPath, [cli, '--adapters', 'x', '--tiers', 'core,nope'], { cwd: root })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("Unknown tier 'nope'"),
+    })
+  })
+
+  it('fails every case of an adapter that does not load, with the reason, and exits 1', async () => {
+    const failure = await run(process.execPath, [cli, '--adapters', 'no-such-adapter-module', '--only', 'core.file-roundtrip'], { cwd: root }).catch(
+      (error: { code: number; stdout: string }) => error,
+    )
+    expect(failure).toMatchObject({ code: 1 })
+    expect((failure as { stdout: string }).stdout).toMatch(/FAIL no-such-adapter-module core\.file-roundtrip: the adapter did not load/)
+  })
+
+  it('lists every case with its tier', async () => {
+    const { stdout } = await run(process.execPath, [cli, '--list'], { cwd: root })
+    expect(stdout).toMatch(/core\.file-roundtrip\s+core\s+/)
   })
 })

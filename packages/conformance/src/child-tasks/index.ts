@@ -1,10 +1,16 @@
 import type { SqliteAdapter } from '@kanban-db/core'
+import type { TaskChannel } from '../task-channel.js'
+import { echo } from './echo.js'
 import { readRows } from './read-rows.js'
 
-/** A function a conformance child process runs with the adapter it loaded. */
-export type ChildTask = (adapter: SqliteAdapter, args: Record<string, unknown>) => Promise<unknown>
+/**
+ * A function a conformance child process or worker thread runs with the adapter it loaded. Its
+ * return value is the task's result; `channel` exchanges messages with the parent while it runs.
+ */
+export type ChildTask = (adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel) => Promise<unknown>
 
 /** Every child task by name. */
 export const childTasks: Readonly<Record<string, ChildTask>> = {
+  echo,
   'read-rows': readRows,
 }

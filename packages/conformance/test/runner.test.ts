@@ -1,0 +1,118 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import createSqlJsAdapter from '@kanban-db/adapter-sql-js'
+import { runCase, spawnChildTask, spawnWorkerTask, type ConformanceCase, type TaskHandle } from '@kanban-db/conformance'
+
+const root = fileURLToPath(new URL('../../../', import.meta.url))
+const moduleName = '@kanban-db/adapter-sql-js'
+const adapter = await createSqlJsAdapter()
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function caseOf(run: ConformanceCase['run'], overrides: Partial<ConformanceCase> = {}): ConformanceCase {
+  return { id: 'framework.probe', title: 'probe', tier: 'core', requires: [], timeoutMs: 20_000, run, ...overrides }
+}
+
+describe('child tasks', () => {
+  it('exchange messages with a child process that loads the adapter by name', async () => {
+    const child = spawnChildTask<{ echoed: number }>('echo', {}, { moduleName, resolveFrom: root })
+    expect(await child.receive()).toMatchObject({ hello: 'sql.js', pid: child.pid })
+    child.send({ n: 1 })
+    expect(await child.receive()).toEqual({ n: 1 })
+    child.send('stop')
+    expect(await child.result).toEqual({ echoed: 1 })
+    expect(await child.exited).toEqual({ code: 0, signal: null })
+  })
+
+  it('exchange messages with a worker thread that loads the adapter by name', async () => {
+    const worker = spawnWorkerTask<{ echoed: number }>('echo', {}, { moduleName, resolveFrom: root })
+    expect(await worker.receive()).toMatchObject({ hello: 'sql.js', pid: process.pid })
+    worker.send('x')
+    expect(await worker.receive()).toBe('x')
+    worker.send('stop')
+    expect(await worker.result).toEqual({ echoed: 1 })
+  })
+
+  it('report a child killed before its result as an error naming the signal', async () => {
+    const child = spawnChildTask('echo', { hang: true }, { moduleName, resolveFrom: root })
+    await child.receive()
+    await child.kill('SIGKILL')
+    await expect(child.result).rejects.toThrow(/signal SIGKILL/)
+    await expect(child.receive()).rejects.toThrow(/ended/)
+  })
+})
+
+describe('runCase', () => {
+  it('reaps every child and worker when the case fails', async () => {
+    let spawned: TaskHandle[] = []
+    const result = await runCase(
+      caseOf(async (context) => {
+        spawned = [context.spawn('echo', { hang: true }), context.spawn('echo', { hang: true }), context.spawnWorker('echo', { hang: true })]
+        await Promise.all(spawned.map((handle) => handle.receive()))
+        throw new Error('the case failed on purpose')
+      }),
+      adapter,
+      moduleName,
+      { resolveFrom: root },
+    )
+    expect(result).toMatchObject({ status: 'fail', detail: 'Error: the case failed on purpose' })
+    expect(spawned.map((handle) => isAlive(handle.pid)).slice(0, 2)).toEqual([false, false])
+    const exits = await Promise.all(spawned.map((handle) => handle.exited))
+    expect(exits.slice(0, 2).map((exit) => exit.signal)).toEqual(['SIGKILL', 'SIGKILL'])
+  })
+
+  it('reaps children and reports the timeout when a case hangs', async () => {
+    let pid = 0
+    const result = await runCase(
+      caseOf(
+        async (context) => {
+          const child = context.spawn('echo', { hang: true }, { timeoutMs: 60_000 })
+          pid = ((await child.receive()) as { pid: number }).pid
+          // Tell the test the child is up, then hang like a deadlocked case would.
+          await new Promise(() => {})
+        },
+        { timeoutMs: 3_000 },
+      ),
+      adapter,
+      moduleName,
+      { resolveFrom: root },
+    )
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/did not finish within 3000 ms/)
+    expect(pid).toBeGreaterThan(0)
+    expect(isAlive(pid)).toBe(false)
+  })
+
+  it('gives each case its own temporary directory and removes it', async () => {
+    const dirs: string[] = []
+    const probe = caseOf(async (context) => {
+      dirs.push(context.dir)
+    })
+    await runCase(probe, adapter, moduleName)
+    await runCase(probe, adapter, moduleName)
+    expect(dirs[0]).not.toBe(dirs[1])
+    const { existsSync } = await import('node:fs')
+    expect(dirs.map((dir) => existsSync(dir))).toEqual([false, false])
+  })
+
+  it('turns a known failure into xfail, and a known failure that passes into xpass', async () => {
+    const known = { ...adapter, knownFailures: { 'framework.probe': 'driver bug #1' } }
+    const failing = await runCase(caseOf(async () => { throw new Error('boom') }), known, moduleName)
+    expect(failing).toMatchObject({ status: 'xfail', detail: 'known failure (driver bug #1): Error: boom' })
+    const passing = await runCase(caseOf(async () => {}), known, moduleName)
+    expect(passing.status).toBe('xpass')
+    expect(passing.detail).toMatch(/remove it from knownFailures/)
+  })
+
+  it('skips with the missing capability named', async () => {
+    const result = await runCase(caseOf(async () => {}, { requires: ['sharedFile', 'wal'] }), adapter, moduleName)
+    expect(result).toMatchObject({ status: 'skip', detail: 'adapter lacks sharedFile, wal' })
+  })
+})
