@@ -1,7 +1,9 @@
 import type { SqliteAdapter } from '@kanban-db/core'
 import type { TaskChannel } from '../task-channel.js'
+import { adapterManifest } from './adapter-manifest.js'
 import { echo } from './echo.js'
 import { readRows } from './read-rows.js'
+import { tryLock } from './try-lock.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -11,6 +13,8 @@ export type ChildTask = (adapter: SqliteAdapter, args: Record<string, unknown>, 
 
 /** Every child task by name. */
 export const childTasks: Readonly<Record<string, ChildTask>> = {
+  'adapter-manifest': adapterManifest,
   echo,
   'read-rows': readRows,
+  'try-lock': tryLock,
 }
