@@ -1,0 +1,94 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { contenders } from './contenders.ts'
+import { type Figures, NotMeasured } from './contender.ts'
+import { describeEnvironment, filesystemOf } from './environment.ts'
+import { goals, type Repetition } from './goals.ts'
+import { parseOptions } from './options.ts'
+import { judge, renderReport, repetitionsAsJson } from './report.ts'
+
+/**
+ * `./dev bench [--smoke] [--json FILE] [--dir DIR]`: runs every contender once per repetition, in
+ * the same order each time (so each ratio pairs neighbours measured seconds apart), then prints
+ * figures, ratios and goal verdicts. Exits 1 when an invariant broke, 2 on bad usage or tmpfs;
+ * never on a speed figure.
+ */
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2))
+  mkdirSync(options.dir, { recursive: true })
+  const fs = filesystemOf(options.dir)
+  if (fs.isTmpfs) {
+    console.error(
+      `bench: ${options.dir} is on ${fs.name} (${fs.magic}), where fsync costs nothing: every ratio against the disk would be meaningless. ` +
+        'Pass --dir on a disk-backed filesystem (ext4, xfs, btrfs).',
+    )
+    return 2
+  }
+  const environment = describeEnvironment(options.dir)
+  const runDir = mkdtempSync(join(options.dir, 'run-'))
+  const list = await contenders(environment)
+  const repetitions: Repetition[] = []
+  const failures: string[] = []
+  const notes = new Set<string>()
+  const notMeasured = new Map<string, string>()
+  const samples: Record<string, Record<string, readonly number[]>> = {}
+  const settings =
+    `repetitions: ${options.repetitions}${options.smoke ? ' (smoke)' : ''}; ${options.contenderMs} ms per contender, ` +
+    `${options.fleetMs} ms per multi-process scenario; ${options.opens} opens per open figure`
+  console.error(`bench: ${settings}; databases under ${runDir}`)
+  try {
+    for (let rep = 0; rep < options.repetitions; rep++) {
+      const figures = new Map<string, Figures>()
+      for (const contender of list) {
+        if (notMeasured.has(contender.id)) continue
+        const dir = join(runDir, `${rep}-${contender.id.replaceAll('/', '-')}`)
+        mkdirSync(dir)
+        process.stderr.write(`bench: repetition ${rep + 1}/${options.repetitions} ${contender.id} ... `)
+        try {
+          const durationMs = contender.id.startsWith('fleet') || contender.id.startsWith('raw-fleet') ? options.fleetMs : options.contenderMs
+          const result = await contender.run({ dir, durationMs, options, earlier: figures })
+          figures.set(contender.id, result.figures)
+          failures.push(...result.failures.map((f) => `${contender.id} (repetition ${rep + 1}): ${f}`))
+          for (const note of result.notes ?? []) notes.add(`${contender.id}: ${note}`)
+          if (result.samples) samples[`${rep}:${contender.id}`] = result.samples
+          process.stderr.write(`${Object.entries(result.figures).map(([k, v]) => `${k}=${Math.round(v * 100) / 100}`).join(' ')}${result.failures.length ? ' INVARIANT FAILURE' : ''}\n`)
+        } catch (error) {
+          if (error instanceof NotMeasured) {
+            notMeasured.set(contender.id, error.message)
+            process.stderr.write(`not measured: ${error.message}\n`)
+          } else {
+            const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+            failures.push(`${contender.id} (repetition ${rep + 1}) died: ${message}`)
+            process.stderr.write(`FAILED: ${message}\n`)
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true })
+        }
+      }
+      repetitions.push(figures)
+    }
+  } finally {
+    rmSync(runDir, { recursive: true, force: true })
+  }
+  const verdicts = judge(goals(), repetitions)
+  console.log(
+    renderReport({ environment, contenders: list, repetitions, goals: verdicts, failures, notMeasured, notes: [...notes], settings }),
+  )
+  if (options.jsonPath) {
+    writeFileSync(
+      options.jsonPath,
+      `${JSON.stringify(
+        {
+          environment, settings: options, figures: repetitionsAsJson(repetitions), goals: verdicts, failures,
+          notMeasured: Object.fromEntries(notMeasured), notes: [...notes], samples,
+        },
+        null,
+        1,
+      )}\n`,
+    )
+    console.error(`bench: wrote ${options.jsonPath}`)
+  }
+  return failures.length === 0 ? 0 : 1
+}
+
+process.exitCode = await main()
