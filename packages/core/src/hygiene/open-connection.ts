@@ -1,8 +1,17 @@
-import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
+import { realpathSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
-import { PragmaMismatch } from '../errors/errors.js'
+import { BoardClosed, BoardNotFound, GhostFile } from '../errors/errors.js'
+import { databaseSize, runCheckpoint, walBytes, type CheckpointMode, type CheckpointResult } from './connection-health.js'
+import { fileIdentity, sameFile, type FileIdentity } from './file-identity.js'
 import type { HygienePolicy } from './hygiene-policy.js'
+import { establishJournalMode } from './journal-mode.js'
+import { backupDatabase } from './online-backup.js'
+import { assertSameSqliteCopy, claimOpenFile, fileRegistryKey, pendingRegistryKey, type OpenFileClaim } from './open-file-registry.js'
+import { applyPragmas, busyTimeoutSetting, pragmaSettings, runReadTransaction, verifyPragmas } from './pragma-policy.js'
+import { auditSidecars } from './sidecar-audit.js'
 
 /** Options for {@link openHygienicConnection}. */
 export interface HygienicOpenOptions {
@@ -14,8 +23,15 @@ export interface HygienicOpenOptions {
    * init lock, after the journal mode and pragmas are in place; must be idempotent.
    */
   readonly initialise?: (connection: SqliteConnection) => void
-  /** True when `initialise` has nothing to do (checked first, without the lock). */
+  /** True when `initialise` has nothing to do (checked first without the lock, then again under it). */
   readonly isInitialised?: (connection: SqliteConnection) => boolean
+}
+
+/** A policy step that did not apply to this adapter or file, and why. */
+export interface SkippedStep {
+  /** `init-lock`, `journal-mode`, `sidecar-audit`, `ghost-check` or `online-backup`. */
+  readonly step: string
+  readonly reason: string
 }
 
 /** A connection that passed the open policy, with what the policy found. */
@@ -23,82 +39,275 @@ export interface HygienicConnection {
   readonly connection: SqliteConnection
   /** The journal mode in force after the policy (`wal` on adapters that declare WAL). */
   readonly journalMode: string
+  /** Steps of the policy that were skipped for this adapter or file, each with its reason. */
+  readonly skipped: readonly SkippedStep[]
+  /** True when this open took the init lock (a first open: fresh, not yet WAL, or outdated schema). */
+  readonly tookInitLock: boolean
   /**
    * Throws `GhostFile` when the file at the path is no longer the one this connection opened
-   * (deleted, moved or replaced under it). Cheap: one stat. The dispatcher runs it every tick.
+   * (deleted, moved or replaced under it), or when this process holds descriptors on unlinked
+   * `-wal`/`-shm` sidecars of it. Cheap: one stat and a scan of `/proc/self/fd`. Run it every tick.
    */
   checkGhost(): void
   /** Facts about the connection's file for `board.health()`. */
   health(): HygieneHealth
-  /** Copies the live database to `destinationPath` through the driver's online backup. */
+  /** Runs `PRAGMA wal_checkpoint(mode)` (default PASSIVE); `health()` reports the last result. */
+  checkpoint(mode?: CheckpointMode): CheckpointResult
+  /**
+   * Copies the live database to `destinationPath` (which must not exist) through the driver's online
+   * backup, then checks the copy with `integrity_check`. `NotSupported` on sql.js.
+   */
   backupTo(destinationPath: string): Promise<void>
-  /** Closes the connection and releases what the policy registered for it. */
+  /** Closes the connection and releases what the policy registered for it. Twice is a no-op. */
   close(): void
 }
 
-/** What the hygiene layer reports about an open board. */
+/**
+ * What the hygiene layer reports about an open board. Long-lived read transactions and iterators
+ * that were not run to the end pin the WAL: `walBytes` then grows and checkpoints report `busy`.
+ * kanban-db holds no such "pinner" itself.
+ */
 export interface HygieneHealth {
   /** `PRAGMA journal_mode` as SQLite reads it now. */
   readonly journalMode: string
+  /** The adapter and the SQLite copy this connection runs on. */
+  readonly adapter: string
+  readonly sqliteVersion: string
+  /** `PRAGMA page_size`. */
+  readonly pageSize: number
+  /** `PRAGMA page_count`. */
+  readonly pageCount: number
+  /** `page_count` x `page_size`, read through SQLite. */
+  readonly databaseBytes: number
+  /** Size of `<db>-wal` by stat; 0 when there is none. */
+  readonly walBytes: number
+  /** The last `checkpoint()` this connection ran, if any (wal_autocheckpoint runs are not seen). */
+  readonly lastCheckpoint: CheckpointResult | undefined
+  /** Whether the path still names the file this connection opened. */
+  readonly file: 'same' | 'missing' | 'replaced'
+  /** This process's descriptors on `<db>-wal (deleted)`/`<db>-shm (deleted)`; undefined where not audited. */
+  readonly deletedSidecarFds: number | undefined
+  /** This process's open descriptors (all files); undefined without `/proc`. */
+  readonly openFds: number | undefined
+  /** Steps the policy skipped for this adapter or file, with reasons. */
+  readonly skipped: readonly SkippedStep[]
 }
 
 /**
- * Opens `path` through `adapter` and applies the hygiene policy in order: refuse what cannot be safe,
- * take the init lock only for a first open, probe the journal mode and set WAL only when it is not
- * already WAL, set and verify pragmas, initialise the schema. Every SQLite error comes out as a
- * named kanban-db error.
+ * Opens `path` through `adapter` and applies the hygiene policy in order:
+ * 1. refuse a file this process already holds through a different SQLite copy (`MixedSqliteCopies`),
+ *    before touching it;
+ * 2. only for a first open (file missing or empty, not yet WAL, or `isInitialised` false) take the
+ *    cross-process init lock, and look again under it;
+ * 3. probe `PRAGMA journal_mode` and set WAL only when it is not `wal`;
+ * 4. fall back to DELETE only on a filesystem-property error on a file SQLite says is not WAL;
+ *    an I/O error is `TransientIO`, never a downgrade;
+ * 5. set each pragma and read it back, then again after one transaction; then `initialise`.
+ * Every SQLite error comes out as a named kanban-db error, and nothing is left open or registered
+ * when it throws.
  */
 export async function openHygienicConnection(
   adapter: SqliteAdapter,
   path: string,
   options: HygienicOpenOptions,
 ): Promise<HygienicConnection> {
-  const connection = await adapter.open(path, { readonly: options.readonly ?? false })
+  const { policy } = options
+  const readonly = options.readonly ?? false
+  const onDisk = path !== ':memory:' && path !== ''
+  const skipped = skippedFor(adapter, onDisk)
+
+  // 1. Refuse a second SQLite copy before touching the file (not even an open that never reads).
+  const before = onDisk ? fileIdentity(path) : undefined
+  if (onDisk && readonly && before === undefined) {
+    throw new BoardNotFound(`No board at ${path}. A read-only open never creates one: open it writable once first.`, { details: { path } })
+  }
+  if (onDisk) assertSameSqliteCopy([pendingRegistryKey(path), ...(before ? [fileRegistryKey(before)] : [])], adapter.identity, path)
+  const pending = onDisk && before === undefined ? claimOpenFile(pendingRegistryKey(path), adapter.identity, path) : undefined
+
+  let connection: SqliteConnection
   try {
-    let journalMode = adapter.probeJournalMode(connection)
-    if (!options.readonly && adapter.capabilities.wal && journalMode !== 'wal') {
-      journalMode = adapter.setPragma(connection, 'journal_mode', 'WAL').toLowerCase()
-    }
-    applyPragmas(adapter, connection, options.policy)
-    if (!options.readonly && options.initialise && !(options.isInitialised?.(connection) ?? false)) {
-      const lock = await adapter.acquireLock(`${path}.init-lock`, { timeoutMs: options.policy.initLockTimeoutMs })
-      try {
-        options.initialise(connection)
-      } finally {
-        lock.release()
-      }
-    }
-    return {
-      connection,
-      journalMode,
-      checkGhost: () => {},
-      health: () => ({ journalMode: adapter.probeJournalMode(connection) }),
-      backupTo: (destinationPath) => connection.backup(destinationPath),
-      close: () => connection.close(),
-    }
+    connection = await adapter.open(path, { readonly })
   } catch (error) {
-    connection.close()
+    pending?.release()
+    throw classifySqliteError(error, `opening ${path}`)
+  }
+  const openedAs = onDisk ? fileIdentity(path) : undefined
+  let claim: OpenFileClaim | undefined = pending
+  let lock: ProcessLock | undefined
+  try {
+    if (openedAs) {
+      claim = claimOpenFile(fileRegistryKey(openedAs), adapter.identity, path)
+      pending?.release()
+    }
+    // node:sqlite's driver timeout is 0: the probe and the switch to WAL can meet another process's lock.
+    applyPragmas(adapter, connection, [busyTimeoutSetting(policy)])
+
+    // 2. The init lock, only for a first open.
+    const walCapable = adapter.capabilities.wal && onDisk
+    if (!readonly && onDisk && isFirstOpen(adapter, connection, before, walCapable, options)) {
+      lock = await adapter.acquireLock(`${path}.init-lock`, { timeoutMs: policy.initLockTimeoutMs })
+    }
+
+    // 3 and 4. The journal mode (looked at again under the lock: another process may have done it).
+    let journalMode: string
+    if (walCapable && !readonly) {
+      const outcome = await establishJournalMode(adapter, connection, path, policy.allowDeleteFallback)
+      journalMode = outcome.journalMode
+      if (outcome.fallbackReason) skipped.push({ step: 'journal-mode', reason: outcome.fallbackReason })
+    } else {
+      journalMode = adapter.probeJournalMode(connection)
+    }
+
+    // 5. Pragmas, verified now and after a transaction; then the schema.
+    const settings = pragmaSettings(policy)
+    applyPragmas(adapter, connection, settings)
+    if (!readonly && options.initialise && !(options.isInitialised?.(connection) ?? false)) {
+      options.initialise(connection)
+    }
+    runReadTransaction(connection)
+    verifyPragmas(connection, settings, 'after the first transaction')
+    const tookInitLock = lock !== undefined
+    lock?.release()
+    lock = undefined
+    return hygienicConnection(adapter, connection, path, journalMode, skipped, openedAs, claim, onDisk, tookInitLock)
+  } catch (error) {
+    try {
+      connection.close()
+    } finally {
+      lock?.release()
+      claim?.release()
+      pending?.release()
+    }
     throw classifySqliteError(error, `opening ${path}`)
   }
 }
 
-function applyPragmas(adapter: SqliteAdapter, connection: SqliteConnection, policy: HygienePolicy): void {
-  const wanted: Array<[string, string | number, string]> = [
-    ['busy_timeout', policy.busyTimeoutMs, String(policy.busyTimeoutMs)],
-    ['synchronous', policy.synchronous, { NORMAL: '1', FULL: '2', EXTRA: '3' }[policy.synchronous]],
-    ['foreign_keys', policy.foreignKeys ? 'ON' : 'OFF', policy.foreignKeys ? '1' : '0'],
-    ['secure_delete', policy.secureDelete ? 'ON' : 'OFF', policy.secureDelete ? '1' : '0'],
-    ['cell_size_check', policy.cellSizeCheck ? 'ON' : 'OFF', policy.cellSizeCheck ? '1' : '0'],
-    ['wal_autocheckpoint', policy.walAutocheckpoint, String(policy.walAutocheckpoint)],
-  ]
-  for (const [name, value, expected] of wanted) {
-    const actual = adapter.setPragma(connection, name, value)
-    if (actual !== expected) {
-      throw new PragmaMismatch(
-        `PRAGMA ${name} = ${value} read back as ${actual} (expected ${expected}) on ${connection.path}. ` +
-          'The driver or a compile-time option overrides it; kanban-db refuses to run with a policy it cannot verify.',
-        { details: { pragma: name, expected, actual } },
-      )
+function skippedFor(adapter: SqliteAdapter, onDisk: boolean): SkippedStep[] {
+  const { name } = adapter.identity
+  const skipped: SkippedStep[] = []
+  if (!onDisk) skipped.push({ step: 'ghost-check', reason: 'an in-memory database has no file' })
+  if (!adapter.capabilities.wal) {
+    skipped.push({ step: 'journal-mode', reason: `${name} declares no WAL (its database is an in-memory image), so the WAL probe and switch do not apply` })
+  }
+  if (!adapter.capabilities.crossProcessLock) {
+    skipped.push({ step: 'init-lock', reason: `${name} declares no cross-process lock: the init lock excludes other opens in this process only` })
+  }
+  if (!adapter.capabilities.sharedFile) {
+    skipped.push({ step: 'sidecar-audit', reason: `${name} declares no shared file: it keeps no descriptors on the database or sidecars` })
+  }
+  if (!adapter.capabilities.onlineBackup) {
+    skipped.push({ step: 'online-backup', reason: `${name} declares no online backup: backupTo raises NotSupported` })
+  }
+  return skipped
+}
+
+function isFirstOpen(
+  adapter: SqliteAdapter,
+  connection: SqliteConnection,
+  before: FileIdentity | undefined,
+  walCapable: boolean,
+  options: HygienicOpenOptions,
+): boolean {
+  if (before === undefined || before.size === 0n) return true
+  if (walCapable) {
+    let probed: string | undefined
+    try {
+      probed = adapter.probeJournalMode(connection)
+    } catch {
+      return true // the journal-mode step looks again under the lock and decides what the error means
     }
+    if (probed !== 'wal') return true
+  }
+  return options.initialise !== undefined && !(options.isInitialised?.(connection) ?? false)
+}
+
+function hygienicConnection(
+  adapter: SqliteAdapter,
+  connection: SqliteConnection,
+  path: string,
+  journalMode: string,
+  skipped: readonly SkippedStep[],
+  openedAs: FileIdentity | undefined,
+  claim: OpenFileClaim | undefined,
+  onDisk: boolean,
+  tookInitLock: boolean,
+): HygienicConnection {
+  const realPath = onDisk ? join(realpathSync(dirname(path)), basename(path)) : path
+  const audited = onDisk && adapter.capabilities.sharedFile
+  let lastCheckpoint: CheckpointResult | undefined
+  let closed = false
+  const ensureOpen = (doing: string) => {
+    if (closed) throw new BoardClosed(`The connection to ${path} is closed; ${doing} needs an open one. Open the board again.`, { details: { path } })
+  }
+  const fileState = (): HygieneHealth['file'] => {
+    if (!onDisk || openedAs === undefined) return 'same'
+    const now = fileIdentity(path)
+    if (now === undefined) return 'missing'
+    return sameFile(now, openedAs) ? 'same' : 'replaced'
+  }
+  return {
+    connection,
+    journalMode,
+    skipped,
+    tookInitLock,
+    checkGhost() {
+      ensureOpen('checkGhost')
+      const file = fileState()
+      if (file !== 'same') {
+        throw new GhostFile(
+          file === 'missing'
+            ? `The board file ${path} was deleted or moved while this connection had it open; its writes now go to a file nobody else can see. Close this board and open the real file.`
+            : `The board file ${path} was replaced (a different file now has that name) while this connection had the old one open; its writes go to the old file. Close this board and open it again.`,
+          { details: { path, file, device: openedAs?.device, inode: openedAs?.inode } },
+        )
+      }
+      const deletedSidecarFds = audited ? auditSidecars(realPath)?.deletedSidecarFds ?? 0 : 0
+      if (deletedSidecarFds > 0) {
+        throw new GhostFile(
+          `This process holds ${deletedSidecarFds} descriptor(s) on ${path}-wal/-shm files that were deleted while in use ` +
+            '(two SQLite copies in one process, an fs copy of the live file, or a cleanup script): its commits are invisible to other processes. ' +
+            'Stop writing, close every connection to this board in this process, and reopen it.',
+          { details: { path, deletedSidecarFds } },
+        )
+      }
+    },
+    health() {
+      ensureOpen('health')
+      const audit = audited ? auditSidecars(realPath) : undefined
+      return {
+        journalMode: adapter.probeJournalMode(connection),
+        adapter: adapter.identity.name,
+        sqliteVersion: adapter.identity.sqliteVersion,
+        ...databaseSize(connection),
+        walBytes: onDisk && adapter.capabilities.wal ? walBytes(path) : 0,
+        lastCheckpoint,
+        file: fileState(),
+        deletedSidecarFds: audit?.deletedSidecarFds,
+        openFds: audit?.openFds,
+        skipped,
+      }
+    },
+    checkpoint(mode = 'PASSIVE') {
+      ensureOpen('checkpoint')
+      try {
+        lastCheckpoint = runCheckpoint(connection, mode)
+      } catch (error) {
+        throw classifySqliteError(error, `checkpointing ${path}`)
+      }
+      return lastCheckpoint
+    },
+    async backupTo(destinationPath) {
+      ensureOpen('backupTo')
+      await backupDatabase(adapter, connection, destinationPath)
+    },
+    close() {
+      if (closed) return
+      closed = true
+      try {
+        connection.close()
+      } finally {
+        claim?.release()
+      }
+    },
   }
 }

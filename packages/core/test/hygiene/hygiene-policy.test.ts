@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { defaultHygienePolicy, InvalidInput, resolvePolicy } from '@kanban-db/core'
+
+describe('resolvePolicy', () => {
+  it('has the documented defaults', () => {
+    expect(resolvePolicy()).toEqual({
+      synchronous: 'FULL',
+      secureDelete: true,
+      cellSizeCheck: true,
+      foreignKeys: true,
+      busyTimeoutMs: 5000,
+      walAutocheckpoint: 1000,
+      initLockTimeoutMs: 10_000,
+      allowDeleteFallback: true,
+    })
+    expect(Object.isFrozen(defaultHygienePolicy)).toBe(true)
+  })
+
+  it('overrides field by field and keeps the default for a field given as undefined', () => {
+    const policy = resolvePolicy({ walAutocheckpoint: 200, busyTimeoutMs: undefined, allowDeleteFallback: false })
+    expect(policy.walAutocheckpoint).toBe(200)
+    expect(policy.busyTimeoutMs).toBe(5000)
+    expect(policy.allowDeleteFallback).toBe(false)
+    expect(policy.synchronous).toBe('FULL')
+    expect(Object.isFrozen(policy)).toBe(true)
+  })
+
+  it('refuses values SQLite would misread', () => {
+    expect(() => resolvePolicy({ busyTimeoutMs: -1 })).toThrow(InvalidInput)
+    expect(() => resolvePolicy({ walAutocheckpoint: 1.5 })).toThrow(InvalidInput)
+    expect(() => resolvePolicy({ synchronous: 'OFF' as never })).toThrow(InvalidInput)
+    expect(() => resolvePolicy({ secureDelete: 'yes' as never })).toThrow(InvalidInput)
+  })
+})
