@@ -1,0 +1,78 @@
+import type { FileFingerprint } from './file-fingerprint.js'
+import { sameFingerprint } from './file-fingerprint.js'
+
+/** How long a quarantined board waits between probes. */
+export interface QuarantinePolicy {
+  /** Wait before the first probe. Default 30,000 ms. */
+  readonly initialBackoffMs: number
+  /** Each failed probe multiplies the wait by this. Default 2. */
+  readonly multiplier: number
+  /** The wait never grows past this. Default 1,800,000 ms (30 min). */
+  readonly maxBackoffMs: number
+}
+
+/** The defaults: 30 s doubling to 30 min. */
+export const defaultQuarantinePolicy: QuarantinePolicy = Object.freeze({
+  initialBackoffMs: 30_000,
+  multiplier: 2,
+  maxBackoffMs: 30 * 60_000,
+})
+
+/** The policy with `overrides` applied field by field. */
+export function resolveQuarantinePolicy(overrides: Partial<QuarantinePolicy> = {}): QuarantinePolicy {
+  return Object.freeze({ ...defaultQuarantinePolicy, ...overrides })
+}
+
+/**
+ * One board in quarantine: confirmed corrupt, closed, and never written to until it is let out.
+ * It is let out when its file changes (a restore) or when a probe at `nextProbeAt` finds it healthy.
+ */
+export interface QuarantineRecord {
+  /** When it entered quarantine (ms since the epoch, from the caller's clock). */
+  readonly since: number
+  /** Why, for people: what the failing operation and the confirming probe said. */
+  readonly reason: string
+  /** The stable code of the error that set it off, when it had one. */
+  readonly code: string | undefined
+  /** The file as it was when quarantined; any change lets the board out. */
+  readonly fingerprint: FileFingerprint
+  /** Probes that found the file still corrupt (or could not tell). */
+  readonly failedProbes: number
+  /** The current wait between probes. */
+  readonly backoffMs: number
+  /** When the next probe is due. */
+  readonly nextProbeAt: number
+}
+
+/** What a supervisor should do with a quarantined board now. */
+export type QuarantineStep =
+  /** Nothing: the file is unchanged and no probe is due. */
+  | 'wait'
+  /** The file changed since it was quarantined: let it out and open it again. */
+  | 'file-changed'
+  /** The backoff has passed: probe the file afresh. */
+  | 'probe'
+
+/** A new quarantine record: the first probe is due after the initial backoff. */
+export function enterQuarantine(
+  now: number,
+  reason: string,
+  code: string | undefined,
+  fingerprint: FileFingerprint,
+  policy: QuarantinePolicy = defaultQuarantinePolicy,
+): QuarantineRecord {
+  const backoffMs = Math.min(policy.initialBackoffMs, policy.maxBackoffMs)
+  return { since: now, reason, code, fingerprint, failedProbes: 0, backoffMs, nextProbeAt: now + backoffMs }
+}
+
+/** What to do with `record` at `now`, given the file's fingerprint now. A changed file always wins. */
+export function quarantineStep(record: QuarantineRecord, now: number, current: FileFingerprint): QuarantineStep {
+  if (!sameFingerprint(record.fingerprint, current)) return 'file-changed'
+  return now >= record.nextProbeAt ? 'probe' : 'wait'
+}
+
+/** The record after a probe that did not let the board out: the wait grows, up to the cap. */
+export function afterFailedProbe(record: QuarantineRecord, now: number, policy: QuarantinePolicy = defaultQuarantinePolicy): QuarantineRecord {
+  const backoffMs = Math.min(Math.max(1, Math.round(record.backoffMs * policy.multiplier)), policy.maxBackoffMs)
+  return { ...record, failedProbes: record.failedProbes + 1, backoffMs, nextProbeAt: now + backoffMs }
+}
