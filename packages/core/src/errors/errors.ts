@@ -136,3 +136,11 @@ export class SqliteFailure extends KanbanDbError {
 
 /** Every error code string, for exhaustive switches. */
 export type KanbanDbErrorCode = KanbanDbError['code']
+
+/**
+ * The board file's schema version (`PRAGMA user_version`) is not the one this code runs: newer than
+ * it knows (upgrade kanban-db), or older on a read-only open (open it once writable to migrate).
+ */
+export class SchemaMismatch extends KanbanDbError {
+  readonly code = 'SCHEMA_MISMATCH'
+}

@@ -1,0 +1,171 @@
+import type { Kysely } from 'kysely'
+import { ClaimMismatch } from '../errors/errors.js'
+import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
+import { releaseDependentsIn } from './dependencies.js'
+import { appendEvent } from './event-log.js'
+import { newClaimToken, newId } from './ids.js'
+import { toTask } from './rows.js'
+import { endRun } from './runs.js'
+import { loadTask, NO_CLAIM } from './task-queries.js'
+import { assertTransition, type TaskStatus } from './transitions.js'
+import type { ClaimedTask, Task } from './types.js'
+
+/** A claim request after validation. */
+export interface ValidClaim {
+  readonly workerId: string
+  readonly pid: number
+  readonly host: string
+  readonly leaseMs: number
+  /** undefined: any task; null: unassigned tasks only; a string: that assignee only. */
+  readonly assignee: string | null | undefined
+}
+
+/**
+ * Takes the highest-priority, oldest ready task in ONE statement (an UPDATE whose WHERE picks the
+ * task and re-checks `status = 'ready'`), inside the caller's BEGIN IMMEDIATE transaction, so two
+ * claimers in any number of processes never get the same task. Opens a run and writes a `claimed`
+ * event in the same transaction. Undefined when nothing is ready.
+ */
+export async function claimNextIn(trx: Kysely<BoardSchema>, claim: ValidClaim, now: number): Promise<ClaimedTask | undefined> {
+  const claimToken = newClaimToken()
+  const runId = newId('r_', now)
+  const claimed = await trx
+    .updateTable('tasks')
+    .set((eb) => ({
+      status: 'running',
+      claim_token: claimToken,
+      claimed_by: claim.workerId,
+      worker_pid: claim.pid,
+      worker_host: claim.host,
+      claimed_at: now,
+      claim_expires_at: now + claim.leaseMs,
+      lease_ms: claim.leaseMs,
+      heartbeat_at: null,
+      started_at: now,
+      current_run_id: runId,
+      attempts: eb('attempts', '+', 1),
+      updated_at: now,
+    }))
+    .where('id', '=', (eb) => {
+      let next = eb.selectFrom('tasks').select('id').where('status', '=', 'ready')
+      if (claim.assignee === null) next = next.where('assignee', 'is', null)
+      else if (claim.assignee !== undefined) next = next.where('assignee', '=', claim.assignee)
+      return next.orderBy('priority', 'desc').orderBy('created_at', 'asc').orderBy('id', 'asc').limit(1)
+    })
+    .where('status', '=', 'ready')
+    .returningAll()
+    .executeTakeFirst()
+  if (!claimed) return undefined
+  assertTransition('claim', 'ready', 'running', claimed.id)
+  await trx
+    .insertInto('task_runs')
+    .values({
+      id: runId,
+      task_id: claimed.id,
+      attempt: Number(claimed.attempts),
+      worker_id: claim.workerId,
+      pid: claim.pid,
+      host: claim.host,
+      claim_token: claimToken,
+      started_at: now,
+    })
+    .execute()
+  await appendEvent(trx, {
+    taskId: claimed.id,
+    runId,
+    kind: 'claimed',
+    from: 'ready',
+    to: 'running',
+    payload: { workerId: claim.workerId, pid: claim.pid, host: claim.host, attempt: Number(claimed.attempts) },
+    now,
+  })
+  return { ...toTask(claimed), claimToken, runId }
+}
+
+/**
+ * The task, if `claimToken` is its current claim; else `ClaimMismatch` saying whether the token is
+ * stale (an earlier attempt's) or unknown. `TaskNotFound` for an unknown task.
+ */
+export async function requireClaim(db: Kysely<BoardSchema>, taskId: string, claimToken: string, doing: string): Promise<TaskRow> {
+  const task = await loadTask(db, taskId)
+  if (task.status === 'running' && task.claim_token === claimToken) return task
+  const run = await db.selectFrom('task_runs').select(['attempt', 'outcome']).where('task_id', '=', taskId).where('claim_token', '=', claimToken).executeTakeFirst()
+  const why = run
+    ? `the token is stale: it belongs to attempt ${run.attempt}, which ended as ${run.outcome ?? 'released'}`
+    : 'the token is not a claim token of this task'
+  throw new ClaimMismatch(
+    `Cannot ${doing} task ${taskId}: ${why}; the task is ${task.status}${task.status === 'running' ? ` under attempt ${task.attempts}` : ''}. ` +
+      'The task was not changed. Stop working on it; claim again if you want more work.',
+    { details: { taskId, status: task.status, stale: run !== undefined } },
+  )
+}
+
+/** Extends the lease of the claim; returns the task. Writes no event (the status does not change). */
+export async function heartbeatIn(trx: Kysely<BoardSchema>, taskId: string, claimToken: string, leaseMs: number | undefined, now: number): Promise<Task> {
+  const task = await requireClaim(trx, taskId, claimToken, 'heartbeat')
+  assertTransition('heartbeat', 'running', 'running', taskId)
+  const lease = leaseMs ?? Number(task.lease_ms ?? 0)
+  const updated = await trx
+    .updateTable('tasks')
+    .set({ claim_expires_at: now + lease, lease_ms: lease, heartbeat_at: now, updated_at: now })
+    .where('id', '=', taskId)
+    .where('claim_token', '=', claimToken)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  if (task.current_run_id !== null) {
+    await trx.updateTable('task_runs').set({ heartbeat_at: now }).where('id', '=', task.current_run_id).execute()
+  }
+  return toTask(updated)
+}
+
+/** Marks the task done with its result and releases its dependents, in the caller's transaction. */
+export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claimToken: string, resultJson: string | null, now: number): Promise<Task> {
+  const task = await requireClaim(trx, taskId, claimToken, 'complete')
+  assertTransition('complete', 'running', 'done', taskId)
+  const updated = await trx
+    .updateTable('tasks')
+    .set({ ...NO_CLAIM, status: 'done', result: resultJson, completed_at: now, updated_at: now })
+    .where('id', '=', taskId)
+    .where('claim_token', '=', claimToken)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  await endRun(trx, task.current_run_id, 'completed', now)
+  await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'completed', from: 'running', to: 'done', now })
+  await releaseDependentsIn(trx, taskId, now)
+  return toTask(updated)
+}
+
+/**
+ * Ends the claim as failed: back to ready while attempts remain (and `retry` is not false), else
+ * failed.
+ */
+export async function failIn(
+  trx: Kysely<BoardSchema>,
+  taskId: string,
+  claimToken: string,
+  error: string,
+  retry: boolean,
+  now: number,
+): Promise<Task> {
+  const task = await requireClaim(trx, taskId, claimToken, 'fail')
+  const to: TaskStatus = retry && Number(task.attempts) < Number(task.max_attempts) ? 'ready' : 'failed'
+  assertTransition('fail', 'running', to, taskId)
+  const updated = await trx
+    .updateTable('tasks')
+    .set({ ...NO_CLAIM, status: to, last_error: error, completed_at: to === 'failed' ? now : null, updated_at: now })
+    .where('id', '=', taskId)
+    .where('claim_token', '=', claimToken)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  await endRun(trx, task.current_run_id, 'failed', now, error)
+  await appendEvent(trx, {
+    taskId,
+    runId: task.current_run_id,
+    kind: to === 'ready' ? 'retried' : 'failed',
+    from: 'running',
+    to,
+    payload: { error, attempt: Number(task.attempts), maxAttempts: Number(task.max_attempts) },
+    now,
+  })
+  return toTask(updated)
+}

@@ -1,0 +1,279 @@
+import { hostname } from 'node:os'
+import type { Kysely } from 'kysely'
+import { classifySqliteError } from '../errors/classify.js'
+import { BoardClosed } from '../errors/errors.js'
+import type { HygienicConnection } from '../hygiene/open-connection.js'
+import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
+import { readSchemaVersion } from '../schema/migrations.js'
+import { WriteQueue } from '../write/write-transaction.js'
+import type { Board, BoardHealth } from './board.js'
+import { claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim } from './claims.js'
+import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
+import { addDependencyIn } from './dependencies.js'
+import { archiveIn, blockIn, unblockIn } from './parking.js'
+import { expiredClaims, releaseClaimsIn, runningClaimsOf } from './reclaim.js'
+import { toEvent, toTask } from './rows.js'
+import { TASK_STATUSES, type TaskStatus } from './transitions.js'
+import type {
+  BoardEvent, ClaimedTask, ClaimOptions, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim, Task,
+  TaskFilter,
+} from './types.js'
+import {
+  invalid, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireStatus, requireString, toJson,
+} from './validate.js'
+
+/** Where the crash grace period comes from when `detectCrashedWorkers` is given none. */
+export const CRASH_GRACE_ENV = 'KANBAN_DB_CRASH_GRACE_MS'
+/** The crash grace period when neither the option nor the environment sets one. */
+export const DEFAULT_CRASH_GRACE_MS = 30_000
+
+const MAX_LEASE_MS = 7 * 24 * 60 * 60 * 1000
+const MAX_RESULT_BYTES = 1024 * 1024
+
+/** What {@link ConnectionBoard} is built from (by `openBoard`). */
+export interface ConnectionBoardParts {
+  readonly path: string
+  readonly readonly: boolean
+  readonly hygienic: HygienicConnection
+  readonly db: Kysely<BoardSchema>
+  readonly writes: WriteQueue<BoardSchema>
+  readonly clock: () => number
+}
+
+/**
+ * The {@link Board} over one hygienic connection: validates each call at the boundary, then runs
+ * the operation (`src/board/*.ts`) through the write queue or as a read.
+ */
+export class ConnectionBoard implements Board {
+  readonly path: string
+  readonly readonly: boolean
+  readonly db: Kysely<BoardSchema>
+  readonly #hygienic: HygienicConnection
+  readonly #writes: WriteQueue<BoardSchema>
+  readonly #clock: () => number
+  #closed = false
+  #closing: Promise<void> | undefined
+
+  constructor(parts: ConnectionBoardParts) {
+    this.path = parts.path
+    this.readonly = parts.readonly
+    this.db = parts.db
+    this.#hygienic = parts.hygienic
+    this.#writes = parts.writes
+    this.#clock = parts.clock
+  }
+
+  // --- tasks ---------------------------------------------------------------------------------------
+
+  async createTask(input: CreateTaskInput): Promise<Task> {
+    const valid = validateTaskInput('input', input)
+    const [task] = await this.writeTxn((trx) => createTasksIn(trx, [valid], this.#clock()))
+    return task!
+  }
+
+  async createTasks(inputs: readonly CreateTaskInput[]): Promise<Task[]> {
+    if (!Array.isArray(inputs)) throw invalid('inputs', 'expected an array of task inputs', inputs)
+    if (inputs.length > MAX_BATCH) throw invalid('inputs', `at most ${MAX_BATCH} tasks per call (got ${inputs.length})`)
+    const valid = inputs.map((input, index) => validateTaskInput(`inputs[${index}]`, input))
+    if (valid.length === 0) return []
+    return this.writeTxn((trx) => createTasksIn(trx, valid, this.#clock()))
+  }
+
+  async getTask(taskId: string): Promise<Task | undefined> {
+    requireId('taskId', taskId)
+    const row = await this.#read('reading a task', (db) => db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst())
+    return row && toTask(row)
+  }
+
+  async listTasks(filter: TaskFilter = {}): Promise<Task[]> {
+    requireObject('filter', filter)
+    const statuses: TaskStatus[] | undefined =
+      filter.status === undefined
+        ? undefined
+        : (Array.isArray(filter.status) ? filter.status : [filter.status]).map((status: unknown, index: number) => requireStatus(`filter.status[${index}]`, status))
+    const assignee = optionalString('filter.assignee', filter.assignee, { max: 200 })
+    const limit = optionalInteger('filter.limit', filter.limit, 100, { min: 1, max: 10_000 })
+    const offset = optionalInteger('filter.offset', filter.offset, 0, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const rows = await this.#read('listing tasks', (db) => {
+      let query = db.selectFrom('tasks').selectAll()
+      if (statuses !== undefined) query = query.where('status', 'in', statuses.length > 0 ? statuses : ['-none-'])
+      if (assignee !== null) query = query.where('assignee', '=', assignee)
+      return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).offset(offset).execute()
+    })
+    return rows.map(toTask)
+  }
+
+  async addDependency(taskId: string, dependsOnId: string): Promise<Task> {
+    requireId('taskId', taskId)
+    requireId('dependsOnId', dependsOnId)
+    return this.writeTxn((trx) => addDependencyIn(trx, taskId, dependsOnId, this.#clock()))
+  }
+
+  // --- claims --------------------------------------------------------------------------------------
+
+  async claimNext(options: ClaimOptions): Promise<ClaimedTask | undefined> {
+    requireObject('options', options)
+    const claim: ValidClaim = {
+      workerId: requireString('options.workerId', options.workerId, { max: 200 }),
+      pid: requireInteger('options.pid', options.pid, { min: 1, max: 2 ** 31 - 1 }),
+      host: requireString('options.host', options.host, { max: 255 }),
+      leaseMs: requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS }),
+      assignee: options.assignee === undefined ? undefined : optionalString('options.assignee', options.assignee, { max: 200 }),
+    }
+    return this.writeTxn((trx) => claimNextIn(trx, claim, this.#clock()))
+  }
+
+  async heartbeat(taskId: string, claimToken: string, options: { readonly leaseMs?: number } = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('claimToken', claimToken, { max: 200 })
+    requireObject('options', options)
+    const leaseMs = options.leaseMs === undefined ? undefined : requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS })
+    return this.writeTxn((trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, this.#clock()))
+  }
+
+  async complete(taskId: string, claimToken: string, result?: JsonValue): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('claimToken', claimToken, { max: 200 })
+    const resultJson = result === undefined ? null : toJson('result', result, MAX_RESULT_BYTES)
+    return this.writeTxn((trx) => completeIn(trx, taskId, claimToken, resultJson, this.#clock()))
+  }
+
+  async fail(taskId: string, claimToken: string, error: string | Error, options: { readonly retry?: boolean } = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('claimToken', claimToken, { max: 200 })
+    const message = error instanceof Error ? error.message || error.name : error
+    requireString('error', message, { min: 0, max: 64 * 1024 })
+    requireObject('options', options)
+    if (options.retry !== undefined && typeof options.retry !== 'boolean') throw invalid('options.retry', 'expected a boolean', options.retry)
+    return this.writeTxn((trx) => failIn(trx, taskId, claimToken, message, options.retry ?? true, this.#clock()))
+  }
+
+  async block(taskId: string, reason: string, options: { readonly claimToken?: string } = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('reason', reason, { max: 10_000 })
+    requireObject('options', options)
+    const claimToken = options.claimToken === undefined ? undefined : requireString('options.claimToken', options.claimToken, { max: 200 })
+    return this.writeTxn((trx) => blockIn(trx, taskId, reason, claimToken, this.#clock()))
+  }
+
+  async unblock(taskId: string): Promise<Task> {
+    requireId('taskId', taskId)
+    return this.writeTxn((trx) => unblockIn(trx, taskId, this.#clock()))
+  }
+
+  async archive(taskId: string): Promise<Task> {
+    requireId('taskId', taskId)
+    return this.writeTxn((trx) => archiveIn(trx, taskId, this.#clock()))
+  }
+
+  // --- reclaiming ----------------------------------------------------------------------------------
+
+  async releaseStaleClaims(now?: number): Promise<ReleasedClaim[]> {
+    const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    return this.writeTxn(async (trx) => {
+      const expired = await expiredClaims(trx, at)
+      return releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at)
+    })
+  }
+
+  async detectCrashedWorkers(options: CrashDetectionOptions): Promise<ReleasedClaim[]> {
+    requireObject('options', options)
+    if (typeof options.isAlive !== 'function') throw invalid('options.isAlive', 'expected a function (pid) => boolean')
+    const graceMs = options.graceMs === undefined ? graceFromEnvironment() : requireInteger('options.graceMs', options.graceMs, { min: 0, max: MAX_LEASE_MS })
+    const host = options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 })
+    const now = options.now === undefined ? this.#clock() : requireInteger('options.now', options.now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const claimedBy = now - graceMs
+    // Ask isAlive outside any write transaction (it may be slow), then re-check each claim inside it.
+    const candidates = await this.#read('reading running claims', (db) => runningClaimsOf(db, host, claimedBy))
+    const dead: TaskRow[] = []
+    for (const task of candidates) {
+      if (task.worker_pid !== null && !(await options.isAlive(Number(task.worker_pid)))) dead.push(task)
+    }
+    if (dead.length === 0) return []
+    return this.writeTxn((trx) => releaseClaimsIn(trx, dead, 'crashed', now, (current) => Number(current.claimed_at) <= claimedBy))
+  }
+
+  async events(query: EventQuery = {}): Promise<BoardEvent[]> {
+    requireObject('query', query)
+    const afterId = optionalInteger('query.afterId', query.afterId, 0, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const limit = optionalInteger('query.limit', query.limit, 100, { min: 1, max: 10_000 })
+    const taskId = query.taskId === undefined ? undefined : requireId('query.taskId', query.taskId)
+    const rows = await this.#read('reading events', (db) => {
+      let select = db.selectFrom('events').selectAll().where('id', '>', afterId)
+      if (taskId !== undefined) select = select.where('task_id', '=', taskId)
+      return select.orderBy('id', 'asc').limit(limit).execute()
+    })
+    return rows.map(toEvent)
+  }
+
+  // --- the write path and the file -----------------------------------------------------------------
+
+  async writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T): Promise<T> {
+    this.#assertOpen()
+    return this.#writes.run(fn)
+  }
+
+  async health(): Promise<BoardHealth> {
+    this.#assertOpen()
+    const hygiene = this.#hygienic.health()
+    const counts = await this.#read('reading board health', (db) =>
+      db.selectFrom('tasks').select((eb) => ['status', eb.fn.countAll<number>().as('count')]).groupBy('status').execute(),
+    )
+    const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>
+    for (const { status, count } of counts) tasks[status as TaskStatus] = Number(count)
+    return {
+      ...hygiene,
+      path: this.path,
+      readonly: this.readonly,
+      schemaVersion: readSchemaVersion(this.#hygienic.connection),
+      tasks,
+      write: this.#writes.options,
+    }
+  }
+
+  async backupTo(destinationPath: string): Promise<void> {
+    this.#assertOpen()
+    requireString('destinationPath', destinationPath, { max: 4096 })
+    await this.#hygienic.backupTo(destinationPath)
+  }
+
+  checkGhost(): void {
+    this.#assertOpen()
+    this.#hygienic.checkGhost()
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#writes.close()
+      this.#closed = true
+      try {
+        await this.db.destroy()
+      } finally {
+        this.#hygienic.close()
+      }
+    })()
+    return this.#closing
+  }
+
+  /** A read, inside the caller's write transaction when there is one (else it would wait for it). */
+  async #read<T>(doing: string, query: (db: Kysely<BoardSchema>) => Promise<T>): Promise<T> {
+    this.#assertOpen()
+    try {
+      return await query(this.#writes.currentTransaction() ?? this.db)
+    } catch (error) {
+      throw classifySqliteError(error, doing)
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed || this.#closing) throw new BoardClosed(`The board ${this.path} is closed. Open it again with openBoard.`, { details: { path: this.path } })
+  }
+}
+
+function graceFromEnvironment(): number {
+  const raw = process.env[CRASH_GRACE_ENV]
+  if (raw === undefined || raw === '') return DEFAULT_CRASH_GRACE_MS
+  const value = Number(raw)
+  if (!Number.isSafeInteger(value) || value < 0) throw invalid(CRASH_GRACE_ENV, `expected a whole number of milliseconds >= 0, got ${JSON.stringify(raw)}`)
+  return value
+}

@@ -1,0 +1,112 @@
+import type { Kysely } from 'kysely'
+import type { BoardSchema, NewTaskRow } from '../schema/board-schema.js'
+import { appendEvent } from './event-log.js'
+import { newId } from './ids.js'
+import { toTask } from './rows.js'
+import { loadTask } from './task-queries.js'
+import { assertTransition } from './transitions.js'
+import type { CreateTaskInput, Task } from './types.js'
+import {
+  invalid, objectToJson, optionalInteger, optionalString, requireId, requireObject, requireString,
+} from './validate.js'
+
+/** A create input after validation: ready to insert. */
+export interface ValidTaskInput {
+  readonly id: string | undefined
+  readonly title: string
+  readonly body: string
+  readonly priority: number
+  readonly assignee: string | null
+  readonly createdBy: string | null
+  readonly idempotencyKey: string | null
+  readonly meta: string
+  readonly maxAttempts: number
+  readonly dependsOn: readonly string[]
+}
+
+/** The most tasks one `createTasks` call takes. */
+export const MAX_BATCH = 10_000
+
+/** Checks one create input at the boundary; `field` names it in errors (`input`, `inputs[3]`). */
+export function validateTaskInput(field: string, value: unknown): ValidTaskInput {
+  const input = requireObject(field, value) as Partial<CreateTaskInput>
+  const dependsOn = input.dependsOn ?? []
+  if (!Array.isArray(dependsOn)) throw invalid(`${field}.dependsOn`, 'expected an array of task ids', dependsOn)
+  if (dependsOn.length > 1000) throw invalid(`${field}.dependsOn`, 'at most 1000 dependencies per task')
+  const id = input.id === undefined ? undefined : requireId(`${field}.id`, input.id)
+  return {
+    id,
+    title: requireString(`${field}.title`, input.title, { max: 500 }),
+    body: optionalString(`${field}.body`, input.body, { min: 0, max: 100_000 }) ?? '',
+    priority: optionalInteger(`${field}.priority`, input.priority, 0, { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+    assignee: optionalString(`${field}.assignee`, input.assignee, { max: 200 }),
+    createdBy: optionalString(`${field}.createdBy`, input.createdBy, { max: 200 }),
+    idempotencyKey: optionalString(`${field}.idempotencyKey`, input.idempotencyKey, { max: 200 }),
+    meta: input.meta === undefined ? '{}' : objectToJson(`${field}.meta`, input.meta, 64 * 1024),
+    maxAttempts: optionalInteger(`${field}.maxAttempts`, input.maxAttempts, 3, { min: 1, max: 1000 }),
+    dependsOn: [...new Set(dependsOn.map((dependency, index) => requireId(`${field}.dependsOn[${index}]`, dependency)))].map((dependency) => {
+      if (dependency === id) throw invalid(`${field}.dependsOn`, `a task cannot depend on itself (${dependency})`)
+      return dependency
+    }),
+  }
+}
+
+/**
+ * Creates tasks in the caller's write transaction, in order, so a task may depend on one created
+ * before it in the same batch. A repeated idempotency key returns the existing task unchanged.
+ */
+export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly ValidTaskInput[], now: number): Promise<Task[]> {
+  const created: Task[] = []
+  for (const input of inputs) {
+    if (input.idempotencyKey !== null) {
+      const existing = await trx.selectFrom('tasks').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst()
+      if (existing) {
+        created.push(toTask(existing))
+        continue
+      }
+    }
+    const id = input.id ?? newId('t_', now)
+    if (input.id !== undefined) {
+      const clash = await trx.selectFrom('tasks').select('id').where('id', '=', id).executeTakeFirst()
+      if (clash) throw invalid('id', `a task with id ${id} already exists`, id)
+    }
+    let unfinished = 0
+    for (const dependency of input.dependsOn) {
+      if ((await loadTask(trx, dependency)).status !== 'done') unfinished++
+    }
+    const status = unfinished > 0 ? 'todo' : 'ready'
+    assertTransition('create', null, status, id)
+    const row: NewTaskRow = {
+      id,
+      title: input.title,
+      body: input.body,
+      status,
+      priority: input.priority,
+      assignee: input.assignee,
+      created_by: input.createdBy,
+      idempotency_key: input.idempotencyKey,
+      meta: input.meta,
+      created_at: now,
+      updated_at: now,
+      attempts: 0,
+      max_attempts: input.maxAttempts,
+    }
+    await trx.insertInto('tasks').values(row).execute()
+    if (input.dependsOn.length > 0) {
+      await trx
+        .insertInto('task_dependencies')
+        .values(input.dependsOn.map((dependency) => ({ task_id: id, depends_on_id: dependency, created_at: now })))
+        .execute()
+    }
+    await appendEvent(trx, {
+      taskId: id,
+      kind: 'created',
+      from: null,
+      to: status,
+      payload: input.dependsOn.length > 0 ? { dependsOn: [...input.dependsOn] } : null,
+      now,
+    })
+    created.push(toTask(await loadTask(trx, id)))
+  }
+  return created
+}

@@ -1,0 +1,74 @@
+import { sql, type Kysely } from 'kysely'
+import { DependencyCycle } from '../errors/errors.js'
+import type { BoardSchema } from '../schema/board-schema.js'
+import { appendEvent } from './event-log.js'
+import { toTask } from './rows.js'
+import { loadTask, unfinishedDependencyCount } from './task-queries.js'
+import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
+import type { Task } from './types.js'
+
+/**
+ * Makes `taskId` wait for `dependsOnId`, refusing cycles. A ready task whose new dependency is not
+ * done goes back to todo. Adding an edge that exists already changes nothing and writes no event.
+ */
+export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, dependsOnId: string, now: number): Promise<Task> {
+  if (taskId === dependsOnId) throw cycle(taskId, dependsOnId)
+  const task = await loadTask(trx, taskId)
+  const dependency = await loadTask(trx, dependsOnId)
+  const from = task.status as TaskStatus
+  assertCanStart('depend', from, taskId)
+  const existing = await trx
+    .selectFrom('task_dependencies')
+    .select('task_id')
+    .where('task_id', '=', taskId)
+    .where('depends_on_id', '=', dependsOnId)
+    .executeTakeFirst()
+  if (existing) return toTask(task)
+
+  // A cycle exists when the new dependency already (transitively) depends on the task.
+  const reachable = await sql<{ found: number }>`
+    WITH RECURSIVE upstream(id) AS (
+      SELECT depends_on_id FROM task_dependencies WHERE task_id = ${dependsOnId}
+      UNION
+      SELECT d.depends_on_id FROM task_dependencies d JOIN upstream u ON d.task_id = u.id
+    )
+    SELECT 1 AS found FROM upstream WHERE id = ${taskId} LIMIT 1`.execute(trx)
+  if (reachable.rows.length > 0) throw cycle(taskId, dependsOnId)
+
+  const to: TaskStatus = from === 'ready' && dependency.status !== 'done' ? 'todo' : from
+  assertTransition('depend', from, to, taskId)
+  await trx.insertInto('task_dependencies').values({ task_id: taskId, depends_on_id: dependsOnId, created_at: now }).execute()
+  await trx.updateTable('tasks').set({ status: to, updated_at: now }).where('id', '=', taskId).execute()
+  await appendEvent(trx, { taskId, kind: 'dependency_added', from, to, payload: { dependsOnId }, now })
+  return toTask(await loadTask(trx, taskId))
+}
+
+/**
+ * Moves every todo dependent of `doneTaskId` whose dependencies are now all done to ready, with one
+ * `promoted` event each. Runs inside the transaction that completed `doneTaskId`.
+ */
+export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: string, now: number): Promise<string[]> {
+  const dependents = await trx
+    .selectFrom('task_dependencies as d')
+    .innerJoin('tasks as t', 't.id', 'd.task_id')
+    .select('t.id')
+    .where('d.depends_on_id', '=', doneTaskId)
+    .where('t.status', '=', 'todo')
+    .execute()
+  const promoted: string[] = []
+  for (const { id } of dependents) {
+    if ((await unfinishedDependencyCount(trx, id)) > 0) continue
+    assertTransition('promote', 'todo', 'ready', id)
+    await trx.updateTable('tasks').set({ status: 'ready', updated_at: now }).where('id', '=', id).where('status', '=', 'todo').execute()
+    await appendEvent(trx, { taskId: id, kind: 'promoted', from: 'todo', to: 'ready', payload: { after: doneTaskId }, now })
+    promoted.push(id)
+  }
+  return promoted
+}
+
+function cycle(taskId: string, dependsOnId: string): DependencyCycle {
+  return new DependencyCycle(
+    `Task ${taskId} cannot depend on ${dependsOnId}: ${taskId === dependsOnId ? 'a task cannot depend on itself' : `${dependsOnId} already depends on ${taskId}, directly or through other tasks`}. Nothing was written.`,
+    { details: { taskId, dependsOnId } },
+  )
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Kysely } from 'kysely'
+import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
+import { classifySqliteError } from '../errors/classify.js'
+import { BoardNotFound, SchemaMismatch } from '../errors/errors.js'
+import { resolvePolicy, type HygienePolicy } from '../hygiene/hygiene-policy.js'
+import { openHygienicConnection } from '../hygiene/open-connection.js'
+import { ConnectionDialect } from '../kysely/connection-dialect.js'
+import type { BoardSchema } from '../schema/board-schema.js'
+import { assertNotNewer, isSchemaCurrent, LATEST_SCHEMA_VERSION, migrate, readSchemaVersion } from '../schema/migrations.js'
+import { resolveWriteOptions, WriteQueue, type WriteOptions } from '../write/write-transaction.js'
+import type { Board } from './board.js'
+import { ConnectionBoard } from './connection-board.js'
+import { invalid, requireObject, requireString } from './validate.js'
+
+/** What `openBoard` takes. */
+export interface BoardOptions {
+  /** The board file. Relative paths are resolved against the current directory. */
+  readonly path: string
+  /** The driver adapter, for example `await createAdapter()` from `@kanban-db/adapter-better-sqlite3`. */
+  readonly adapter: SqliteAdapter
+  /** Overrides of the connection-hygiene policy, field by field (see `HygienePolicy`). */
+  readonly policy?: Partial<HygienePolicy>
+  /**
+   * Open without writing: the file must exist and be initialised (`BoardNotFound` /
+   * `SchemaMismatch` otherwise), and every write fails with `ReadOnlyBoard`. Default false.
+   */
+  readonly readonly?: boolean
+  /** The write path's retry budget and transaction timeout. */
+  readonly write?: WriteOptions
+  /** Milliseconds since the epoch for every time the board writes. Default `Date.now` (inject one in tests). */
+  readonly clock?: () => number
+}
+
+/**
+ * Opens (creating and migrating when needed) the board at `options.path` through the connection-
+ * hygiene policy, and returns it. Schema migrations run under the cross-process init lock, forward
+ * only; a file written by a newer kanban-db is refused with `SchemaMismatch`.
+ */
+export async function openBoard(options: BoardOptions): Promise<Board> {
+  requireObject('options', options)
+  const path = resolve(requireString('options.path', options.path, { max: 4096 }))
+  const adapter = options.adapter
+  if (typeof adapter !== 'object' || adapter === null || typeof adapter.open !== 'function') {
+    throw invalid('options.adapter', 'expected a SqliteAdapter (the default export of an adapter package, awaited)')
+  }
+  const readonly = options.readonly ?? false
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function') throw invalid('options.clock', 'expected a function returning milliseconds since the epoch')
+  const writeOptions = resolveWriteOptions(options.write)
+  if (readonly && !existsSync(path)) {
+    throw new BoardNotFound(`No board at ${path}: a read-only open never creates one. Open it once without readonly to create it.`, { details: { path } })
+  }
+
+  const hygienic = await openHygienicConnection(adapter, path, {
+    policy: resolvePolicy(options.policy),
+    readonly,
+    initialise: migrate,
+    isInitialised: isSchemaCurrent,
+  })
+  try {
+    const version = readSchemaVersion(hygienic.connection)
+    assertNotNewer(hygienic.connection, version)
+    if (version !== LATEST_SCHEMA_VERSION) {
+      throw new SchemaMismatch(
+        `The board ${path} has schema version ${version}, and this kanban-db needs ${LATEST_SCHEMA_VERSION}. ` +
+          'A read-only open does not migrate: open it once without readonly (for example from the dispatcher) first.',
+        { details: { path, version, latest: LATEST_SCHEMA_VERSION } },
+      )
+    }
+  } catch (error) {
+    hygienic.close()
+    throw classifySqliteError(error, `checking the schema of ${path}`)
+  }
+
+  const db = new Kysely<BoardSchema>({ dialect: new ConnectionDialect(hygienic.connection) })
+  const writes = new WriteQueue<BoardSchema>(db, hygienic.connection, { ...writeOptions, readonly })
+  return new ConnectionBoard({ path, readonly, hygienic, db, writes, clock })
+}

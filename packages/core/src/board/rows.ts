@@ -1,0 +1,53 @@
+import type { EventRow, TaskRow } from '../schema/board-schema.js'
+import type { TaskStatus } from './transitions.js'
+import type { BoardEvent, EventKind, JsonValue, Task } from './types.js'
+import { parseJson, parseJsonObject } from './validate.js'
+
+/** The public view of a task row (never the claim token). */
+export function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    title: row.title,
+    body: row.body,
+    status: row.status as TaskStatus,
+    priority: Number(row.priority),
+    assignee: row.assignee,
+    createdBy: row.created_by,
+    idempotencyKey: row.idempotency_key,
+    meta: parseJsonObject(row.meta),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    startedAt: numberOrNull(row.started_at),
+    completedAt: numberOrNull(row.completed_at),
+    claimedBy: row.claimed_by,
+    workerPid: numberOrNull(row.worker_pid),
+    workerHost: row.worker_host,
+    claimedAt: numberOrNull(row.claimed_at),
+    claimExpiresAt: numberOrNull(row.claim_expires_at),
+    heartbeatAt: numberOrNull(row.heartbeat_at),
+    currentRunId: row.current_run_id,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    result: parseJson<JsonValue>(row.result),
+    lastError: row.last_error,
+    blockReason: row.block_reason,
+  }
+}
+
+/** The public view of an event row. */
+export function toEvent(row: EventRow): BoardEvent {
+  return {
+    id: Number(row.id),
+    taskId: row.task_id,
+    runId: row.run_id,
+    kind: row.kind as EventKind,
+    fromStatus: row.from_status as TaskStatus | null,
+    toStatus: row.to_status as TaskStatus | null,
+    payload: parseJson<JsonValue>(row.payload),
+    createdAt: Number(row.created_at),
+  }
+}
+
+function numberOrNull(value: number | bigint | null): number | null {
+  return value === null ? null : Number(value)
+}

@@ -1,0 +1,38 @@
+import type { Kysely } from 'kysely'
+import { TaskNotFound } from '../errors/errors.js'
+import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
+
+/** The task row, or `TaskNotFound`. */
+export async function loadTask(db: Kysely<BoardSchema>, taskId: string): Promise<TaskRow> {
+  const row = await db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst()
+  if (!row) throw taskNotFound(taskId)
+  return row
+}
+
+export function taskNotFound(taskId: string): TaskNotFound {
+  return new TaskNotFound(`No task with id ${taskId} on this board. Nothing was changed.`, { details: { taskId } })
+}
+
+/** How many of the task's dependencies are not done yet. */
+export async function unfinishedDependencyCount(db: Kysely<BoardSchema>, taskId: string): Promise<number> {
+  const row = await db
+    .selectFrom('task_dependencies as d')
+    .innerJoin('tasks as p', 'p.id', 'd.depends_on_id')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('d.task_id', '=', taskId)
+    .where('p.status', '<>', 'done')
+    .executeTakeFirstOrThrow()
+  return Number(row.count)
+}
+
+/** The claim fields of a task that no longer has a claim. */
+export const NO_CLAIM = Object.freeze({
+  claim_token: null,
+  claimed_by: null,
+  worker_pid: null,
+  worker_host: null,
+  claimed_at: null,
+  claim_expires_at: null,
+  lease_ms: null,
+  heartbeat_at: null,
+})

@@ -1,0 +1,83 @@
+import { InvalidTransition } from '../errors/errors.js'
+
+/** Where a task is in its life. */
+export type TaskStatus = 'todo' | 'ready' | 'running' | 'blocked' | 'done' | 'failed' | 'archived'
+
+/** Every status, in the order a task usually meets them. */
+export const TASK_STATUSES: readonly TaskStatus[] = ['todo', 'ready', 'running', 'blocked', 'done', 'failed', 'archived']
+
+/** What an operation does to a task; each is one row of {@link transitions}. */
+export type TaskAction =
+  | 'create'
+  | 'depend'
+  | 'promote'
+  | 'claim'
+  | 'heartbeat'
+  | 'complete'
+  | 'fail'
+  | 'expire'
+  | 'crash'
+  | 'block'
+  | 'unblock'
+  | 'archive'
+
+/** The statuses an action starts from and the statuses it may lead to. */
+export interface Transition {
+  readonly from: readonly TaskStatus[]
+  readonly to: readonly TaskStatus[]
+  /** What the action is, for error messages and the README. */
+  readonly description: string
+}
+
+/**
+ * THE transition table: every operation consults it before it changes a task, and an action not
+ * allowed from the task's status raises `InvalidTransition` and changes nothing. To add a status
+ * (triage, scheduled, review), add it to `TaskStatus` and add or extend rows here.
+ *
+ * `create` starts from no status: its `from` is empty and {@link assertTransition} is given `null`.
+ */
+export const transitions: Readonly<Record<TaskAction, Transition>> = {
+  create: { from: [], to: ['todo', 'ready'], description: 'a new task is todo while a dependency is not done, else ready' },
+  depend: { from: ['todo', 'ready', 'blocked'], to: ['todo', 'blocked'], description: 'adding a dependency that is not done moves a ready task back to todo' },
+  promote: { from: ['todo'], to: ['ready'], description: 'the last dependency became done (in the completing transaction)' },
+  claim: { from: ['ready'], to: ['running'], description: 'a worker takes the task with a lease' },
+  heartbeat: { from: ['running'], to: ['running'], description: 'the claim holder extends its lease' },
+  complete: { from: ['running'], to: ['done'], description: 'the claim holder finished; dependents are released in the same transaction' },
+  fail: { from: ['running'], to: ['ready', 'failed'], description: 'the claim holder failed: retried while attempts remain, else failed' },
+  expire: { from: ['running'], to: ['ready', 'failed'], description: 'the lease ran out (releaseStaleClaims)' },
+  crash: { from: ['running'], to: ['ready', 'failed'], description: 'the worker process is gone (detectCrashedWorkers)' },
+  block: { from: ['todo', 'ready', 'running'], to: ['blocked'], description: 'parked with a reason; a running claim is ended' },
+  unblock: { from: ['blocked'], to: ['ready', 'todo'], description: 'back to ready, or todo while a dependency is not done' },
+  archive: { from: ['todo', 'ready', 'running', 'blocked', 'done', 'failed'], to: ['archived'], description: 'put away for good; a running claim is ended' },
+}
+
+/** True when `action` may move a task from `from` to `to`. */
+export function canTransition(action: TaskAction, from: TaskStatus | null, to: TaskStatus): boolean {
+  const transition = transitions[action]
+  const fromAllowed = from === null ? transition.from.length === 0 : transition.from.includes(from)
+  return fromAllowed && transition.to.includes(to)
+}
+
+/** True when `action` may start from `from` (whatever it leads to). */
+export function canStart(action: TaskAction, from: TaskStatus): boolean {
+  return transitions[action].from.includes(from)
+}
+
+/** Throws `InvalidTransition` unless `action` may start from `from`. */
+export function assertCanStart(action: TaskAction, from: TaskStatus, taskId: string): void {
+  if (!canStart(action, from)) throw invalidTransition(action, from, taskId)
+}
+
+/** Throws `InvalidTransition` unless `action` may move the task from `from` to `to`. */
+export function assertTransition(action: TaskAction, from: TaskStatus | null, to: TaskStatus, taskId: string): void {
+  if (!canTransition(action, from, to)) throw invalidTransition(action, from, taskId, to)
+}
+
+function invalidTransition(action: TaskAction, from: TaskStatus | null, taskId: string, to?: TaskStatus): InvalidTransition {
+  const allowed = transitions[action].from
+  return new InvalidTransition(
+    `Cannot ${action} task ${taskId}: it is ${from ?? 'new'}${to ? ` and ${action} may not make it ${to}` : ''}; ` +
+      `${action} applies to ${allowed.length > 0 ? allowed.join(', ') : 'new tasks only'} tasks. The task was not changed.`,
+    { details: { taskId, action, from, to, allowedFrom: allowed } },
+  )
+}

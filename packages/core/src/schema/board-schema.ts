@@ -1,0 +1,118 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/**
+ * The board's tables as Kysely sees them. Column names are the SQL names (snake_case); the board's
+ * public types (`Task`, `BoardEvent`) are camelCase views of these rows.
+ *
+ * Conventions: ids are text, times are integer milliseconds since the epoch, JSON columns are text
+ * holding a JSON document that was validated at the boundary.
+ */
+export interface BoardSchema {
+  tasks: TaskTable
+  task_dependencies: TaskDependencyTable
+  task_runs: TaskRunTable
+  events: EventTable
+  comments: CommentTable
+}
+
+/** One task (a card on the board). */
+export interface TaskTable {
+  id: string
+  title: string
+  body: string
+  /** One of `TaskStatus`; moves only as `src/board/transitions.ts` allows. */
+  status: string
+  /** Higher is claimed first. */
+  priority: number
+  /** Which worker profile may claim the task; null means any. */
+  assignee: string | null
+  created_by: string | null
+  /** A repeated create with the same key returns the existing task. */
+  idempotency_key: string | null
+  /** JSON object for caller-specific fields (workspace, branch, model, ...). */
+  meta: string
+  created_at: number
+  updated_at: number
+  /** When the current (or last) attempt was claimed. */
+  started_at: number | null
+  /** When the task reached done or failed. */
+  completed_at: number | null
+  /** Random token of the current claim; null unless running. */
+  claim_token: string | null
+  /** Worker id of the current claim. */
+  claimed_by: string | null
+  worker_pid: number | null
+  worker_host: string | null
+  claimed_at: number | null
+  claim_expires_at: number | null
+  /** Lease length of the current claim, reused by a heartbeat that names none. */
+  lease_ms: number | null
+  heartbeat_at: number | null
+  current_run_id: string | null
+  /** Claims so far (each claim is one attempt). */
+  attempts: number
+  max_attempts: number
+  /** JSON result of the completion. */
+  result: string | null
+  last_error: string | null
+  block_reason: string | null
+}
+
+/** `task_id` may not be claimed before `depends_on_id` is done. */
+export interface TaskDependencyTable {
+  task_id: string
+  depends_on_id: string
+  created_at: number
+}
+
+/** One attempt at a task: opened by a claim, closed with an outcome. */
+export interface TaskRunTable {
+  id: string
+  task_id: string
+  /** 1 for the first claim of the task, 2 for the second, ... */
+  attempt: number
+  worker_id: string
+  pid: number
+  host: string
+  claim_token: string
+  started_at: number
+  heartbeat_at: number | null
+  ended_at: number | null
+  /** Null while the run is open; then `RunOutcome`. */
+  outcome: string | null
+  error: string | null
+}
+
+/** The append-only event log: exactly one row per state change, written in the same transaction. */
+export interface EventTable {
+  /** Increasing and never reused (AUTOINCREMENT): a notifier's cursor. */
+  id: Generated<number>
+  task_id: string
+  run_id: string | null
+  /** One of `EventKind`. */
+  kind: string
+  from_status: string | null
+  to_status: string | null
+  /** JSON document with kind-specific facts, or null. */
+  payload: string | null
+  created_at: number
+}
+
+/** A free-text comment on a task. */
+export interface CommentTable {
+  id: string
+  task_id: string
+  author: string | null
+  body: string
+  created_at: number
+}
+
+export type TaskRow = Selectable<TaskTable>
+export type NewTaskRow = Insertable<TaskTable>
+export type TaskRowUpdate = Updateable<TaskTable>
+export type TaskDependencyRow = Selectable<TaskDependencyTable>
+export type TaskRunRow = Selectable<TaskRunTable>
+export type NewTaskRunRow = Insertable<TaskRunTable>
+export type EventRow = Selectable<EventTable>
+export type NewEventRow = Insertable<EventTable>
+export type CommentRow = Selectable<CommentTable>

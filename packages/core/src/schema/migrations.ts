@@ -1,0 +1,157 @@
+import type { SqliteConnection } from '../adapter/sqlite-connection.js'
+import { SchemaMismatch } from '../errors/errors.js'
+
+/** One forward-only schema step. `sql` must be safe to run on a file that already has it. */
+export interface Migration {
+  /** The `PRAGMA user_version` the file has after this step. */
+  readonly version: number
+  /** What the step does, for people. */
+  readonly description: string
+  /** A script of statements (no parameters). */
+  readonly sql: string
+}
+
+/**
+ * Every migration, in order. Append new steps; never edit a released one. The SQL is kept portable
+ * where SQLite allows (a Postgres adapter will get its own copy of these steps).
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'tasks, dependencies, runs, events, comments and the hot-path indexes',
+    sql: `
+      CREATE TABLE IF NOT EXISTS tasks (
+        id TEXT PRIMARY KEY NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        assignee TEXT,
+        created_by TEXT,
+        idempotency_key TEXT UNIQUE,
+        meta TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        started_at INTEGER,
+        completed_at INTEGER,
+        claim_token TEXT,
+        claimed_by TEXT,
+        worker_pid INTEGER,
+        worker_host TEXT,
+        claimed_at INTEGER,
+        claim_expires_at INTEGER,
+        lease_ms INTEGER,
+        heartbeat_at INTEGER,
+        current_run_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 3,
+        result TEXT,
+        last_error TEXT,
+        block_reason TEXT
+      );
+      CREATE INDEX IF NOT EXISTS tasks_ready_queue ON tasks (priority DESC, created_at, id) WHERE status = 'ready';
+      CREATE INDEX IF NOT EXISTS tasks_running_expiry ON tasks (claim_expires_at) WHERE status = 'running';
+      CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, created_at, id);
+
+      CREATE TABLE IF NOT EXISTS task_dependencies (
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        depends_on_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (task_id, depends_on_id),
+        CHECK (task_id <> depends_on_id)
+      );
+      CREATE INDEX IF NOT EXISTS task_dependencies_dependents ON task_dependencies (depends_on_id);
+
+      CREATE TABLE IF NOT EXISTS task_runs (
+        id TEXT PRIMARY KEY NOT NULL,
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        worker_id TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        claim_token TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER,
+        ended_at INTEGER,
+        outcome TEXT,
+        error TEXT
+      );
+      CREATE INDEX IF NOT EXISTS task_runs_by_task ON task_runs (task_id, attempt);
+
+      CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        run_id TEXT,
+        kind TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT,
+        payload TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id, id);
+
+      CREATE TABLE IF NOT EXISTS comments (
+        id TEXT PRIMARY KEY NOT NULL,
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        author TEXT,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS comments_by_task ON comments (task_id, created_at);
+    `,
+  },
+]
+
+/** The schema version this code writes and expects. */
+export const LATEST_SCHEMA_VERSION: number = migrations[migrations.length - 1]!.version
+
+/** `PRAGMA user_version` of the connection's database. */
+export function readSchemaVersion(connection: SqliteConnection): number {
+  const row = connection.prepare('PRAGMA user_version').all([])[0]
+  return Number(row === undefined ? 0 : Object.values(row)[0])
+}
+
+/** True when the file is at {@link LATEST_SCHEMA_VERSION} (the open policy then skips the init lock). */
+export function isSchemaCurrent(connection: SqliteConnection): boolean {
+  return readSchemaVersion(connection) === LATEST_SCHEMA_VERSION
+}
+
+/**
+ * Brings the file up to {@link LATEST_SCHEMA_VERSION}. Each step runs in its own BEGIN IMMEDIATE
+ * transaction together with its `user_version` bump, and re-reads the version inside the
+ * transaction, so running this twice, or in two processes at once, applies each step exactly once.
+ * Refuses a file newer than this code (`SchemaMismatch`): migrations are forward-only.
+ */
+export function migrate(connection: SqliteConnection): void {
+  assertNotNewer(connection, readSchemaVersion(connection))
+  for (const migration of migrations) {
+    connection.exec('BEGIN IMMEDIATE')
+    try {
+      const current = readSchemaVersion(connection)
+      assertNotNewer(connection, current)
+      if (current < migration.version) {
+        connection.exec(migration.sql)
+        connection.exec(`PRAGMA user_version = ${migration.version}`)
+      }
+      connection.exec('COMMIT')
+    } catch (error) {
+      try {
+        if (connection.inTransaction) connection.exec('ROLLBACK')
+      } catch {
+        // SQLite already rolled back (after an I/O error): the original error is what matters.
+      }
+      throw error
+    }
+  }
+}
+
+/** Throws `SchemaMismatch` when the file was written by a newer kanban-db. */
+export function assertNotNewer(connection: SqliteConnection, version: number): void {
+  if (version > LATEST_SCHEMA_VERSION) {
+    throw new SchemaMismatch(
+      `The board ${connection.path} has schema version ${version}, newer than this kanban-db knows (${LATEST_SCHEMA_VERSION}). ` +
+        'Upgrade @kanban-db/core in this program; the file was not changed.',
+      { details: { path: connection.path, version, latest: LATEST_SCHEMA_VERSION } },
+    )
+  }
+}
