@@ -38,7 +38,7 @@ export interface Transition {
  */
 export const transitions: Readonly<Record<TaskAction, Transition>> = {
   create: { from: [], to: ['todo', 'ready'], description: 'a new task is todo while a dependency is not done, else ready' },
-  depend: { from: ['todo', 'ready', 'blocked'], to: ['todo', 'blocked'], description: 'adding a dependency that is not done moves a ready task back to todo' },
+  depend: { from: ['todo', 'ready', 'blocked'], to: ['todo', 'ready', 'blocked'], description: 'adding a dependency that is not done moves a ready task back to todo' },
   promote: { from: ['todo'], to: ['ready'], description: 'the last dependency became done (in the completing transaction)' },
   claim: { from: ['ready'], to: ['running'], description: 'a worker takes the task with a lease' },
   heartbeat: { from: ['running'], to: ['running'], description: 'the claim holder extends its lease' },

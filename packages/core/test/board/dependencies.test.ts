@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest'
+import { sql } from 'kysely'
+import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core'
+import { bundledAdapters } from '../adapters.js'
+import { expectRefused, openTestBoard, worker } from './helpers.js'
+
+/** Wraps an adapter so tests can count the COMMITs its connections run. */
+function countingCommits(adapter: SqliteAdapter): { adapter: SqliteAdapter; commits: () => number } {
+  let commits = 0
+  const wrapped: SqliteAdapter = {
+    ...adapter,
+    open: async (path, options) => {
+      const connection = await adapter.open(path, options)
+      return new Proxy(connection, {
+        get(target, property, receiver) {
+          if (property === 'exec') {
+            return (text: string) => {
+              if (/^\s*COMMIT\s*$/i.test(text)) commits++
+              return target.exec(text)
+            }
+          }
+          const value = Reflect.get(target, property, receiver) as unknown
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+        },
+      }) as SqliteConnection
+    },
+  }
+  return { adapter: wrapped, commits: () => commits }
+}
+
+for (const { name, create } of bundledAdapters) {
+  describe(`dependencies on ${name}`, () => {
+    it('releases a dependent exactly when its last dependency is done, in the completing commit', async () => {
+      const counting = countingCommits(await create())
+      const { board } = await openTestBoard(counting.adapter)
+      const a = await board.createTask({ title: 'a', priority: 2 })
+      const b = await board.createTask({ title: 'b', priority: 1 })
+      const c = await board.createTask({ title: 'c', dependsOn: [a.id, b.id] })
+      expect(c.status).toBe('todo')
+      const claimA = (await board.claimNext(worker))!
+      const claimB = (await board.claimNext(worker))!
+      await board.complete(a.id, claimA.claimToken)
+      expect((await board.getTask(c.id))!.status).toBe('todo')
+      const before = counting.commits()
+      await board.complete(b.id, claimB.claimToken)
+      expect(counting.commits() - before).toBe(1)
+      expect((await board.getTask(c.id))!.status).toBe('ready')
+      const tail = (await board.events()).slice(-2)
+      expect(tail.map((event) => [event.kind, event.taskId])).toEqual([['completed', b.id], ['promoted', c.id]])
+    })
+
+    it('rolls the completion back when releasing a dependent fails (one transaction)', async () => {
+      const { board } = await openTestBoard(await create())
+      const a = await board.createTask({ title: 'a' })
+      const c = await board.createTask({ title: 'c', dependsOn: [a.id] })
+      const claim = (await board.claimNext(worker))!
+      // Make the promotion itself fail, inside the completing transaction.
+      await board.writeTxn((trx) =>
+        sql`CREATE TRIGGER refuse_promotion BEFORE INSERT ON events WHEN NEW.kind = 'promoted' BEGIN SELECT RAISE(ABORT, 'promotion refused'); END`.execute(trx),
+      )
+      // better-sqlite3 and node:sqlite report SQLITE_CONSTRAINT_TRIGGER (SqliteFailure); sql.js only the message.
+      const refused = await expectRefused(board, '*', () => board.complete(a.id, claim.claimToken))
+      expect(refused.message).toContain('promotion refused')
+      expect((await board.getTask(a.id))!.status).toBe('running')
+      expect((await board.getTask(c.id))!.status).toBe('todo')
+      await board.writeTxn((trx) => sql`DROP TRIGGER refuse_promotion`.execute(trx))
+      await board.complete(a.id, claim.claimToken)
+      expect((await board.getTask(c.id))!.status).toBe('ready')
+    })
+
+    it('adds dependencies: ready goes back to todo, done dependencies change nothing, duplicates are no-ops', async () => {
+      const { board } = await openTestBoard(await create())
+      const a = await board.createTask({ title: 'a', priority: 9 })
+      const b = await board.createTask({ title: 'b' })
+      expect(await board.addDependency(b.id, a.id)).toMatchObject({ status: 'todo' })
+      const eventsBefore = (await board.events()).length
+      expect(await board.addDependency(b.id, a.id)).toMatchObject({ status: 'todo' })
+      expect(await board.events()).toHaveLength(eventsBefore)
+      expect((await board.events()).at(-1)).toMatchObject({ kind: 'dependency_added', fromStatus: 'ready', toStatus: 'todo', payload: { dependsOnId: a.id } })
+      const claim = (await board.claimNext(worker))!
+      await board.complete(a.id, claim.claimToken)
+      const d = await board.createTask({ title: 'd' })
+      expect(await board.addDependency(d.id, a.id)).toMatchObject({ status: 'ready' })
+    })
+
+    it('refuses cycles (direct, transitive, self) and dependencies of running or finished tasks', async () => {
+      const { board } = await openTestBoard(await create())
+      const a = await board.createTask({ title: 'a' })
+      const b = await board.createTask({ title: 'b', dependsOn: [a.id] })
+      const c = await board.createTask({ title: 'c', dependsOn: [b.id] })
+      await expectRefused(board, 'DEPENDENCY_CYCLE', () => board.addDependency(a.id, b.id))
+      await expectRefused(board, 'DEPENDENCY_CYCLE', () => board.addDependency(a.id, c.id))
+      await expectRefused(board, 'DEPENDENCY_CYCLE', () => board.addDependency(a.id, a.id))
+      await expectRefused(board, 'TASK_NOT_FOUND', () => board.addDependency(a.id, 't_nope'))
+      await expectRefused(board, 'TASK_NOT_FOUND', () => board.addDependency('t_nope', a.id))
+      const claim = (await board.claimNext(worker))!
+      const other = await board.createTask({ title: 'other' })
+      await expectRefused(board, 'INVALID_TRANSITION', () => board.addDependency(claim.id, other.id))
+      await board.complete(claim.id, claim.claimToken)
+      await expectRefused(board, 'INVALID_TRANSITION', () => board.addDependency(claim.id, other.id))
+    })
+
+    it('unblocks to todo while a dependency is not done', async () => {
+      const { board } = await openTestBoard(await create())
+      const a = await board.createTask({ title: 'a' })
+      const b = await board.createTask({ title: 'b' })
+      await board.block(b.id, 'x')
+      expect(await board.addDependency(b.id, a.id)).toMatchObject({ status: 'blocked' })
+      expect(await board.unblock(b.id)).toMatchObject({ status: 'todo' })
+    })
+  })
+}
