@@ -8,7 +8,7 @@ import type { ReleasedClaim } from './types.js'
 
 /** Running tasks whose lease ran out by `now`. */
 export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promise<TaskRow[]> {
-  return db.selectFrom('tasks').selectAll().where('status', '=', 'running').where('claim_expires_at', '<=', now).execute()
+  return db.selectFrom('tasks').selectAll().where('status', '=', 'running').where('claim_expires_at', '<=', now).orderBy('claim_expires_at').orderBy('id').execute()
 }
 
 /** Running tasks claimed on `host` at or before `claimedBy`. */
@@ -19,6 +19,8 @@ export async function runningClaimsOf(db: Kysely<BoardSchema>, host: string, cla
     .where('status', '=', 'running')
     .where('worker_host', '=', host)
     .where('claimed_at', '<=', claimedBy)
+    .orderBy('claimed_at')
+    .orderBy('id')
     .execute()
 }
 
