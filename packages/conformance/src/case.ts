@@ -1,11 +1,14 @@
 import type { Capability, SqliteAdapter } from '@kanban-db/core'
 import type { TaskHandle } from './task-handle.js'
 
-/** How heavy a case is; the CLI's `--tiers` selects by it. `stress` is opt-in. */
-export type Tier = 'core' | 'txn' | 'concurrency' | 'corruption' | 'stress'
+/**
+ * What a case exercises; the CLI's `--tiers` selects by it. `faults` holds kernel-level fault
+ * injection (strace); `stress` is opt-in.
+ */
+export type Tier = 'core' | 'txn' | 'concurrency' | 'corruption' | 'faults' | 'foreign' | 'stress'
 
 /** Every tier, in matrix order. */
-export const TIERS: readonly Tier[] = ['core', 'txn', 'concurrency', 'corruption', 'stress']
+export const TIERS: readonly Tier[] = ['core', 'txn', 'concurrency', 'corruption', 'faults', 'foreign', 'stress']
 
 /** The tiers that run when none are asked for: every tier but the opt-in `stress`. */
 export const DEFAULT_TIERS: readonly Tier[] = TIERS.filter((tier) => tier !== 'stress')
