@@ -7,21 +7,6 @@ import { beginImmediate } from './txn.begin-immediate.js'
 import { burst200 } from './txn.burst-200.js'
 import { busyAtCommitRecovers } from './txn.busy-at-commit-recovers.js'
 import { rollbackPreservesOriginalError } from './txn.rollback-preserves-original-error.js'
-import { faultsEioCheckpoint } from './faults.eio-checkpoint.js'
-import { faultsEioDbRead } from './faults.eio-db-read.js'
-import { faultsEioJournalModeStep } from './faults.eio-journal-mode-step.js'
-import { faultsEioWalSync } from './faults.eio-wal-sync.js'
-import { faultsEioWalWrite } from './faults.eio-wal-write.js'
-import { faultsEnospcWalWrite } from './faults.enospc-wal-write.js'
-import { faultsRetriedErrorsInvisible } from './faults.retried-errors-invisible.js'
-import { firstOpenRace } from './concurrency.first-open-race.js'
-import { openCloseFd } from './concurrency.open-close-fd.js'
-import { pragmaPolicy } from './core.pragma-policy.js'
-import { fileReplacedUnderBoard } from './hazard.file-replaced-under-board.js'
-import { fsCopyUnlinksSidecars } from './hazard.fs-copy-unlinks-sidecars.js'
-import { lockingProtocolFallback } from './hazard.locking-protocol-fallback.js'
-import { transientIoerrNeverDowngrades } from './hazard.transient-ioerr-never-downgrades.js'
-import { twoSqliteCopies } from './hazard.two-sqlite-copies.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -33,19 +18,4 @@ export const allCases: readonly ConformanceCase[] = [
   burst200,
   busyAtCommitRecovers,
   abandonedTransactionTimesOut,
-  faultsEioWalWrite,
-  faultsEioWalSync,
-  faultsEioDbRead,
-  faultsEioJournalModeStep,
-  faultsEioCheckpoint,
-  faultsEnospcWalWrite,
-  faultsRetriedErrorsInvisible,
-  pragmaPolicy,
-  firstOpenRace,
-  openCloseFd,
-  twoSqliteCopies,
-  fsCopyUnlinksSidecars,
-  fileReplacedUnderBoard,
-  transientIoerrNeverDowngrades,
-  lockingProtocolFallback,
 ]

@@ -5,11 +5,6 @@ import { echo } from './echo.js'
 import { readRows } from './read-rows.js'
 import { tryLock } from './try-lock.js'
 import { tryWriteLock } from './try-write-lock.js'
-import { faultsScript } from './faults-script.js'
-import { faultsVerify } from './faults-verify.js'
-import { hygieneFirstOpen } from './hygiene-first-open.js'
-import { hygieneReadBoard } from './hygiene-read-board.js'
-import { hygieneWriteRows } from './hygiene-write-rows.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -23,10 +18,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   echo,
   'read-rows': readRows,
   'try-lock': tryLock,
-  'faults-script': faultsScript,
-  'faults-verify': faultsVerify,
   'try-write-lock': tryWriteLock,
-  'hygiene-first-open': hygieneFirstOpen,
-  'hygiene-read-board': hygieneReadBoard,
-  'hygiene-write-rows': hygieneWriteRows,
 }
