@@ -7,6 +7,13 @@ import { beginImmediate } from './txn.begin-immediate.js'
 import { burst200 } from './txn.burst-200.js'
 import { busyAtCommitRecovers } from './txn.busy-at-commit-recovers.js'
 import { rollbackPreservesOriginalError } from './txn.rollback-preserves-original-error.js'
+import { faultsEioCheckpoint } from './faults.eio-checkpoint.js'
+import { faultsEioDbRead } from './faults.eio-db-read.js'
+import { faultsEioJournalModeStep } from './faults.eio-journal-mode-step.js'
+import { faultsEioWalSync } from './faults.eio-wal-sync.js'
+import { faultsEioWalWrite } from './faults.eio-wal-write.js'
+import { faultsEnospcWalWrite } from './faults.enospc-wal-write.js'
+import { faultsRetriedErrorsInvisible } from './faults.retried-errors-invisible.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -18,4 +25,11 @@ export const allCases: readonly ConformanceCase[] = [
   burst200,
   busyAtCommitRecovers,
   abandonedTransactionTimesOut,
+  faultsEioWalWrite,
+  faultsEioWalSync,
+  faultsEioDbRead,
+  faultsEioJournalModeStep,
+  faultsEioCheckpoint,
+  faultsEnospcWalWrite,
+  faultsRetriedErrorsInvisible,
 ]

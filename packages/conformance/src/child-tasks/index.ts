@@ -5,6 +5,8 @@ import { echo } from './echo.js'
 import { readRows } from './read-rows.js'
 import { tryLock } from './try-lock.js'
 import { tryWriteLock } from './try-write-lock.js'
+import { faultsScript } from './faults-script.js'
+import { faultsVerify } from './faults-verify.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -19,4 +21,6 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'read-rows': readRows,
   'try-lock': tryLock,
   'try-write-lock': tryWriteLock,
+  'faults-script': faultsScript,
+  'faults-verify': faultsVerify,
 }
