@@ -14,6 +14,14 @@ import { faultsEioWalSync } from './faults.eio-wal-sync.js'
 import { faultsEioWalWrite } from './faults.eio-wal-write.js'
 import { faultsEnospcWalWrite } from './faults.enospc-wal-write.js'
 import { faultsRetriedErrorsInvisible } from './faults.retried-errors-invisible.js'
+import { firstOpenRace } from './concurrency.first-open-race.js'
+import { openCloseFd } from './concurrency.open-close-fd.js'
+import { pragmaPolicy } from './core.pragma-policy.js'
+import { fileReplacedUnderBoard } from './hazard.file-replaced-under-board.js'
+import { fsCopyUnlinksSidecars } from './hazard.fs-copy-unlinks-sidecars.js'
+import { lockingProtocolFallback } from './hazard.locking-protocol-fallback.js'
+import { transientIoerrNeverDowngrades } from './hazard.transient-ioerr-never-downgrades.js'
+import { twoSqliteCopies } from './hazard.two-sqlite-copies.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -32,4 +40,12 @@ export const allCases: readonly ConformanceCase[] = [
   faultsEioCheckpoint,
   faultsEnospcWalWrite,
   faultsRetriedErrorsInvisible,
+  pragmaPolicy,
+  firstOpenRace,
+  openCloseFd,
+  twoSqliteCopies,
+  fsCopyUnlinksSidecars,
+  fileReplacedUnderBoard,
+  transientIoerrNeverDowngrades,
+  lockingProtocolFallback,
 ]

@@ -7,6 +7,9 @@ import { tryLock } from './try-lock.js'
 import { tryWriteLock } from './try-write-lock.js'
 import { faultsScript } from './faults-script.js'
 import { faultsVerify } from './faults-verify.js'
+import { hygieneFirstOpen } from './hygiene-first-open.js'
+import { hygieneReadBoard } from './hygiene-read-board.js'
+import { hygieneWriteRows } from './hygiene-write-rows.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -23,4 +26,7 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'try-write-lock': tryWriteLock,
   'faults-script': faultsScript,
   'faults-verify': faultsVerify,
+  'hygiene-first-open': hygieneFirstOpen,
+  'hygiene-read-board': hygieneReadBoard,
+  'hygiene-write-rows': hygieneWriteRows,
 }

@@ -1,0 +1,68 @@
+import { strict as assert } from 'node:assert'
+import type { ConformanceCase } from '../case.js'
+import type { TaskHandle } from '../task-handle.js'
+
+const ROUNDS = 50
+
+/** What a racer answers for one round (see the `hygiene-first-open` child task). */
+interface RoundAnswer {
+  readonly initialised: boolean
+  readonly journalMode: string
+  readonly schemaVersion: number
+  readonly tookInitLock: boolean
+}
+
+/**
+ * Two processes open the same fresh path at the same moment (both told by one IPC message), 50
+ * rounds: exactly one runs `initialise` (it writes a marker row), both end in WAL, and both see the
+ * same schema version. Control: the unlocked check-then-initialise, with both processes checking
+ * before either initialises (ordered by IPC, not by timing), initialises twice.
+ */
+export const firstOpenRace: ConformanceCase = {
+  id: 'concurrency.first-open-race',
+  title: 'two processes racing on the first open of a fresh board, 50 rounds: exactly one initialises, both end in WAL',
+  tier: 'concurrency',
+  requires: ['sharedFile', 'wal', 'crossProcessLock'],
+  timeoutMs: 180_000,
+  async run(context) {
+    const racers = [context.spawn('hygiene-first-open'), context.spawn('hygiene-first-open')]
+    for (const racer of racers) assert.equal(await racer.receive(), 'ready')
+    const ask = async <T>(message: unknown) => {
+      for (const racer of racers) racer.send(message)
+      return (await Promise.all(racers.map((racer: TaskHandle) => racer.receive()))) as T[]
+    }
+    const markers = async (path: string) => {
+      const connection = await context.adapter.open(path, { create: false })
+      try {
+        context.adapter.setPragma(connection, 'busy_timeout', 10_000)
+        return Number(connection.prepare('SELECT count(*) AS n FROM init_marker').all([])[0]?.n)
+      } finally {
+        connection.close()
+      }
+    }
+
+    // Control: both check first, then both initialise, without a lock.
+    const controlPath = context.path('control.db')
+    const checks = await ask<{ missing: boolean }>({ path: controlPath, mode: 'naive-check' })
+    assert.deepEqual(checks.map((check) => check.missing), [true, true])
+    await ask({ path: controlPath, mode: 'naive-initialise' })
+    const controlMarkers = await markers(controlPath)
+    context.note(`control (unlocked check-then-initialise, both checked first): initialised ${controlMarkers} times`)
+    if (controlMarkers < 2) throw new Error('control did not reproduce the hazard: the unlocked first open initialised once')
+
+    let lockTaken = 0
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const path = context.path(`race-${round}.db`)
+      const answers = await ask<RoundAnswer>({ path, mode: 'policy' })
+      const initialisers = answers.filter((answer) => answer.initialised).length
+      assert.equal(initialisers, 1, `round ${round}: ${initialisers} processes ran initialise`)
+      assert.equal(await markers(path), 1, `round ${round}: the marker table has the wrong number of rows`)
+      assert.deepEqual(answers.map((answer) => answer.journalMode), ['wal', 'wal'], `round ${round}: not both in WAL`)
+      assert.equal(answers[0]!.schemaVersion, answers[1]!.schemaVersion, `round ${round}: schema versions differ`)
+      lockTaken += answers.filter((answer) => answer.tookInitLock).length
+    }
+    for (const racer of racers) racer.send('stop')
+    await Promise.all(racers.map((racer) => racer.result))
+    context.note(`protected: ${ROUNDS} rounds, exactly one initialiser each, both WAL, same schema version; init lock taken ${lockTaken} of ${ROUNDS * 2} opens`)
+  },
+}

@@ -1,0 +1,63 @@
+import { strict as assert } from 'node:assert'
+import { MixedSqliteCopies, openHygienicConnection } from '@kanban-db/core'
+import type { CaseContext, ConformanceCase } from '../case.js'
+import { damageOf, deletedSidecarFds, hazardBoardOptions, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
+import { NODE_SQLITE_COPY, nodeSqliteCopy } from './hazard.node-sqlite-copy.js'
+
+/**
+ * H1 (shared/docs/sqlite-wal-facts.md §2): a board held open by the adapter under test, then a
+ * second SQLite copy in the same process (node:sqlite, built into Node) opens the same file, runs one
+ * query and closes. Its close drops this process's POSIX locks; a third process's open/write/close
+ * then unlinks the live sidecars and later commits of this process are invisible or lost.
+ * Control: the second copy opens the file directly. Protection: it goes through the open policy,
+ * which refuses it with MixedSqliteCopies before touching the file.
+ */
+export const twoSqliteCopies: ConformanceCase = {
+  id: 'hazard.two-sqlite-copies',
+  title: 'a second SQLite copy in one process is refused on a held file (H1); unprotected, commits are lost',
+  tier: 'corruption',
+  requires: ['sharedFile', 'wal'],
+  timeoutMs: 60_000,
+  async run(context) {
+    if (context.adapter.identity.sqliteCopy === NODE_SQLITE_COPY) {
+      // The only second copy this package can load is node:sqlite itself, which is this adapter.
+      context.note('not applicable: the adapter under test is node:sqlite, the only other SQLite copy reachable here; better-sqlite3 runs the pair')
+      return
+    }
+    const other = nodeSqliteCopy()
+    const control = await scenario(context, 'control', async (path) => {
+      const foreign = await other.open(path)
+      foreign.prepare('SELECT count(*) AS n FROM items').all([])
+      foreign.close()
+    })
+    context.note(`control (${context.adapter.identity.name} + node:sqlite ${other.identity.sqliteVersion} in one process): ${control.join('; ') || 'no damage'}`)
+    if (control.length === 0) throw new Error('control did not reproduce the hazard: a second SQLite copy closing on the file lost nothing')
+
+    const protectedRun = await scenario(context, 'protected', async (path) => {
+      await assert.rejects(openHygienicConnection(other, path, { policy: hazardBoardOptions.policy }), MixedSqliteCopies)
+    })
+    assert.deepEqual(protectedRun, [], `the refused second copy still caused damage: ${protectedRun.join('; ')}`)
+    context.note('protected: the second copy was refused with MixedSqliteCopies; 0 deleted sidecar fds, every row visible')
+  },
+}
+
+async function scenario(context: CaseContext, name: string, intrude: (path: string) => Promise<void>): Promise<string[]> {
+  const path = context.path(`${name}.db`)
+  const board = await openHazardBoard(context.adapter, path)
+  const expected: string[] = []
+  let deleted = 0
+  const views: Record<string, BoardView> = {}
+  try {
+    expected.push(...insertRows(board.connection, 'held-before', 5))
+    await intrude(path)
+    const third = await context.child<{ names: string[] }>('hygiene-write-rows', { path, count: 5, prefix: 'third-process' })
+    expected.push(...third.names)
+    expected.push(...insertRows(board.connection, 'held-after', 5))
+    deleted = deletedSidecarFds(path)
+    views['while the board is open'] = await readInFreshProcess(context, path)
+  } finally {
+    board.close()
+  }
+  views['after the board closed'] = await readInFreshProcess(context, path)
+  return damageOf(expected, views, deleted)
+}
