@@ -27,6 +27,8 @@ export interface CaseContext {
   readonly adapter: SqliteAdapter
   /** The adapter's module name, for child processes and worker threads to load it by. */
   readonly moduleName: string
+  /** The directory children resolve `moduleName` from (pass it on to grandchildren). */
+  readonly resolveFrom: string
   /** A fresh temporary directory for this case alone, removed afterwards. */
   readonly dir: string
   /** `join(dir, name)`. */

@@ -42,6 +42,7 @@ export async function runCase(
   const context: CaseContext = {
     adapter,
     moduleName,
+    resolveFrom: options.resolveFrom ?? process.cwd(),
     dir,
     path: (name) => join(dir, name),
     child: <T>(task: string, args: Record<string, unknown> = {}, spawnOptions: SpawnOptions = {}) =>

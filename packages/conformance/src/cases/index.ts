@@ -1,4 +1,5 @@
 import type { ConformanceCase } from '../case.js'
+import { claimComplete4x2 } from './concurrency.claim-complete-4x2.js'
 import { capabilityManifest } from './core.capability-manifest.js'
 import { fileRoundtrip } from './core.file-roundtrip.js'
 import { isolatedInstances } from './core.isolated-instances.js'
@@ -33,6 +34,7 @@ export const allCases: readonly ConformanceCase[] = [
   burst200,
   busyAtCommitRecovers,
   abandonedTransactionTimesOut,
+  claimComplete4x2,
   faultsEioWalWrite,
   faultsEioWalSync,
   faultsEioDbRead,

@@ -1,6 +1,8 @@
 import type { SqliteAdapter } from '@kanban-db/core'
 import type { TaskChannel } from '../task-channel.js'
 import { adapterManifest } from './adapter-manifest.js'
+import { claimCompleteProcess } from './claim-complete-process.js'
+import { claimCompleteWorker } from './claim-complete-worker.js'
 import { echo } from './echo.js'
 import { readRows } from './read-rows.js'
 import { tryLock } from './try-lock.js'
@@ -20,6 +22,8 @@ export type ChildTask = (adapter: SqliteAdapter, args: Record<string, unknown>, 
 /** Every child task by name. */
 export const childTasks: Readonly<Record<string, ChildTask>> = {
   'adapter-manifest': adapterManifest,
+  'claim-complete-process': claimCompleteProcess,
+  'claim-complete-worker': claimCompleteWorker,
   echo,
   'read-rows': readRows,
   'try-lock': tryLock,

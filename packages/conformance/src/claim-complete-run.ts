@@ -1,0 +1,221 @@
+import { strict as assert } from 'node:assert'
+import { existsSync, statSync } from 'node:fs'
+import { setTimeout as delay } from 'node:timers/promises'
+import { openBoard, type Board, type BoardEvent, type CreateTaskInput } from '@kanban-db/core'
+import type { CaseContext } from './case.js'
+import type { ClaimCompleteProcessResult } from './child-tasks/claim-complete-process.js'
+
+/** The shape of one claim-complete run. */
+export interface ClaimCompleteOptions {
+  /** Worker processes. */
+  readonly processes: number
+  /** Worker threads per process. */
+  readonly threads: number
+  /** Tasks created while the run lasts (at least). */
+  readonly tasks: number
+  /** The run lasts at least this long: tasks are produced in batches spread over it. */
+  readonly durationMs: number
+  /** Tasks per `createTasks` batch. */
+  readonly batch: number
+}
+
+/** What a run measured, for notes and bounds. */
+export interface ClaimCompleteMeasures {
+  readonly tasks: number
+  readonly elapsedMs: number
+  /** Largest `-wal` size seen while the run lasted (stat only). */
+  readonly maxWalBytes: number
+  readonly walSamples: number
+  readonly processes: readonly ClaimCompleteProcessResult[]
+}
+
+/**
+ * The claim-complete workload shared by `concurrency.claim-complete-4x2` and the stress case: this
+ * process plays the dispatcher and produces tasks (with dependencies) in batches spread over
+ * `durationMs`, while `processes` x `threads` workers claim and complete them. Then it checks the
+ * invariants, never timing: every task done and completed exactly once, no task claimed by two
+ * workers, every dependency completed before its dependent was claimed, the event log complete
+ * (created, claimed, completed once each, in that order), no error (so no SQLITE_BUSY) surfaced
+ * to any worker, one completed run per task, `integrity_check` ok.
+ */
+export async function runClaimComplete(context: CaseContext, options: ClaimCompleteOptions): Promise<ClaimCompleteMeasures> {
+  const path = context.path('board.db')
+  const board = await openBoard({ path, adapter: context.adapter })
+  const workerTimeoutMs = options.durationMs * 4 + 120_000
+  const processes = Array.from({ length: options.processes }, (_, processIndex) =>
+    context.spawn<ClaimCompleteProcessResult>(
+      'claim-complete-process',
+      {
+        path,
+        processIndex,
+        threads: options.threads,
+        moduleName: context.moduleName,
+        resolveFrom: context.resolveFrom,
+        timeoutMs: workerTimeoutMs,
+        leaseMs: 600_000,
+        sampleMs: 500,
+      },
+      { timeoutMs: workerTimeoutMs },
+    ),
+  )
+  let measures: Awaited<ReturnType<typeof produce>>
+  let results: ClaimCompleteProcessResult[]
+  try {
+    await Promise.all(processes.map((child) => child.receive()))
+    const produced = await produce(board, path, options)
+    for (const child of processes) child.send('drain')
+    const settled = await Promise.allSettled(processes.map((child) => child.result))
+    const failed = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [String(outcome.reason)] : []))
+    assert.deepEqual(failed, [], 'a worker process failed')
+    results = settled.map((outcome) => (outcome as PromiseFulfilledResult<ClaimCompleteProcessResult>).value)
+    measures = produced
+    await verify(board, produced.ids, results)
+  } catch (error) {
+    for (const child of processes) child.send('abort')
+    throw error
+  } finally {
+    await board.close()
+  }
+  const connection = await context.adapter.open(path)
+  try {
+    const integrity = connection.prepare('PRAGMA integrity_check').all([]).map((row) => Object.values(row)[0])
+    assert.deepEqual(integrity, ['ok'], 'integrity_check after the run')
+  } finally {
+    connection.close()
+  }
+  return { tasks: measures.ids.length, elapsedMs: measures.elapsedMs, maxWalBytes: measures.maxWalBytes, walSamples: measures.walSamples, processes: results }
+}
+
+/** Creates the tasks batch by batch, spreading them over the run, and samples the WAL size. */
+async function produce(board: Board, path: string, options: ClaimCompleteOptions) {
+  const ids: string[] = []
+  const batches = Math.ceil(options.tasks / options.batch)
+  const pause = options.durationMs / batches
+  const started = performance.now()
+  let maxWalBytes = 0
+  let walSamples = 0
+  for (let batch = 0; batch < batches; batch++) {
+    const inputs: CreateTaskInput[] = []
+    for (let offset = 0; offset < options.batch && ids.length + inputs.length < options.tasks; offset++) {
+      const k = ids.length + inputs.length + 1
+      inputs.push({ id: taskId(k), title: `task ${k}`, priority: k % 3, dependsOn: dependenciesOf(k).map(taskId) })
+    }
+    await board.createTasks(inputs)
+    ids.push(...inputs.map((input) => input.id!))
+    if (existsSync(`${path}-wal`)) maxWalBytes = Math.max(maxWalBytes, statSync(`${path}-wal`).size) // stat only
+    walSamples += 1
+    // Load shaping, not coordination: the dispatcher feeds work over the run's length.
+    const due = started + (batch + 1) * pause
+    const wait = due - performance.now()
+    if (wait > 0) await delay(wait)
+  }
+  return { ids, elapsedMs: performance.now() - started, maxWalBytes, walSamples }
+}
+
+function taskId(k: number): string {
+  return `t${String(k).padStart(6, '0')}`
+}
+
+/** A mix of chains inside a batch and links to the previous batch. */
+function dependenciesOf(k: number): number[] {
+  const deps: number[] = []
+  if (k % 4 === 0) deps.push(k - 1, k - 2)
+  if (k % 10 === 5 && k > 50) deps.push(k - 50)
+  return deps
+}
+
+async function allEvents(board: Board): Promise<BoardEvent[]> {
+  const events: BoardEvent[] = []
+  for (;;) {
+    const page = await board.events({ afterId: events.at(-1)?.id ?? 0, limit: 10_000 })
+    events.push(...page)
+    if (page.length < 10_000) return events
+  }
+}
+
+async function verify(board: Board, ids: readonly string[], results: readonly ClaimCompleteProcessResult[]): Promise<void> {
+  const workers = results.flatMap((result) => result.workers)
+  const workerFailures = results.flatMap((result) => result.workerFailures)
+  assert.deepEqual(workerFailures, [], 'a worker thread failed')
+  const surfaced = workers.filter((worker) => Object.keys(worker.errors).length > 0)
+  assert.deepEqual(
+    surfaced.map((worker) => ({ worker: worker.workerId, errors: worker.errors, samples: worker.errorSamples })),
+    [],
+    'errors surfaced to workers (a BUSY here means the write path let SQLITE_BUSY through)',
+  )
+
+  // Completed exactly once, claimed by one worker only, as the workers saw it.
+  const completedBy = new Map<string, string>()
+  const claimedBy = new Map<string, string>()
+  for (const worker of workers) {
+    for (const id of worker.claimed) {
+      assert.equal(claimedBy.get(id), undefined, `task ${id} was claimed by ${claimedBy.get(id)} and ${worker.workerId}`)
+      claimedBy.set(id, worker.workerId)
+    }
+    for (const id of worker.completed) {
+      assert.equal(completedBy.get(id), undefined, `task ${id} was completed by ${completedBy.get(id)} and ${worker.workerId}`)
+      completedBy.set(id, worker.workerId)
+    }
+  }
+  const missing = ids.filter((id) => !completedBy.has(id))
+  assert.deepEqual(missing.slice(0, 10), [], `${missing.length} tasks were never completed by any worker`)
+  assert.equal(completedBy.size, ids.length)
+
+  // The board agrees: every task done.
+  const statuses = await board.db.selectFrom('tasks').select('status').select((eb) => eb.fn.countAll<number>().as('n')).groupBy('status').execute()
+  assert.deepEqual(
+    statuses.map((row) => [row.status, Number(row.n)]),
+    [['done', ids.length]],
+    'not every task is done',
+  )
+
+  // The event log: created, claimed, completed exactly once per task, in order, by the worker that reported it.
+  const events = await allEvents(board)
+  const byTask = new Map<string, BoardEvent[]>()
+  for (const event of events) {
+    const list = byTask.get(event.taskId) ?? []
+    list.push(event)
+    byTask.set(event.taskId, list)
+  }
+  const claimedAt = new Map<string, number>()
+  const completedAt = new Map<string, number>()
+  for (const id of ids) {
+    const list = byTask.get(id) ?? []
+    const kinds = list.map((event) => event.kind).filter((kind) => kind !== 'promoted' && kind !== 'dependency_added')
+    assert.deepEqual(kinds, ['created', 'claimed', 'completed'], `task ${id} has events ${kinds.join(', ')}`)
+    const claimed = list.find((event) => event.kind === 'claimed')!
+    const completed = list.find((event) => event.kind === 'completed')!
+    const payload = claimed.payload as { workerId?: string } | null
+    assert.equal(payload?.workerId, completedBy.get(id), `task ${id}: the claimed event names another worker than the one that completed it`)
+    claimedAt.set(id, claimed.id)
+    completedAt.set(id, completed.id)
+  }
+  const ordered = events.every((event, index) => index === 0 || event.id > events[index - 1]!.id)
+  assert.ok(ordered, 'event ids are not increasing')
+
+  // Dependency order: a dependency's completion precedes its dependent's claim.
+  const dependencies = await board.db.selectFrom('task_dependencies').select(['task_id', 'depends_on_id']).execute()
+  const expectedEdges = ids.reduce((sum, _id, index) => sum + dependenciesOf(index + 1).length, 0)
+  assert.equal(dependencies.length, expectedEdges, 'the board does not hold every dependency that was created')
+  for (const { task_id: taskId, depends_on_id: dependsOn } of dependencies) {
+    assert.ok(
+      completedAt.get(dependsOn)! < claimedAt.get(taskId)!,
+      `task ${taskId} was claimed (event ${claimedAt.get(taskId)}) before its dependency ${dependsOn} completed (event ${completedAt.get(dependsOn)})`,
+    )
+  }
+
+  // One run per task, ended as completed.
+  const runs = await board.db.selectFrom('task_runs').select('outcome').select((eb) => eb.fn.countAll<number>().as('n')).groupBy('outcome').execute()
+  assert.deepEqual(
+    runs.map((row) => [row.outcome, Number(row.n)]),
+    [['completed', ids.length]],
+    'task runs are not one completed run per task',
+  )
+}
+
+/** Per-worker share of completions, for the report. */
+export function describeShares(measures: ClaimCompleteMeasures): string {
+  const counts = measures.processes.flatMap((process) => process.workers.map((worker) => worker.completed.length))
+  const shares = counts.map((count) => count / measures.tasks)
+  return `per-worker share of completions: min ${(Math.min(...shares) * 100).toFixed(1)}%, max ${(Math.max(...shares) * 100).toFixed(1)}% over ${counts.length} workers`
+}
