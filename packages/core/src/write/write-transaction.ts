@@ -91,7 +91,14 @@ export class WriteQueue<DB> {
         // Seam for batching: several waiting turns could be taken here and run in ONE transaction,
         // each inside its own SAVEPOINT (as `#nested` does), so that one fsync commits them all;
         // each caller would be settled only after the shared COMMIT returned.
-        await this.#take(turn)
+        try {
+          await this.#take(turn)
+        } catch (error) {
+          // #take settles its turn itself; this only catches what should never happen (a driver
+          // throwing where it must not), so that one broken turn cannot stall the queue.
+          this.#abandonTransaction()
+          turn.reject(error)
+        }
       }
     } finally {
       this.#draining = false
@@ -199,6 +206,15 @@ export class WriteQueue<DB> {
       return attachRollbackError(original, classifySqliteError(rollbackError, 'rolling back a failed write transaction'))
     }
     return original
+  }
+
+  /** Rolls back whatever transaction is still open on the connection, ignoring failures. */
+  #abandonTransaction(): void {
+    try {
+      if (this.#connection.isOpen && this.#connection.inTransaction) this.#connection.exec('ROLLBACK')
+    } catch {
+      // Nothing more can be done here; the next BEGIN IMMEDIATE reports what is wrong.
+    }
   }
 
   /** A `run` inside a running callback: a SAVEPOINT in the open transaction. */

@@ -12,14 +12,14 @@ function countingCommits(adapter: SqliteAdapter): { adapter: SqliteAdapter; comm
     open: async (path, options) => {
       const connection = await adapter.open(path, options)
       return new Proxy(connection, {
-        get(target, property, receiver) {
+        get(target, property) {
           if (property === 'exec') {
             return (text: string) => {
               if (/^\s*COMMIT\s*$/i.test(text)) commits++
               return target.exec(text)
             }
           }
-          const value = Reflect.get(target, property, receiver) as unknown
+          const value = Reflect.get(target, property) as unknown
           return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
         },
       }) as SqliteConnection
