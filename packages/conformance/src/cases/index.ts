@@ -23,6 +23,8 @@ import { fsCopyUnlinksSidecars } from './hazard.fs-copy-unlinks-sidecars.js'
 import { lockingProtocolFallback } from './hazard.locking-protocol-fallback.js'
 import { transientIoerrNeverDowngrades } from './hazard.transient-ioerr-never-downgrades.js'
 import { twoSqliteCopies } from './hazard.two-sqlite-copies.js'
+import { locksLostFsRead } from './hazard.locks-lost-fs-read.js'
+import { locksLostSecondCopy } from './hazard.locks-lost-second-copy.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -50,4 +52,6 @@ export const allCases: readonly ConformanceCase[] = [
   fileReplacedUnderBoard,
   transientIoerrNeverDowngrades,
   lockingProtocolFallback,
+  locksLostSecondCopy,
+  locksLostFsRead,
 ]
