@@ -1,6 +1,7 @@
 import type { ConformanceCase } from '../case.js'
 import { claimComplete4x2 } from './concurrency.claim-complete-4x2.js'
 import { capabilityManifest } from './core.capability-manifest.js'
+import { malformedFile } from './corruption.malformed-file.js'
 import { fileRoundtrip } from './core.file-roundtrip.js'
 import { isolatedInstances } from './core.isolated-instances.js'
 import { abandonedTransactionTimesOut } from './txn.abandoned-transaction-times-out.js'
@@ -37,6 +38,7 @@ export const allCases: readonly ConformanceCase[] = [
   busyAtCommitRecovers,
   abandonedTransactionTimesOut,
   claimComplete4x2,
+  malformedFile,
   faultsEioWalWrite,
   faultsEioWalSync,
   faultsEioDbRead,
