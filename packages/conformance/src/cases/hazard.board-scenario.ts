@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs'
 import {
-  auditSidecars, openHygienicConnection, resolvePolicy, type HygienicConnection, type SqliteAdapter, type SqliteConnection,
+  auditSidecars, KanbanDbError, openHygienicConnection, resolvePolicy, type HygienicConnection, type SqliteAdapter, type SqliteConnection,
 } from '@kanban-db/core'
 import type { CaseContext } from '../case.js'
 
@@ -63,4 +63,15 @@ export function damageOf(expected: readonly string[], views: Readonly<Record<str
     if (view.integrity && view.integrity.join() !== 'ok') damage.push(`integrity_check ${when}: ${view.integrity.slice(0, 2).join('; ')}`)
   }
   return damage
+}
+
+/** The error code `board.checkGhost()` raises now (`LOCKS_LOST`, `GHOST_FILE`), or undefined when it passes. */
+export function ghostCheckCode(board: HygienicConnection): string | undefined {
+  try {
+    board.checkGhost()
+    return undefined
+  } catch (error) {
+    if (KanbanDbError.isKanbanDbError(error)) return error.code
+    throw error
+  }
 }

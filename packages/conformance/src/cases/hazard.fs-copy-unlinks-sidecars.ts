@@ -4,7 +4,7 @@ import { copyFileSync, existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import type { HygienicConnection } from '@kanban-db/core'
 import type { CaseContext, ConformanceCase } from '../case.js'
-import { damageOf, deletedSidecarFds, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
+import { damageOf, deletedSidecarFds, ghostCheckCode, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
 
 const run = promisify(execFile)
 
@@ -40,14 +40,17 @@ export const fsCopyUnlinksSidecars: ConformanceCase = {
         if (existsSync(`${path}${suffix}`)) copyFileSync(`${path}${suffix}`, context.path(`fs-copy.db${suffix}`))
       }
     })
-    context.note(`control (fs copy, closer: ${closer.name}): ${control.join('; ') || 'no damage'}`)
-    if (control.length === 0) throw new Error('control did not reproduce the hazard: the fs copy plus an old-SQLite closer lost nothing')
+    context.note(`control (fs copy, closer: ${closer.name}): ${control.damage.join('; ') || 'no damage'}`)
+    if (control.damage.length === 0) throw new Error('control did not reproduce the hazard: the fs copy plus an old-SQLite closer lost nothing')
+    assert.ok(control.detected, 'checkGhost did not notice the lost locks right after the fs copy')
+    context.note(`detected: checkGhost raised ${control.detected} right after the fs copy, before the old-SQLite closer ran`)
 
     const backupPath = context.path('online-backup.db')
     const protectedRun = await scenario(context, 'protected', closer, async (board) => {
       await board.backupTo(backupPath)
     })
-    assert.deepEqual(protectedRun, [], `backupTo under the same load caused damage: ${protectedRun.join('; ')}`)
+    assert.deepEqual(protectedRun.damage, [], `backupTo under the same load caused damage: ${protectedRun.damage.join('; ')}`)
+    assert.equal(protectedRun.detected, undefined, 'checkGhost raised after backupTo')
     const restored = await openHazardBoard(context.adapter, backupPath)
     try {
       const names = restored.connection.prepare('SELECT name FROM items').all([]).map((row) => String(row.name))
@@ -65,16 +68,18 @@ async function scenario(
   name: string,
   closer: OldSqliteCloser,
   copy: (board: HygienicConnection, path: string) => Promise<void>,
-): Promise<string[]> {
+): Promise<{ damage: string[]; detected: string | undefined }> {
   const path = context.path(`${name}.db`)
   const board = await openHazardBoard(context.adapter, path)
   const expected: string[] = []
   let deleted = 0
+  let detected: string | undefined
   const views: Record<string, BoardView> = {}
   try {
     expected.push(...insertRows(board.connection, 'held-before', 5))
     const writer = context.child<{ names: string[] }>('hygiene-write-rows', { path, count: 200, prefix: 'writer' })
     await copy(board, path)
+    detected = ghostCheckCode(board)
     expected.push(...(await writer).names)
     await closer.close(path)
     expected.push('old-sqlite-closer')
@@ -85,7 +90,7 @@ async function scenario(
     board.close()
   }
   views['after the board closed'] = await readInFreshProcess(context, path)
-  return damageOf(expected, views, deleted)
+  return { damage: damageOf(expected, views, deleted), detected }
 }
 
 function findOldSqliteCloser(): OldSqliteCloser | undefined {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { MixedSqliteCopies, openHygienicConnection } from '@kanban-db/core'
 import type { CaseContext, ConformanceCase } from '../case.js'
-import { damageOf, deletedSidecarFds, hazardBoardOptions, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
+import { damageOf, deletedSidecarFds, ghostCheckCode, hazardBoardOptions, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
 import { NODE_SQLITE_COPY, nodeSqliteCopy } from './hazard.node-sqlite-copy.js'
 
 /**
@@ -30,26 +30,31 @@ export const twoSqliteCopies: ConformanceCase = {
       foreign.prepare('SELECT count(*) AS n FROM items').all([])
       foreign.close()
     })
-    context.note(`control (${context.adapter.identity.name} + node:sqlite ${other.identity.sqliteVersion} in one process): ${control.join('; ') || 'no damage'}`)
-    if (control.length === 0) throw new Error('control did not reproduce the hazard: a second SQLite copy closing on the file lost nothing')
+    context.note(`control (${context.adapter.identity.name} + node:sqlite ${other.identity.sqliteVersion} in one process): ${control.damage.join('; ') || 'no damage'}`)
+    if (control.damage.length === 0) throw new Error('control did not reproduce the hazard: a second SQLite copy closing on the file lost nothing')
+    assert.ok(control.detected, 'checkGhost did not notice the lost locks right after the second copy closed')
+    context.note(`detected: checkGhost raised ${control.detected} right after the second copy closed, before the third process wrote`)
 
     const protectedRun = await scenario(context, 'protected', async (path) => {
       await assert.rejects(openHygienicConnection(other, path, { policy: hazardBoardOptions.policy }), MixedSqliteCopies)
     })
-    assert.deepEqual(protectedRun, [], `the refused second copy still caused damage: ${protectedRun.join('; ')}`)
+    assert.deepEqual(protectedRun.damage, [], `the refused second copy still caused damage: ${protectedRun.damage.join('; ')}`)
+    assert.equal(protectedRun.detected, undefined, 'checkGhost raised on a protected board')
     context.note('protected: the second copy was refused with MixedSqliteCopies; 0 deleted sidecar fds, every row visible')
   },
 }
 
-async function scenario(context: CaseContext, name: string, intrude: (path: string) => Promise<void>): Promise<string[]> {
+async function scenario(context: CaseContext, name: string, intrude: (path: string) => Promise<void>): Promise<{ damage: string[]; detected: string | undefined }> {
   const path = context.path(`${name}.db`)
   const board = await openHazardBoard(context.adapter, path)
   const expected: string[] = []
   let deleted = 0
+  let detected: string | undefined
   const views: Record<string, BoardView> = {}
   try {
     expected.push(...insertRows(board.connection, 'held-before', 5))
     await intrude(path)
+    detected = ghostCheckCode(board)
     const third = await context.child<{ names: string[] }>('hygiene-write-rows', { path, count: 5, prefix: 'third-process' })
     expected.push(...third.names)
     expected.push(...insertRows(board.connection, 'held-after', 5))
@@ -59,5 +64,5 @@ async function scenario(context: CaseContext, name: string, intrude: (path: stri
     board.close()
   }
   views['after the board closed'] = await readInFreshProcess(context, path)
-  return damageOf(expected, views, deleted)
+  return { damage: damageOf(expected, views, deleted), detected }
 }

@@ -33,6 +33,11 @@ export interface HygienePolicy {
    * WAL, nor to I/O errors. When false, such a filesystem raises `UnsupportedFilesystem`. Default true.
    */
   readonly allowDeleteFallback: boolean
+  /**
+   * Open a board on a filesystem kanban-db refuses (NFS, SMB/CIFS, 9p; see `checkFilesystem`) anyway.
+   * Only for a mount one host uses with working POSIX locks. Default false.
+   */
+  readonly allowUnsupportedFilesystem: boolean
 }
 
 /** The defaults, as the hygiene issue and `shared/docs/sqlite-wal-facts.md` argue them. */
@@ -45,6 +50,7 @@ export const defaultHygienePolicy: HygienePolicy = Object.freeze({
   walAutocheckpoint: 1000,
   initLockTimeoutMs: 10_000,
   allowDeleteFallback: true,
+  allowUnsupportedFilesystem: false,
 })
 
 /**
@@ -64,7 +70,7 @@ export function resolvePolicy(overrides: Partial<HygienePolicy> = {}): HygienePo
       throw new InvalidInput(`policy.${field} must be a whole number >= 0, not ${String(value)}.`, { details: { field, value } })
     }
   }
-  for (const field of ['secureDelete', 'cellSizeCheck', 'foreignKeys', 'allowDeleteFallback'] as const) {
+  for (const field of ['secureDelete', 'cellSizeCheck', 'foreignKeys', 'allowDeleteFallback', 'allowUnsupportedFilesystem'] as const) {
     if (typeof policy[field] !== 'boolean') {
       throw new InvalidInput(`policy.${field} must be true or false, not ${String(policy[field])}.`, { details: { field } })
     }

@@ -1,13 +1,15 @@
 import { realpathSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardClosed, BoardNotFound, GhostFile } from '../errors/errors.js'
 import { databaseSize, runCheckpoint, walBytes, type CheckpointMode, type CheckpointResult } from './connection-health.js'
 import { fileIdentity, sameFile, type FileIdentity } from './file-identity.js'
+import { checkFilesystem, type FilesystemCheck } from './filesystem-check.js'
 import type { HygienePolicy } from './hygiene-policy.js'
 import { establishJournalMode } from './journal-mode.js'
+import { assertLocksHeld, auditLocks } from './lock-audit.js'
 import { backupDatabase } from './online-backup.js'
 import { assertSameSqliteCopy, claimOpenFile, fileRegistryKey, pendingRegistryKey, type OpenFileClaim } from './open-file-registry.js'
 import { applyPragmas, busyTimeoutSetting, pragmaSettings, runReadTransaction, verifyPragmas } from './pragma-policy.js'
@@ -29,7 +31,7 @@ export interface HygienicOpenOptions {
 
 /** A policy step that did not apply to this adapter or file, and why. */
 export interface SkippedStep {
-  /** `init-lock`, `journal-mode`, `sidecar-audit`, `ghost-check` or `online-backup`. */
+  /** `init-lock`, `journal-mode`, `sidecar-audit` (with the filesystem check and lock audit), `ghost-check` or `online-backup`. */
   readonly step: string
   readonly reason: string
 }
@@ -46,7 +48,9 @@ export interface HygienicConnection {
   /**
    * Throws `GhostFile` when the file at the path is no longer the one this connection opened
    * (deleted, moved or replaced under it), or when this process holds descriptors on unlinked
-   * `-wal`/`-shm` sidecars of it. Cheap: one stat and a scan of `/proc/self/fd`. Run it every tick.
+   * `-wal`/`-shm` sidecars of it; throws `LocksLost` when this process's protective POSIX locks on a
+   * WAL board are gone (H1/H2 happened here, before any other process could close and unlink).
+   * Cheap: two stats, a scan of `/proc/self/fd` and a read of `/proc/locks`. Run it every tick.
    */
   checkGhost(): void
   /** Facts about the connection's file for `board.health()`. */
@@ -89,14 +93,21 @@ export interface HygieneHealth {
   readonly deletedSidecarFds: number | undefined
   /** This process's open descriptors (all files); undefined without `/proc`. */
   readonly openFds: number | undefined
+  /**
+   * The protective POSIX locks this process should hold on a WAL board and does not (`/proc/locks`):
+   * empty when healthy; anything else means H1 or H2 happened here. Undefined where not audited.
+   */
+  readonly locksMissing: readonly string[] | undefined
+  /** The filesystem the board lives on (`ext2/ext3/ext4`, `tmpfs`, ...); undefined where not checked. */
+  readonly filesystem: string | undefined
   /** Steps the policy skipped for this adapter or file, with reasons. */
   readonly skipped: readonly SkippedStep[]
 }
 
 /**
  * Opens `path` through `adapter` and applies the hygiene policy in order:
- * 1. refuse a file this process already holds through a different SQLite copy (`MixedSqliteCopies`),
- *    before touching it;
+ * 1. refuse, before touching the file, a filesystem WAL cannot be safe on (`UnsupportedFilesystem`)
+ *    and a file this process already holds through a different SQLite copy (`MixedSqliteCopies`);
  * 2. only for a first open (file missing or empty, not yet WAL, or `isInitialised` false) take the
  *    cross-process init lock, and look again under it;
  * 3. probe `PRAGMA journal_mode` and set WAL only when it is not `wal`;
@@ -116,7 +127,12 @@ export async function openHygienicConnection(
   const onDisk = path !== ':memory:' && path !== ''
   const skipped = skippedFor(adapter, onDisk)
 
-  // 1. Refuse a second SQLite copy before touching the file (not even an open that never reads).
+  // 1. Refuse what cannot be safe before touching the file: a filesystem without coherent shared
+  // memory and POSIX locks, and a second SQLite copy (not even an open that never reads).
+  const filesystem =
+    onDisk && adapter.capabilities.sharedFile
+      ? checkFilesystem(dirname(resolve(path)), { allowUnsupported: policy.allowUnsupportedFilesystem })
+      : undefined
   const before = onDisk ? fileIdentity(path) : undefined
   if (onDisk && readonly && before === undefined) {
     throw new BoardNotFound(`No board at ${path}. A read-only open never creates one: open it writable once first.`, { details: { path } })
@@ -169,7 +185,7 @@ export async function openHygienicConnection(
     const tookInitLock = lock !== undefined
     lock?.release()
     lock = undefined
-    return hygienicConnection(adapter, connection, path, journalMode, skipped, openedAs, claim, onDisk, tookInitLock)
+    return hygienicConnection(adapter, connection, path, journalMode, skipped, openedAs, claim, onDisk, tookInitLock, filesystem)
   } catch (error) {
     try {
       connection.close()
@@ -193,7 +209,7 @@ function skippedFor(adapter: SqliteAdapter, onDisk: boolean): SkippedStep[] {
     skipped.push({ step: 'init-lock', reason: `${name} declares no cross-process lock: the init lock excludes other opens in this process only` })
   }
   if (!adapter.capabilities.sharedFile) {
-    skipped.push({ step: 'sidecar-audit', reason: `${name} declares no shared file: it keeps no descriptors on the database or sidecars` })
+    skipped.push({ step: 'sidecar-audit', reason: `${name} declares no shared file: it keeps no descriptors or locks on the database, so the filesystem check and the sidecar and lock audits do not apply` })
   }
   if (!adapter.capabilities.onlineBackup) {
     skipped.push({ step: 'online-backup', reason: `${name} declares no online backup: backupTo raises NotSupported` })
@@ -231,9 +247,13 @@ function hygienicConnection(
   claim: OpenFileClaim | undefined,
   onDisk: boolean,
   tookInitLock: boolean,
+  filesystem: FilesystemCheck | undefined,
 ): HygienicConnection {
   const realPath = onDisk ? join(realpathSync(dirname(path)), basename(path)) : path
   const audited = onDisk && adapter.capabilities.sharedFile
+  // A WAL connection holds a shared lock on the database and a read lock on -shm byte 128 while it
+  // lives; in DELETE mode (the fallback) it holds none between transactions, so there is nothing to audit.
+  const locksAudited = audited && journalMode === 'wal'
   let lastCheckpoint: CheckpointResult | undefined
   let closed = false
   const ensureOpen = (doing: string) => {
@@ -270,6 +290,7 @@ function hygienicConnection(
           { details: { path, deletedSidecarFds } },
         )
       }
+      if (locksAudited) assertLocksHeld({ path: realPath })
     },
     health() {
       ensureOpen('health')
@@ -284,6 +305,8 @@ function hygienicConnection(
         file: fileState(),
         deletedSidecarFds: audit?.deletedSidecarFds,
         openFds: audit?.openFds,
+        locksMissing: locksAudited ? auditLocks({ path: realPath }).missing : undefined,
+        filesystem: filesystem?.name,
         skipped,
       }
     },

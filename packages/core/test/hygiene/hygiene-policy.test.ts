@@ -12,6 +12,7 @@ describe('resolvePolicy', () => {
       walAutocheckpoint: 1000,
       initLockTimeoutMs: 10_000,
       allowDeleteFallback: true,
+      allowUnsupportedFilesystem: false,
     })
     expect(Object.isFrozen(defaultHygienePolicy)).toBe(true)
   })

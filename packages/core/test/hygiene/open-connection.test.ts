@@ -38,7 +38,11 @@ describe('openHygienicConnection', () => {
           expect(health.pageCount).toBeGreaterThan(0)
           expect(health.databaseBytes).toBe(health.pageCount * health.pageSize)
           expect(health.file).toBe('same')
-          if (adapter.capabilities.sharedFile) expect(health.deletedSidecarFds).toBe(0)
+          if (adapter.capabilities.sharedFile) {
+            expect(health.deletedSidecarFds).toBe(0)
+            expect(health.locksMissing).toEqual([])
+            expect(health.filesystem).toBeTypeOf('string')
+          }
           expect(second.checkpoint().mode).toBe('PASSIVE')
           expect(second.health().lastCheckpoint?.mode).toBe('PASSIVE')
           second.checkGhost()
