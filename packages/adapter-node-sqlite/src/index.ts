@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { createRequire } from 'node:module'
 import type {
   AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
   SqliteStatement, SqliteValue,
 } from '@kanban-db/core'
-import { acquireLockWith } from '@kanban-db/core'
+import { acquireLockWith, BoardNotFound } from '@kanban-db/core'
 
 const require = createRequire(import.meta.url)
 
@@ -39,9 +40,15 @@ export async function createAdapter(): Promise<SqliteAdapter> {
 
   const open = async (path: string, options: OpenOptions = {}): Promise<SqliteConnection> => {
     const readOnly = options.readonly ?? false
+    // node:sqlite has no "must exist" flag: check with stat (never an open) so that a read-only or
+    // `create: false` open never leaves an empty file behind.
+    if (path !== ':memory:' && (readOnly || options.create === false) && !existsSync(path)) {
+      throw new BoardNotFound(`No database at ${path}, and this open may not create one (readonly or create: false).`, { details: { path } })
+    }
     const database = new sqlite.DatabaseSync(path, {
       readOnly,
-      // node:sqlite has no "must exist" flag; core checks existence before a read-only open.
+      // The hygiene policy sets busy_timeout as its first statement (default 5000 ms); the driver's
+      // own default is 0, which lock polling (acquireLock) relies on.
       timeout: 0,
       enableForeignKeyConstraints: true,
     })
