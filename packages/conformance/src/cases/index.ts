@@ -26,6 +26,9 @@ import { transientIoerrNeverDowngrades } from './hazard.transient-ioerr-never-do
 import { twoSqliteCopies } from './hazard.two-sqlite-copies.js'
 import { locksLostFsRead } from './hazard.locks-lost-fs-read.js'
 import { locksLostSecondCopy } from './hazard.locks-lost-second-copy.js'
+import { foreignPythonReader } from './foreign.python-reader.js'
+import { foreignPythonWriter } from './foreign.python-writer.js'
+import { foreignShellBackup } from './foreign.shell-backup.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -56,4 +59,7 @@ export const allCases: readonly ConformanceCase[] = [
   lockingProtocolFallback,
   locksLostSecondCopy,
   locksLostFsRead,
+  foreignPythonReader,
+  foreignPythonWriter,
+  foreignShellBackup,
 ]

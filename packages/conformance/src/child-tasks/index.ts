@@ -12,6 +12,7 @@ import { faultsVerify } from './faults-verify.js'
 import { hygieneFirstOpen } from './hygiene-first-open.js'
 import { hygieneReadBoard } from './hygiene-read-board.js'
 import { hygieneWriteRows } from './hygiene-write-rows.js'
+import { foreignBoardWorker } from './foreign-board-worker.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -33,4 +34,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'hygiene-first-open': hygieneFirstOpen,
   'hygiene-read-board': hygieneReadBoard,
   'hygiene-write-rows': hygieneWriteRows,
+  'foreign-board-worker': foreignBoardWorker,
 }
