@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs'
+import type { Capabilities } from '../adapter/capabilities.js'
 import { LocksLost } from '../errors/errors.js'
 
 /**
@@ -79,6 +80,33 @@ export function lockAuditCapability(platform: NodeJS.Platform = process.platform
     return { supported: false, reason: `lost-lock detection needs Linux's /proc/locks; this platform is ${platform}` }
   }
   return { supported: true }
+}
+
+/** What {@link auditBoardLocks} needs to know about the connection besides its path. */
+export interface BoardLockAuditOptions extends LockAuditOptions {
+  /** The journal mode the connection runs in (`HygienicConnection.journalMode`). */
+  readonly journalMode: string
+  /** The adapter's declared capabilities. */
+  readonly capabilities: Pick<Capabilities, 'sharedFile' | 'wal'>
+}
+
+/**
+ * The audit as `board.health()` and the dispatcher's tick use it: only a WAL connection on a shared
+ * file holds the two protective locks between statements, so anything else (sql.js's in-memory
+ * image, a board that fell back to `journal_mode=DELETE`) is reported as not applicable with the
+ * reason, never as lost locks. Call it on a connection that has run at least one statement
+ * (`openBoard` has). Pair with {@link assertLocksHeld}-style handling: `missing.length > 0` means
+ * raise {@link locksLostError} and reopen.
+ */
+export function auditBoardLocks(options: BoardLockAuditOptions): LockAudit {
+  const pid = options.pid ?? process.pid
+  if (!options.capabilities.sharedFile || !options.capabilities.wal) {
+    return { supported: false, reason: 'the adapter keeps no shared file with WAL locks, so there are no locks to lose', pid, path: options.path, held: [], missing: [] }
+  }
+  if (options.journalMode.toLowerCase() !== 'wal') {
+    return { supported: false, reason: `the board runs in journal_mode=${options.journalMode}, where a connection holds no locks between transactions`, pid, path: options.path, held: [], missing: [] }
+  }
+  return auditLocks(options)
 }
 
 /** SQLite's SHARED lock range on the database file (os_unix.c: PENDING_BYTE + 2, 510 bytes). */

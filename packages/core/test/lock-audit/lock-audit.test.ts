@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite'
 import { describe, expect, it } from 'vitest'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import {
-  assertLocksHeld, auditLocks, inodeKey, lockAuditCapability, LocksLost, parseProcLocks, type SqliteConnection,
+  assertLocksHeld, auditBoardLocks, auditLocks, inodeKey, lockAuditCapability, LocksLost, parseProcLocks, type SqliteConnection,
 } from '@kanban-db/core'
 import { tempDir } from '../temp-dir.js'
 
@@ -142,6 +142,31 @@ describe.skipIf(!linux)('auditLocks on real files (Linux)', () => {
     const connection = await openWalBoard(path)
     try {
       expect(auditLocks({ path, pid: process.ppid }).missing).toEqual(['database-shared', 'shm-dms'])
+    } finally {
+      connection.close()
+    }
+  })
+})
+
+describe('auditBoardLocks', () => {
+  const wal = { sharedFile: true, wal: true }
+
+  it('is not applicable (never "lost") without a shared WAL file, with the reason', () => {
+    const noFile = auditBoardLocks({ path: '/x/board.db', journalMode: 'memory', capabilities: { sharedFile: false, wal: false } })
+    expect(noFile).toMatchObject({ supported: false, missing: [] })
+    expect(noFile.reason).toMatch(/no shared file/)
+    const deleteMode = auditBoardLocks({ path: '/x/board.db', journalMode: 'delete', capabilities: wal })
+    expect(deleteMode).toMatchObject({ supported: false, missing: [] })
+    expect(deleteMode.reason).toMatch(/journal_mode=delete/)
+  })
+
+  it.skipIf(!linux)('audits a WAL board: held, then missing after H2 (control first)', async () => {
+    const path = join(tempDir(), 'board.db')
+    const connection = await openWalBoard(path)
+    try {
+      expect(auditBoardLocks({ path, journalMode: 'wal', capabilities: wal }).missing).toEqual([])
+      readFileSync(path) // the hazard
+      expect(auditBoardLocks({ path, journalMode: 'wal', capabilities: wal }).missing).toEqual(['database-shared'])
     } finally {
       connection.close()
     }
