@@ -1,3 +1,4 @@
+import type { SqliteAdapter } from '@kanban-db/core'
 import { fsyncLoop } from './baselines/fsync-loop.ts'
 import { plainjob } from './baselines/plainjob.ts'
 import { rawClaim } from './baselines/raw-claim.ts'
@@ -5,19 +6,52 @@ import { rawInsert } from './baselines/raw-insert.ts'
 import { rawOpen } from './baselines/raw-open.ts'
 import type { Contender } from './contender.ts'
 import type { Environment } from './environment.ts'
+import { boardBatched } from './scenarios/board-batched.ts'
+import { boardBulk } from './scenarios/board-bulk.ts'
+import { boardLoop } from './scenarios/board-loop.ts'
+import { boardOpen } from './scenarios/board-open.ts'
+import { fleet } from './scenarios/fleet.ts'
 
-/** Every contender, in the order one repetition runs them. */
-export async function contenders(_environment: Environment): Promise<Contender[]> {
+/**
+ * Every contender, in the order one repetition runs them: each kanban-db scenario soon after the
+ * baseline its goal divides by, so a ratio compares neighbours measured seconds apart.
+ */
+export async function contenders(environment: Environment): Promise<Contender[]> {
+  await recordAdapters(environment)
   return [
     fsyncLoop('append'),
     fsyncLoop('overwrite'),
     rawInsert('NORMAL', 1),
     rawInsert('FULL', 1),
-    rawInsert('NORMAL', 100),
-    rawInsert('FULL', 100),
     rawClaim('NORMAL'),
-    rawClaim('FULL'),
-    rawOpen(),
     plainjob(),
+    boardLoop('board-claim/NORMAL', 'NORMAL', 1),
+    rawClaim('FULL'),
+    boardLoop('board-ops/FULL', 'FULL', 1),
+    boardLoop('board-callers8/FULL', 'FULL', 8),
+    boardBatched(),
+    rawInsert('NORMAL', 100),
+    boardBulk('NORMAL'),
+    rawInsert('FULL', 100),
+    boardBulk('FULL'),
+    rawOpen(),
+    boardOpen(),
+    fleet('NORMAL', 'raw'),
+    fleet('NORMAL', 'board'),
+    fleet('FULL', 'raw'),
+    fleet('FULL', 'board'),
   ]
+}
+
+async function recordAdapters(environment: Environment): Promise<void> {
+  for (const name of ['@kanban-db/adapter-better-sqlite3', '@kanban-db/adapter-node-sqlite']) {
+    try {
+      const module = (await import(name)) as { default: () => Promise<SqliteAdapter> }
+      const { identity } = await module.default()
+      environment.drivers[`${name} (${identity.driver})`] = `${identity.driverVersion}, SQLite ${identity.sqliteVersion}`
+    } catch (error) {
+      environment.drivers[name] = `not loadable: ${(error as Error).message}`
+    }
+  }
+  environment.drivers['kanban-db board adapter'] = '@kanban-db/adapter-better-sqlite3 (every board scenario)'
 }

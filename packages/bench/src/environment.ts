@@ -42,7 +42,7 @@ export interface Environment {
   readonly dir: string
   readonly filesystem: string
   readonly node: string
-  readonly drivers: Readonly<Record<string, string>>
+  readonly drivers: Record<string, string>
   /** Pragmas read back, per connection kind (board, raw). Filled in as the run goes. */
   readonly pragmas: Record<string, Readonly<Record<string, string | number>>>
 }

@@ -6,6 +6,7 @@ import { describeEnvironment, filesystemOf } from './environment.ts'
 import { goals, type Repetition } from './goals.ts'
 import { parseOptions } from './options.ts'
 import { judge, renderReport, repetitionsAsJson } from './report.ts'
+import { recordedPragmas } from './scenarios/board-loop.ts'
 
 /**
  * `./dev bench [--smoke] [--json FILE] [--dir DIR]`: runs every contender once per repetition, in
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
   }
   const environment = describeEnvironment(options.dir)
   const runDir = mkdtempSync(join(options.dir, 'run-'))
-  const list = await contenders(environment)
+  const list = (await contenders(environment)).filter((c) => !options.only || options.only.some((part) => c.id.includes(part)))
   const repetitions: Repetition[] = []
   const failures: string[] = []
   const notes = new Set<string>()
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
         const dir = join(runDir, `${rep}-${contender.id.replaceAll('/', '-')}`)
         mkdirSync(dir)
         process.stderr.write(`bench: repetition ${rep + 1}/${options.repetitions} ${contender.id} ... `)
+        const began = Date.now()
         try {
           const durationMs = contender.id.startsWith('fleet') || contender.id.startsWith('raw-fleet') ? options.fleetMs : options.contenderMs
           const result = await contender.run({ dir, durationMs, options, earlier: figures })
@@ -51,7 +53,7 @@ async function main(): Promise<number> {
           failures.push(...result.failures.map((f) => `${contender.id} (repetition ${rep + 1}): ${f}`))
           for (const note of result.notes ?? []) notes.add(`${contender.id}: ${note}`)
           if (result.samples) samples[`${rep}:${contender.id}`] = result.samples
-          process.stderr.write(`${Object.entries(result.figures).map(([k, v]) => `${k}=${Math.round(v * 100) / 100}`).join(' ')}${result.failures.length ? ' INVARIANT FAILURE' : ''}\n`)
+          process.stderr.write(`${Object.entries(result.figures).map(([k, v]) => `${k}=${Math.round(v * 100) / 100}`).join(' ')}${result.failures.length ? ' INVARIANT FAILURE' : ''} (${((Date.now() - began) / 1000).toFixed(1)} s)\n`)
         } catch (error) {
           if (error instanceof NotMeasured) {
             notMeasured.set(contender.id, error.message)
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
   } finally {
     rmSync(runDir, { recursive: true, force: true })
   }
+  Object.assign(environment.pragmas, recordedPragmas)
   const verdicts = judge(goals(), repetitions)
   console.log(
     renderReport({ environment, contenders: list, repetitions, goals: verdicts, failures, notMeasured, notes: [...notes], settings }),

@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly fleetMs: number
   /** How many opens `raw-open` and `openBoard` time per repetition. */
   readonly opens: number
+  /** Run only contenders whose id contains one of these (goals needing others print NOT MEASURED). */
+  readonly only: readonly string[] | undefined
 }
 
 /** The repository root (the bench lives in packages/bench/src). */
@@ -28,7 +30,8 @@ const usage = `usage: ./dev bench [--smoke] [--json FILE] [--dir DIR] [--reps N]
   --dir DIR          directory for the databases (default: .bench/ in the repository; never tmpfs)
   --reps N           alternating repetitions (default 3, at least 3 outside --smoke)
   --seconds S        seconds per single-process contender per repetition (default 2)
-  --fleet-seconds S  seconds per multi-process scenario per repetition (default 5)`
+  --fleet-seconds S  seconds per multi-process scenario per repetition (default 5)
+  --only A,B         run only the contenders whose id contains A or B (for example fleet,raw-claim)`
 
 /** Parses the command line. Relative paths are taken from the directory `./dev` was run in. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -39,6 +42,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let repetitions: number | undefined
   let seconds: number | undefined
   let fleetSeconds: number | undefined
+  let only: string[] | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
@@ -53,6 +57,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--reps': repetitions = positive(arg, value()); break
       case '--seconds': seconds = positive(arg, value()); break
       case '--fleet-seconds': fleetSeconds = positive(arg, value()); break
+      case '--only': only = value().split(',').filter(Boolean); break
       case '--': break
       case '-h': case '--help': console.log(usage); process.exit(0)
       default: fail(`unknown argument ${arg}`)
@@ -68,6 +73,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     contenderMs: Math.round((seconds ?? (smoke ? 0.15 : 2)) * 1000),
     fleetMs: Math.round((fleetSeconds ?? (smoke ? 0.6 : 5)) * 1000),
     opens: smoke ? 20 : 200,
+    only,
   }
 }
 

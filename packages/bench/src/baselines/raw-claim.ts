@@ -4,9 +4,8 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { Stopwatch } from '../clock.ts'
 import type { Contender, RunContext, RunResult } from '../contender.ts'
 import { openRaw, rawId, rawTasksSchema, type Synchronous } from './raw-database.ts'
+import { readyBacklog } from '../scenarios/backlog.ts'
 
-/** How many ready rows a refill inserts (outside the measured time). */
-const REFILL = 20_000
 
 /**
  * `raw-claim`: a hand-written single-process claim loop on the equivalent schema. Claim:
@@ -32,7 +31,7 @@ export function rawClaim(synchronous: Synchronous): Contender {
           const claimed = loop.claim(Date.now(), 60_000)
           if (!claimed) {
             watch.pause()
-            loop.refill(REFILL)
+            loop.refill(readyBacklog(context))
             continue
           }
           watch.resume()

@@ -1,0 +1,211 @@
+import { hostname } from 'node:os'
+import { CompiledQuery } from 'kysely'
+import { setTimeout as delay } from 'node:timers/promises'
+import { now, wallNow } from '../clock.ts'
+import { openRaw } from '../baselines/raw-database.ts'
+import { rawClaimLoop } from '../baselines/raw-claim.ts'
+import { benchTasks, type BenchBoard, openBenchBoard } from '../board-client.ts'
+import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from './fleet-protocol.ts'
+
+/**
+ * One process of the fleet scenario (forked by scenarios/fleet.ts): a worker that claims and
+ * completes as fast as it can while heartbeating one task it holds all run, or the dispatcher that
+ * keeps adding tasks and releasing expired claims. Starts on `go`, stops on `stop`, reports by IPC.
+ */
+const send = (message: FromFleetChild): Promise<void> =>
+  new Promise((resolve, reject) => {
+    process.send!(message, undefined, {}, (error: Error | null) => (error ? reject(error) : resolve()))
+  })
+
+let goAt = 0
+let stopping = false
+const started = Promise.withResolvers<void>()
+const stopped = Promise.withResolvers<void>()
+
+process.on('message', (message: ToFleetChild) => {
+  if (message.type === 'init') {
+    void main(message).catch(async (error: unknown) => {
+      await send({ type: 'fatal', message: describe(error) }).catch(() => {})
+      process.exit(1)
+    })
+  } else if (message.type === 'go') {
+    goAt = message.goAt
+    started.resolve()
+  } else {
+    stopping = true
+    stopped.resolve()
+  }
+})
+
+const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+
+async function main(options: FleetInit): Promise<void> {
+  if (options.mode === 'raw') return rawWorker(options)
+  const board = await openBenchBoard(options.path, options.synchronous)
+  try {
+    if (options.role === 'dispatcher') await dispatcher(board, options)
+    else await worker(board, options)
+  } finally {
+    await board.close()
+  }
+  process.disconnect()
+}
+
+async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
+  const claim = { workerId: options.workerId, pid: process.pid, host: hostname(), leaseMs: options.leaseMs }
+  const failures: string[] = []
+  await send({ type: 'ready' })
+  await started.promise
+  // The task this worker holds all run, heartbeating it; claimed after go so no lease runs out
+  // while the other processes start.
+  const held = await board.claimNext(claim)
+  if (!held) throw new Error('no ready task to hold for heartbeats')
+
+  const heartbeatLatenessMs: number[] = []
+  let due = now() + options.heartbeatEveryMs
+  let heartbeatTimer: NodeJS.Timeout | undefined
+  const beat = async (): Promise<void> => {
+    if (stopping) return
+    try {
+      await board.heartbeat(held.id, held.claimToken)
+      heartbeatLatenessMs.push(now() - due)
+    } catch (error) {
+      failures.push(codeOf(error) === 'CLAIM_MISMATCH' ? `lease lost while heartbeating: ${describe(error)}` : `heartbeat: ${describe(error)}`)
+    }
+    due += options.heartbeatEveryMs
+    if (!stopping) heartbeatTimer = setTimeout(() => void beat(), Math.max(0, due - now()))
+  }
+  heartbeatTimer = setTimeout(() => void beat(), options.heartbeatEveryMs)
+
+  const claimedIds: string[] = []
+  const claimTokens: string[] = []
+  const claimLatenciesMs: number[] = []
+  const windows: number[] = []
+  let busy = 0
+  let empty = 0
+  const start = now()
+  const progress = process.env['BENCH_DEBUG']
+    ? setInterval(() => console.error(`[${options.workerId}] cycles=${claimedIds.length} empty=${empty} busy=${busy} beats=${heartbeatLatenessMs.length} stopping=${stopping}`), 1000)
+    : undefined
+  while (!stopping && failures.length < 5) {
+    try {
+      const t0 = now()
+      const task = await board.claimNext(claim)
+      const t1 = now()
+      if (!task) {
+        empty++
+        await delay(1)
+        continue
+      }
+      claimLatenciesMs.push(t1 - t0)
+      const window = Math.floor((wallNow() - goAt) / 1000)
+      windows[window] = (windows[window] ?? 0) + 1
+      await board.complete(task.id, task.claimToken, { ok: true })
+      claimedIds.push(task.id)
+      claimTokens.push(task.claimToken)
+    } catch (error) {
+      if (codeOf(error) === 'BUSY') busy++
+      else failures.push(`claim/complete: ${describe(error)}`)
+    }
+  }
+  const elapsedMs = now() - start
+  clearInterval(progress)
+  clearTimeout(heartbeatTimer)
+  let heldCompleted = 0
+  try {
+    await board.complete(held.id, held.claimToken, { held: true })
+    heldCompleted = 1
+  } catch (error) {
+    failures.push(`completing the held task ${held.id}: ${describe(error)}`)
+  }
+  const report: WorkerReport = {
+    type: 'report', role: 'worker', workerId: options.workerId, cycles: claimedIds.length, elapsedMs,
+    claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs, windows: Array.from(windows, (n) => n ?? 0),
+    busy, empty, heldCompleted, failures,
+  }
+  await send(report)
+}
+
+async function dispatcher(board: BenchBoard, options: FleetInit): Promise<void> {
+  await send({ type: 'ready' })
+  await started.promise
+  const failures: string[] = []
+  const releasedIds: string[] = []
+  let created = 0
+  let busy = 0
+  let tick = 0
+  while (!stopping) {
+    try {
+      // A dispatcher's job: keep work on the board, take back expired claims.
+      const ready = await readyCount(board)
+      if (ready < options.readyBacklog / 2) {
+        for (let missing = options.readyBacklog - ready; missing > 0 && !stopping; missing -= 1000) {
+          await board.createTasks(benchTasks(Math.min(1000, missing), created))
+          created += Math.min(1000, missing)
+        }
+      }
+      if (tick++ % 2 === 0) for (const released of await board.releaseStaleClaims()) releasedIds.push(released.taskId)
+    } catch (error) {
+      if (codeOf(error) === 'BUSY') busy++
+      else failures.push(`dispatcher: ${describe(error)}`)
+    }
+    await Promise.race([delay(options.heartbeatEveryMs / 2), stopped.promise])
+  }
+  const report: DispatcherReport = { type: 'report', role: 'dispatcher', created, releasedIds, busy, failures }
+  await send(report)
+}
+
+async function readyCount(board: BenchBoard): Promise<number> {
+  const result = await board.db.executeQuery(CompiledQuery.raw("SELECT count(*) AS n FROM tasks WHERE status = 'ready'"))
+  return Number((result.rows[0] as { n: number }).n)
+}
+
+/** The raw reference: the hand-written claim loop under SQLite's busy handler (busy_timeout 5000). */
+async function rawWorker(options: FleetInit): Promise<void> {
+  const db = openRaw(options.path, options.synchronous)
+  const loop = rawClaimLoop(db, options.workerId)
+  await send({ type: 'ready' })
+  await started.promise
+  const claimedIds: string[] = []
+  const claimTokens: string[] = []
+  const claimLatenciesMs: number[] = []
+  const windows: number[] = []
+  const failures: string[] = []
+  let busy = 0
+  let empty = 0
+  let iterations = 0
+  const start = now()
+  while (!stopping && failures.length < 5) {
+    try {
+      const t0 = now()
+      const task = loop.claim(Date.now(), options.leaseMs)
+      const t1 = now()
+      if (!task) {
+        empty++
+        await delay(1)
+        continue
+      }
+      claimLatenciesMs.push(t1 - t0)
+      const window = Math.floor((wallNow() - goAt) / 1000)
+      windows[window] = (windows[window] ?? 0) + 1
+      if (!loop.complete(task.id, task.token)) failures.push(`task ${task.id} could not be completed with its own token`)
+      claimedIds.push(task.id)
+      claimTokens.push(task.token)
+    } catch (error) {
+      if (String((error as { code?: string }).code).startsWith('SQLITE_BUSY')) busy++
+      else failures.push(`raw claim/complete: ${describe(error)}`)
+    }
+    // Let the stop message in: the raw loop is synchronous.
+    if (++iterations % 16 === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+  const elapsedMs = now() - start
+  db.close()
+  await send({
+    type: 'report', role: 'worker', workerId: options.workerId, cycles: claimedIds.length, elapsedMs,
+    claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs: [], windows: Array.from(windows, (n) => n ?? 0),
+    busy, empty, heldCompleted: 0, failures,
+  })
+  process.disconnect()
+}
+

@@ -1,0 +1,66 @@
+import type { Synchronous } from '../baselines/raw-database.ts'
+
+/** What the coordinator tells a fleet child first. */
+export interface FleetInit {
+  readonly type: 'init'
+  readonly role: 'worker' | 'dispatcher'
+  /** `board`: through openBoard; `raw`: the hand-written raw claim loop with busy_timeout 5000 (reference only). */
+  readonly mode: 'board' | 'raw'
+  readonly path: string
+  readonly synchronous: Synchronous
+  readonly workerId: string
+  readonly leaseMs: number
+  readonly heartbeatEveryMs: number
+  /** The dispatcher tops the ready queue up to this many tasks whenever it falls below half. */
+  readonly readyBacklog: number
+}
+
+/** Everyone starts on this message (sent once every child said ready). */
+export interface FleetGo {
+  readonly type: 'go'
+  /** Wall-clock ms the per-second windows count from. */
+  readonly goAt: number
+}
+
+/** Finish the current operation, report and exit. */
+export interface FleetStop {
+  readonly type: 'stop'
+}
+
+export type ToFleetChild = FleetInit | FleetGo | FleetStop
+
+/** A worker's account of its run. */
+export interface WorkerReport {
+  readonly type: 'report'
+  readonly role: 'worker'
+  readonly workerId: string
+  /** claim+complete cycles finished inside the run (the held task not counted). */
+  readonly cycles: number
+  /** Ms from go until the loop stopped. */
+  readonly elapsedMs: number
+  readonly claimedIds: readonly string[]
+  readonly claimTokens: readonly string[]
+  readonly claimLatenciesMs: readonly number[]
+  /** How late each heartbeat finished after it was due (ms). */
+  readonly heartbeatLatenessMs: readonly number[]
+  /** Claims per 1 s window since go. */
+  readonly windows: readonly number[]
+  readonly busy: number
+  /** claimNext found nothing ready (the backlog ran dry). */
+  readonly empty: number
+  /** 1 when the worker completed the task it held and heartbeated all run. */
+  readonly heldCompleted: number
+  readonly failures: readonly string[]
+}
+
+/** The dispatcher's account: what it created and which claims it found expired. */
+export interface DispatcherReport {
+  readonly type: 'report'
+  readonly role: 'dispatcher'
+  readonly created: number
+  readonly releasedIds: readonly string[]
+  readonly busy: number
+  readonly failures: readonly string[]
+}
+
+export type FromFleetChild = { readonly type: 'ready' } | { readonly type: 'fatal'; readonly message: string } | WorkerReport | DispatcherReport

@@ -1,0 +1,257 @@
+import { type ChildProcess, fork } from 'node:child_process'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
+import { wallNow } from '../clock.ts'
+import type { Contender, Figures, RunContext, RunResult } from '../contender.ts'
+import { openRaw, rawTasksSchema, type Synchronous } from '../baselines/raw-database.ts'
+import { rawClaimLoop } from '../baselines/raw-claim.ts'
+import { boardPragma, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
+import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from '../children/fleet-protocol.ts'
+import { FLEET_HEARTBEAT_EVERY_MS, FLEET_LEASE_MS } from '../goals.ts'
+import { maximum, percentile } from '../stats.ts'
+import { backlogFor, readyBacklog } from './backlog.ts'
+
+const WORKERS = 4
+/**
+ * How long children get to report after `stop` before the run is failed: longer than the board's
+ * busy retry budget (30 s), since a worker may be waiting for the write lock when stop arrives.
+ */
+const STOP_GRACE_MS = 60_000
+const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
+
+/**
+ * `fleet/<sync>` (G2-G4, G8, C1-C4): a dispatcher process and 4 worker processes on one board,
+ * started together by an IPC `go`. Workers claim+complete as fast as they can while each heartbeats
+ * one task it holds all run; the dispatcher adds 50 tasks and releases expired claims every few
+ * hundred ms. This process samples the WAL size every 100 ms and reads the event log each second
+ * like a dashboard. Invariants: every claimed task completed exactly once, unique claim tokens, no
+ * claim of a heartbeating worker released.
+ *
+ * `raw-fleet/<sync>` is the reference without kanban-db: the same 4 workers running the hand-written
+ * raw loop under SQLite's busy handler (busy_timeout 5000), no dispatcher, no heartbeats.
+ */
+export function fleet(synchronous: Synchronous, mode: 'board' | 'raw'): Contender {
+  return {
+    id: `${mode === 'board' ? 'fleet' : 'raw-fleet'}/${synchronous}`,
+    description:
+      mode === 'board'
+        ? `dispatcher + ${WORKERS} worker processes through openBoard, ${synchronous}; aggregate cycles per second`
+        : `${WORKERS} processes running the raw claim loop, busy_timeout 5000, ${synchronous}; aggregate cycles per second`,
+    kind: mode === 'board' ? 'kanban-db' : 'baseline',
+    run: (context) => (mode === 'board' ? runBoardFleet(context, synchronous) : runRawFleet(context, synchronous)),
+  }
+}
+
+async function runBoardFleet(context: RunContext, synchronous: Synchronous): Promise<RunResult> {
+  const path = join(context.dir, 'board.db')
+  const dashboard = await openBenchBoard(path, synchronous)
+  const children: ChildProcess[] = []
+  try {
+    await fillBoard(dashboard, readyBacklog(context))
+    const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
+    const base = {
+      type: 'init', mode: 'board', path, synchronous, leaseMs: FLEET_LEASE_MS, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
+      readyBacklog: readyBacklog(context),
+    } as const
+    const inits: FleetInit[] = [
+      { ...base, role: 'dispatcher', workerId: 'dispatcher' },
+      ...Array.from({ length: WORKERS }, (_, i): FleetInit => ({ ...base, role: 'worker', workerId: `worker-${i}` })),
+    ]
+    const walSizes: number[] = []
+    const sampler = setInterval(() => walSizes.push(walBytes(path)), 100)
+    let lastEventId = 0
+    const eventFailures: string[] = []
+    let eventsRead = 0
+    const readEvents = async (): Promise<void> => {
+      for (;;) {
+        const batch = await dashboard.events({ afterId: lastEventId, limit: 10_000 })
+        for (const event of batch) {
+          if (event.id <= lastEventId) eventFailures.push(`event ${event.id} came after event ${lastEventId}`)
+          lastEventId = event.id
+        }
+        eventsRead += batch.length
+        if (batch.length < 10_000) return
+      }
+    }
+    let poller: NodeJS.Timeout | undefined
+    const reports = await runChildren(children, inits, context.durationMs, () => {
+      walSizes.push(walBytes(path))
+      poller = setInterval(() => void readEvents().catch((error: unknown) => eventFailures.push(String(error))), 1000)
+    })
+    clearInterval(sampler)
+    clearInterval(poller)
+    await readEvents()
+    const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
+    const dispatcherReport = reports.find((r): r is DispatcherReport => r.role === 'dispatcher')
+    const result = summarise(workers, dispatcherReport, context.durationMs)
+    const failures = [...result.failures, ...eventFailures.slice(0, 3)]
+    const completed = workers.reduce((n, w) => n + w.cycles + w.heldCompleted, 0)
+    failures.push(...(await verifyCompletions(dashboard, completed)))
+    return {
+      figures: { ...result.figures, walPeakBytes: maximum(walSizes), walLimitBytes, eventsRead },
+      failures,
+      notes: [
+        `WAL limit = wal_autocheckpoint x page_size = ${walLimitBytes} bytes; lease ${FLEET_LEASE_MS} ms, heartbeat every ${FLEET_HEARTBEAT_EVERY_MS} ms`,
+        ...result.notes,
+      ],
+      samples: { walBytes: walSizes, ...result.samples },
+    }
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    await dashboard.close()
+  }
+}
+
+async function runRawFleet(context: RunContext, synchronous: Synchronous): Promise<RunResult> {
+  const path = join(context.dir, 'raw.db')
+  const setup = openRaw(path, synchronous)
+  const children: ChildProcess[] = []
+  try {
+    setup.exec(rawTasksSchema)
+    rawClaimLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, 2))
+    const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
+      type: 'init', role: 'worker', mode: 'raw', path, synchronous, workerId: `raw-${i}`, leaseMs: FLEET_LEASE_MS,
+      heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
+    }))
+    const reports = await runChildren(children, inits, context.durationMs, () => {})
+    const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
+    const result = summarise(workers, undefined, context.durationMs)
+    const completed = workers.reduce((n, w) => n + w.cycles, 0)
+    const done = (setup.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'done'").get() as { n: number }).n
+    const failures = [...result.failures]
+    if (done !== completed) failures.push(`${done} tasks done on the raw board, the workers completed ${completed}`)
+    return { figures: result.figures, failures, notes: result.notes, samples: result.samples }
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    setup.close()
+  }
+}
+
+const debug = (message: string): void => {
+  if (process.env['BENCH_DEBUG']) console.error(`[fleet ${new Date().toISOString()}] ${message}`)
+}
+
+/** The WAL's size in bytes (a stat, never an open), 0 while there is none. */
+function walBytes(path: string): number {
+  try {
+    return statSync(`${path}-wal`).size
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Forks one child per init, waits until all are ready, sends `go` to all at once, lets them run for
+ * `durationMs`, sends `stop` and collects one report from each.
+ */
+async function runChildren(
+  children: ChildProcess[],
+  inits: readonly FleetInit[],
+  durationMs: number,
+  onGo: () => void,
+): Promise<Array<WorkerReport | DispatcherReport>> {
+  const ready: Array<Promise<void>> = []
+  const settled: boolean[] = []
+  const reports: Array<Promise<WorkerReport | DispatcherReport>> = []
+  for (const init of inits) {
+    const child = fork(CHILD, [init.workerId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    children.push(child)
+    const isReady = Promise.withResolvers<void>()
+    const reported = Promise.withResolvers<WorkerReport | DispatcherReport>()
+    child.on('message', (message: FromFleetChild) => {
+      if (message.type === 'ready') isReady.resolve()
+      else if (message.type === 'fatal') {
+        const error = new Error(`${init.workerId} failed: ${message.message}`)
+        isReady.reject(error)
+        reported.reject(error)
+      } else reported.resolve(message)
+    })
+    child.on('exit', (code, signal) => {
+      const error = new Error(`${init.workerId} exited (${signal ?? code}) before reporting`)
+      isReady.reject(error)
+      reported.reject(error)
+    })
+    // Handled when awaited below; avoid an unhandled rejection if an earlier child fails first.
+    isReady.promise.catch(() => {})
+    reported.promise.catch(() => {})
+    ready.push(isReady.promise)
+    reports.push(reported.promise)
+    child.send(init satisfies ToFleetChild)
+  }
+  await Promise.all(ready)
+  const goAt = wallNow()
+  for (const child of children) child.send({ type: 'go', goAt } satisfies ToFleetChild)
+  onGo()
+  await new Promise((resolve) => setTimeout(resolve, durationMs))
+  for (const child of children) child.send({ type: 'stop' } satisfies ToFleetChild)
+  debug(`stop sent to ${children.length} children`)
+  let watchdog: NodeJS.Timeout | undefined
+  const overdue = new Promise<never>((_, reject) => {
+    watchdog = setTimeout(() => {
+      const late = inits.filter((_, i) => !settled[i]).map((init) => init.workerId)
+      reject(new Error(`${late.join(', ')} did not report within ${STOP_GRACE_MS / 1000} s of stop (stuck in a write?)`))
+    }, STOP_GRACE_MS)
+  })
+  const collected = await Promise.race([Promise.all(reports), overdue]).finally(() => clearTimeout(watchdog))
+  await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)))
+  return collected
+}
+
+/** Throughput, fairness, latency and invariants over the workers' reports. */
+function summarise(
+  workers: readonly WorkerReport[],
+  dispatcher: DispatcherReport | undefined,
+  durationMs: number,
+): { figures: Figures; failures: string[]; notes: string[]; samples: Record<string, number[]> } {
+  const failures: string[] = []
+  const notes: string[] = []
+  for (const w of workers) failures.push(...w.failures.map((f) => `${w.workerId}: ${f}`))
+  if (dispatcher) failures.push(...dispatcher.failures.map((f) => `dispatcher: ${f}`))
+  const total = workers.reduce((n, w) => n + w.cycles, 0)
+  const elapsed = Math.max(...workers.map((w) => w.elapsedMs))
+  const ids = new Set<string>()
+  const tokens = new Set<string>()
+  for (const w of workers) {
+    for (const id of w.claimedIds) {
+      if (ids.has(id)) failures.push(`task ${id} claimed by two workers`)
+      ids.add(id)
+    }
+    for (const token of w.claimTokens) {
+      if (tokens.has(token)) failures.push(`claim token ${token} handed out twice`)
+      tokens.add(token)
+    }
+  }
+  if (dispatcher && dispatcher.releasedIds.length > 0) {
+    failures.push(`${dispatcher.releasedIds.length} claims expired and were released while their workers kept heartbeating or working (first: ${dispatcher.releasedIds[0]})`)
+  }
+  const empty = workers.reduce((n, w) => n + w.empty, 0)
+  if (empty > 0) notes.push(`workers found no ready task ${empty} times (backlog ran dry; throughput understated)`)
+  const fullWindows = Math.max(1, Math.floor(durationMs / 1000))
+  let minWindowShare = Infinity
+  for (let window = 0; window < fullWindows; window++) {
+    const counts = workers.map((w) => w.windows[window] ?? 0)
+    const sum = counts.reduce((a, b) => a + b, 0)
+    minWindowShare = Math.min(minWindowShare, sum === 0 ? 0 : Math.min(...counts) / sum)
+  }
+  const claimLatencies = workers.flatMap((w) => w.claimLatenciesMs)
+  const heartbeats = workers.flatMap((w) => w.heartbeatLatenessMs)
+  const busy = workers.reduce((n, w) => n + w.busy, 0) + (dispatcher?.busy ?? 0)
+  const figures: Figures = {
+    perSecond: (total * 1000) / elapsed,
+    minSharePct: total === 0 ? 0 : (100 * Math.min(...workers.map((w) => w.cycles))) / total,
+    minWindowSharePct: 100 * minWindowShare,
+    claimP99Ms: percentile(claimLatencies, 99),
+    claimMaxMs: maximum(claimLatencies),
+    busy,
+  }
+  if (heartbeats.length > 0) {
+    figures['heartbeatP99Ms'] = percentile(heartbeats, 99)
+    figures['heartbeatMaxMs'] = maximum(heartbeats)
+  }
+  return {
+    figures,
+    failures: failures.slice(0, 10),
+    notes,
+    samples: { claimLatencyMs: claimLatencies, heartbeatLatenessMs: heartbeats },
+  }
+}
