@@ -77,10 +77,12 @@ async function scenario(
   const views: Record<string, BoardView> = {}
   try {
     expected.push(...insertRows(board.connection, 'held-before', 5))
-    const writer = context.child<{ names: string[] }>('hygiene-write-rows', { path, count: 200, prefix: 'writer' })
+    // The copy starts once the writer has committed 50 of its 400 rows and is still writing.
+    const writer = context.spawn<{ names: string[] }>('hygiene-write-rows', { path, count: 400, prefix: 'writer', signalAfter: 50 })
+    await writer.receive()
     await copy(board, path)
     detected = ghostCheckCode(board)
-    expected.push(...(await writer).names)
+    expected.push(...(await writer.result).names)
     await closer.close(path)
     expected.push('old-sqlite-closer')
     expected.push(...insertRows(board.connection, 'held-after', 5))
