@@ -1,6 +1,7 @@
 import type { ConformanceCase } from '../case.js'
 import { claimComplete4x2 } from './concurrency.claim-complete-4x2.js'
 import { capabilityManifest } from './core.capability-manifest.js'
+import { kill9Writer } from './corruption.kill-9-writer.js'
 import { malformedFile } from './corruption.malformed-file.js'
 import { fileRoundtrip } from './core.file-roundtrip.js'
 import { isolatedInstances } from './core.isolated-instances.js'
@@ -42,6 +43,7 @@ export const allCases: readonly ConformanceCase[] = [
   abandonedTransactionTimesOut,
   claimComplete4x2,
   malformedFile,
+  kill9Writer,
   faultsEioWalWrite,
   faultsEioWalSync,
   faultsEioDbRead,

@@ -3,6 +3,7 @@ import type { TaskChannel } from '../task-channel.js'
 import { adapterManifest } from './adapter-manifest.js'
 import { claimCompleteProcess } from './claim-complete-process.js'
 import { claimCompleteWorker } from './claim-complete-worker.js'
+import { crashWriter } from './crash-writer.js'
 import { echo } from './echo.js'
 import { readRows } from './read-rows.js'
 import { tryLock } from './try-lock.js'
@@ -25,6 +26,7 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'adapter-manifest': adapterManifest,
   'claim-complete-process': claimCompleteProcess,
   'claim-complete-worker': claimCompleteWorker,
+  'crash-writer': crashWriter,
   echo,
   'read-rows': readRows,
   'try-lock': tryLock,
