@@ -5,6 +5,7 @@ import { kill9Writer } from './corruption.kill-9-writer.js'
 import { malformedFile } from './corruption.malformed-file.js'
 import { fileRoundtrip } from './core.file-roundtrip.js'
 import { isolatedInstances } from './core.isolated-instances.js'
+import { schemaMigrationsIdempotent } from './core.schema-migrations-idempotent.js'
 import { abandonedTransactionTimesOut } from './txn.abandoned-transaction-times-out.js'
 import { beginImmediate } from './txn.begin-immediate.js'
 import { burst200 } from './txn.burst-200.js'
@@ -36,6 +37,7 @@ export const allCases: readonly ConformanceCase[] = [
   fileRoundtrip,
   isolatedInstances,
   capabilityManifest,
+  schemaMigrationsIdempotent,
   beginImmediate,
   rollbackPreservesOriginalError,
   burst200,
