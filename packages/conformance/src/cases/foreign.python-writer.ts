@@ -1,5 +1,5 @@
 import type { ConformanceCase } from '../case.js'
-import { runForeignScenario } from './foreign.scenario.js'
+import { foreignCase } from './foreign.scenario.js'
 
 /**
  * Python's sqlite3 (3.40) adding rows in its own BEGIN IMMEDIATE transactions, a new connection per
@@ -10,8 +10,8 @@ export const foreignPythonWriter: ConformanceCase = {
   title: 'a Python sqlite3 3.40 writer (BEGIN IMMEDIATE, a connection per row) beside 2 kanban-db workers for 10 s: every foreign row present, every task done once, no lost lock, no BUSY, integrity ok',
   tier: 'foreign',
   requires: ['sharedFile', 'wal', 'crossProcessLock'],
-  timeoutMs: 120_000,
+  timeoutMs: 150_000,
   async run(context) {
-    await runForeignScenario(context, { pythonWriter: true, pythonReader: true })
+    await foreignCase(context, { pythonWriter: true, pythonReader: true })
   },
 }

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { auditLocks, auditSidecars, KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
 
@@ -7,7 +7,9 @@ import { auditLocks, auditSidecars, KanbanDbError, openBoard, type SqliteAdapter
  * a few tasks, then claims and completes ready tasks (its own or anyone's); afterwards it drains
  * what is left. Every 25 operations it audits this process: its POSIX locks on the board
  * (`auditLocks`) and descriptors on deleted sidecars (`auditSidecars`). BUSY that reaches this
- * caller is counted, never retried here (the board's write path must absorb it).
+ * caller is counted, never retried here (the board's write path must absorb it). With
+ * `hazard: 'fs-read'` (the control) it reads the database file with `fs` once after its first
+ * audit, which drops its POSIX locks on the board (H2), and carries on with the audit off.
  * Returns `{ created, completed, busy, lostLockAudits, audits, maxDeletedSidecarFds, errors }`.
  */
 export async function foreignBoardWorker(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
@@ -54,6 +56,7 @@ export async function foreignBoardWorker(adapter: SqliteAdapter, args: Record<st
 
   try {
     audit()
+    if (args.hazard === 'fs-read') readFileSync(path) // --allow-fs: the H2 hazard, reproduced on purpose for the control
     while (Date.now() < untilMs) {
       await attempt(async () => {
         const tasks = await board.createTasks(Array.from({ length: 4 }, (_, index) => ({ title: `${workerId} task ${created.length + index}` })))
