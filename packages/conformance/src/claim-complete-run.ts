@@ -11,9 +11,13 @@ export interface ClaimCompleteOptions {
   readonly processes: number
   /** Worker threads per process. */
   readonly threads: number
-  /** Tasks created while the run lasts (at least). */
-  readonly tasks: number
-  /** The run lasts at least this long: tasks are produced in batches spread over it. */
+  /**
+   * `{ tasks }`: exactly this many tasks, produced in batches spread evenly over `durationMs`.
+   * `{ backlog }`: for `durationMs`, a new batch whenever fewer than `backlog` tasks are unfinished
+   * (a steady load however fast the workers are).
+   */
+  readonly load: { readonly tasks: number } | { readonly backlog: number }
+  /** The run lasts at least this long. */
   readonly durationMs: number
   /** Tasks per `createTasks` batch. */
   readonly batch: number
@@ -22,7 +26,10 @@ export interface ClaimCompleteOptions {
 /** What a run measured, for notes and bounds. */
 export interface ClaimCompleteMeasures {
   readonly tasks: number
+  /** How long production lasted. */
   readonly elapsedMs: number
+  /** From the first task to the last verified completion. */
+  readonly totalMs: number
   /** Largest `-wal` size seen while the run lasted (stat only). */
   readonly maxWalBytes: number
   readonly walSamples: number
@@ -58,10 +65,12 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
       { timeoutMs: workerTimeoutMs },
     ),
   )
+  let started = performance.now()
   let measures: Awaited<ReturnType<typeof produce>>
   let results: ClaimCompleteProcessResult[]
   try {
     await Promise.all(processes.map((child) => child.receive()))
+    started = performance.now()
     const produced = await produce(board, path, options)
     for (const child of processes) child.send('drain')
     const settled = await Promise.allSettled(processes.map((child) => child.result))
@@ -83,33 +92,54 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
   } finally {
     connection.close()
   }
-  return { tasks: measures.ids.length, elapsedMs: measures.elapsedMs, maxWalBytes: measures.maxWalBytes, walSamples: measures.walSamples, processes: results }
+  return {
+    tasks: measures.ids.length,
+    elapsedMs: measures.elapsedMs,
+    totalMs: performance.now() - started,
+    maxWalBytes: measures.maxWalBytes,
+    walSamples: measures.walSamples,
+    processes: results,
+  }
 }
 
-/** Creates the tasks batch by batch, spreading them over the run, and samples the WAL size. */
+/** Creates the tasks batch by batch over the run's length, and samples the WAL size. */
 async function produce(board: Board, path: string, options: ClaimCompleteOptions) {
   const ids: string[] = []
-  const batches = Math.ceil(options.tasks / options.batch)
-  const pause = options.durationMs / batches
+  const fixed = 'tasks' in options.load ? options.load.tasks : undefined
+  const batches = fixed === undefined ? undefined : Math.ceil(fixed / options.batch)
+  const pause = batches === undefined ? 50 : options.durationMs / batches
   const started = performance.now()
   let maxWalBytes = 0
   let walSamples = 0
-  for (let batch = 0; batch < batches; batch++) {
-    const inputs: CreateTaskInput[] = []
-    for (let offset = 0; offset < options.batch && ids.length + inputs.length < options.tasks; offset++) {
-      const k = ids.length + inputs.length + 1
-      inputs.push({ id: taskId(k), title: `task ${k}`, priority: k % 3, dependsOn: dependenciesOf(k).map(taskId) })
+  for (let batch = 0; ; batch++) {
+    if (batches !== undefined ? batch >= batches : performance.now() - started >= options.durationMs) break
+    const due = started + (batch + 1) * pause
+    const unfinished = fixed === undefined ? await countUnfinished(board) : 0
+    if (fixed !== undefined || unfinished < (options.load as { backlog: number }).backlog) {
+      const inputs: CreateTaskInput[] = []
+      for (let offset = 0; offset < options.batch && (fixed === undefined || ids.length + inputs.length < fixed); offset++) {
+        const k = ids.length + inputs.length + 1
+        inputs.push({ id: taskId(k), title: `task ${k}`, priority: k % 3, dependsOn: dependenciesOf(k).map(taskId) })
+      }
+      await board.createTasks(inputs)
+      ids.push(...inputs.map((input) => input.id!))
     }
-    await board.createTasks(inputs)
-    ids.push(...inputs.map((input) => input.id!))
     if (existsSync(`${path}-wal`)) maxWalBytes = Math.max(maxWalBytes, statSync(`${path}-wal`).size) // stat only
     walSamples += 1
     // Load shaping, not coordination: the dispatcher feeds work over the run's length.
-    const due = started + (batch + 1) * pause
-    const wait = due - performance.now()
+    const wait = (fixed === undefined ? performance.now() + pause : due) - performance.now()
     if (wait > 0) await delay(wait)
   }
   return { ids, elapsedMs: performance.now() - started, maxWalBytes, walSamples }
+}
+
+async function countUnfinished(board: Board): Promise<number> {
+  const row = await board.db
+    .selectFrom('tasks')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', 'in', ['todo', 'ready', 'running'])
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
 }
 
 function taskId(k: number): string {
@@ -217,5 +247,5 @@ async function verify(board: Board, ids: readonly string[], results: readonly Cl
 export function describeShares(measures: ClaimCompleteMeasures): string {
   const counts = measures.processes.flatMap((process) => process.workers.map((worker) => worker.completed.length))
   const shares = counts.map((count) => count / measures.tasks)
-  return `per-worker share of completions: min ${(Math.min(...shares) * 100).toFixed(1)}%, max ${(Math.max(...shares) * 100).toFixed(1)}% over ${counts.length} workers`
+  return `${Math.round((measures.tasks / measures.totalMs) * 1000)} tasks/s claimed+completed end to end; per-worker share of completions: min ${(Math.min(...shares) * 100).toFixed(1)}%, max ${(Math.max(...shares) * 100).toFixed(1)}% over ${counts.length} workers`
 }

@@ -13,8 +13,8 @@ export const claimComplete4x2: ConformanceCase = {
   requires: ['sharedFile', 'wal', 'workerThreads'],
   timeoutMs: 300_000,
   async run(context) {
-    const measures = await runClaimComplete(context, { processes: 4, threads: 2, tasks: 2_000, durationMs: 10_000, batch: 50 })
-    context.note(`${measures.tasks} tasks produced over ${Math.round(measures.elapsedMs)} ms, all completed; ${describeShares(measures)}`)
+    const measures = await runClaimComplete(context, { processes: 4, threads: 2, load: { tasks: 2_000 }, durationMs: 10_000, batch: 50 })
+    context.note(`${measures.tasks} tasks produced over ${Math.round(measures.elapsedMs)} ms, all completed after ${Math.round(measures.totalMs)} ms; ${describeShares(measures)}`)
     context.note(`largest -wal seen: ${measures.maxWalBytes} bytes over ${measures.walSamples} samples`)
     const fds = measures.processes.map((process) => `${process.fds.first}->${process.fds.max} max`).join(', ')
     context.note(`fds per worker process (first sample -> max): ${fds}`)

@@ -6,6 +6,7 @@ import { malformedFile } from './corruption.malformed-file.js'
 import { fileRoundtrip } from './core.file-roundtrip.js'
 import { isolatedInstances } from './core.isolated-instances.js'
 import { schemaMigrationsIdempotent } from './core.schema-migrations-idempotent.js'
+import { stressClaimComplete5min } from './stress.claim-complete-5min.js'
 import { abandonedTransactionTimesOut } from './txn.abandoned-transaction-times-out.js'
 import { beginImmediate } from './txn.begin-immediate.js'
 import { burst200 } from './txn.burst-200.js'
@@ -46,6 +47,7 @@ export const allCases: readonly ConformanceCase[] = [
   claimComplete4x2,
   malformedFile,
   kill9Writer,
+  stressClaimComplete5min,
   faultsEioWalWrite,
   faultsEioWalSync,
   faultsEioDbRead,
