@@ -68,6 +68,18 @@ export async function runUnderPlan(context: CaseContext, path: string, plan: Fau
   }
 }
 
+/** Runs any child task under `plan`; returns what it returned and how many calls failed. */
+export async function runTaskUnderPlan<T>(context: CaseContext, task: string, args: Record<string, unknown>, plan: FaultPlan): Promise<{ value: T; injected: number }> {
+  const log = context.path(`strace-${++runs}.log`)
+  const handle = spawnTracedTask<T>(task, args, { moduleName: context.moduleName, plan: { ...plan, log }, timeoutMs: 90_000 })
+  try {
+    const value = await handle.result
+    return { value, injected: countInjected(log) }
+  } finally {
+    await handle.kill()
+  }
+}
+
 /** Reads the board in a fresh, untraced child process. */
 export function verdict(context: CaseContext, path: string): Promise<BoardVerdict> {
   return context.child<BoardVerdict>('faults-verify', { path })

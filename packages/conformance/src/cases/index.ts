@@ -32,6 +32,7 @@ import { locksLostSecondCopy } from './hazard.locks-lost-second-copy.js'
 import { foreignPythonReader } from './foreign.python-reader.js'
 import { foreignPythonWriter } from './foreign.python-writer.js'
 import { foreignShellBackup } from './foreign.shell-backup.js'
+import { faultsBoardWorkerEio } from './faults.board-worker-eio.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -68,4 +69,5 @@ export const allCases: readonly ConformanceCase[] = [
   foreignPythonReader,
   foreignPythonWriter,
   foreignShellBackup,
+  faultsBoardWorkerEio,
 ]

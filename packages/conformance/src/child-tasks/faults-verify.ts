@@ -1,7 +1,8 @@
 import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core'
 
 /**
- * Reads a board the way a fresh process sees it, through SQLite only: every label in `items`,
+ * Reads a board the way a fresh process sees it, through SQLite only: every `column` of `table`
+ * (default `label` of `items`),
  * `PRAGMA integrity_check`, the journal mode a fresh connection reports, and the header's
  * write/read version bytes 18/19 (2 = WAL, 1 = legacy) through `sqlite_dbpage` where the build has
  * it (null otherwise).
@@ -11,7 +12,9 @@ export async function faultsVerify(adapter: SqliteAdapter, args: Record<string, 
   try {
     const headerVersions = readHeaderVersions(connection)
     const journalMode = String(Object.values(connection.prepare('PRAGMA journal_mode').all([])[0] ?? {})[0]).toLowerCase()
-    const labels = connection.prepare('select label from items order by id').all([]).map((row) => String(row.label))
+    const table = String(args.table ?? 'items')
+    const column = String(args.column ?? 'label')
+    const labels = connection.prepare(`select ${column} as v from ${table} order by rowid`).all([]).map((row) => String(row.v))
     const integrity = connection.prepare('PRAGMA integrity_check').all([]).map((row) => String(Object.values(row)[0]))
     return { pid: process.pid, journalMode, headerVersions, labels, integrity }
   } finally {

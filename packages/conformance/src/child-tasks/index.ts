@@ -14,6 +14,7 @@ import { hygieneFirstOpen } from './hygiene-first-open.js'
 import { hygieneReadBoard } from './hygiene-read-board.js'
 import { hygieneWriteRows } from './hygiene-write-rows.js'
 import { foreignBoardWorker } from './foreign-board-worker.js'
+import { faultsBoardWorker } from './faults-board-worker.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -37,4 +38,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'hygiene-read-board': hygieneReadBoard,
   'hygiene-write-rows': hygieneWriteRows,
   'foreign-board-worker': foreignBoardWorker,
+  'faults-board-worker': faultsBoardWorker,
 }

@@ -1,0 +1,44 @@
+import { hostname } from 'node:os'
+import { KanbanDbError, openBoard, type Board, type SqliteAdapter } from '@kanban-db/core'
+
+/**
+ * A board worker under a fault plan: claims and completes every ready task on the board. A step that
+ * fails with a transient error (`TRANSIENT_IO`, `DISK_FULL`) is retried; after two failures in a row
+ * the board is closed and opened again once per step (the "one reopen" a user is told to try).
+ * Any other error ends the task. Returns each completion the board acknowledged, and every error seen.
+ */
+export async function faultsBoardWorker(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
+  const path = String(args.path)
+  let board: Board = await openBoard({ path, adapter })
+  const acknowledged: string[] = []
+  const failures: Array<{ code: string; sqliteCode?: string; hasCause: boolean; doing: string }> = []
+  let reopens = 0
+
+  const step = async <T>(doing: string, operation: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await operation()
+      } catch (error) {
+        if (!KanbanDbError.isKanbanDbError(error) || !['TRANSIENT_IO', 'DISK_FULL'].includes(error.code) || attempt > 6) throw error
+        failures.push({ code: error.code, sqliteCode: error.sqliteCode, hasCause: error.cause !== undefined, doing })
+        if (attempt >= 2) {
+          await board.close().catch(() => {})
+          board = await openBoard({ path, adapter })
+          reopens += 1
+        }
+      }
+    }
+  }
+
+  try {
+    for (;;) {
+      const task = await step('claiming', () => board.claimNext({ workerId: 'faults-worker', pid: process.pid, host: hostname(), leaseMs: 600_000 }))
+      if (!task) break
+      await step('completing', () => board.complete(task.id, task.claimToken))
+      acknowledged.push(task.id)
+    }
+  } finally {
+    await board.close().catch(() => {})
+  }
+  return { pid: process.pid, acknowledged, failures, reopens }
+}
