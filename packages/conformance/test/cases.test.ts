@@ -22,3 +22,26 @@ describe('core.capability-manifest', () => {
     expect(result.detail).toMatch(/journal_mode=WAL answered 'wal'; -wal holds 0 bytes; another process sees the commit: false/)
   })
 })
+
+describe('corruption.malformed-file', () => {
+  it('fails against an adapter that "repairs" an unreadable file by starting a fresh one', async () => {
+    const { rmSync } = await import('node:fs')
+    const reinitialising = {
+      ...sqlJs,
+      open: async (path: string, options?: { readonly readonly?: boolean }) => {
+        const connection = await sqlJs.open(path, options)
+        try {
+          connection.prepare('select count(*) from sqlite_schema').all([])
+          return connection
+        } catch {
+          connection.close()
+          rmSync(path, { force: true }) // the naive "recovery" this case exists to catch
+          return sqlJs.open(path, options)
+        }
+      },
+    }
+    const result = await runCase(caseById('corruption.malformed-file'), reinitialising, '@kanban-db/adapter-sql-js', { resolveFrom: root })
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/bad magic/)
+  })
+})

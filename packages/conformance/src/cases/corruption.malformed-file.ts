@@ -66,7 +66,9 @@ export const malformedFile: ConformanceCase = {
       writeFileSync(controlPath, damaged)
       const rawCode = await rawReadError(context, controlPath)
       context.note(`${damage.name}: raw driver read -> ${rawCode ?? 'no error'}`)
-      if (rawCode === undefined) throw new Error(`control did not reproduce the hazard: SQLite read the ${damage.name} file without an error`)
+      if (rawCode === undefined || !/^SQLITE_(NOTADB|CORRUPT)/.test(rawCode)) {
+        throw new Error(`control did not reproduce the hazard: a raw read of the ${damage.name} file gave ${rawCode ?? 'no error'}, not SQLITE_NOTADB/SQLITE_CORRUPT`)
+      }
 
       // The board: a named error, twice (a retry must not "fix" it by initialising), bytes unchanged.
       const path = context.path(`damaged-${index}.db`)
