@@ -26,10 +26,19 @@ export const firstOpenRace: ConformanceCase = {
   timeoutMs: 180_000,
   async run(context) {
     const racers = [context.spawn('hygiene-first-open'), context.spawn('hygiene-first-open')]
-    for (const racer of racers) assert.equal(await racer.receive(), 'ready')
+    // A racer that ended early: surface its own error rather than "ended before sending".
+    const next = async (racer: TaskHandle) => {
+      try {
+        return await racer.receive()
+      } catch (error) {
+        await racer.result
+        throw error
+      }
+    }
+    for (const racer of racers) assert.equal(await next(racer), 'ready')
     const ask = async <T>(message: unknown) => {
       for (const racer of racers) racer.send(message)
-      return (await Promise.all(racers.map((racer: TaskHandle) => racer.receive()))) as T[]
+      return (await Promise.all(racers.map(next))) as T[]
     }
     const markers = async (path: string) => {
       const connection = await context.adapter.open(path, { create: false })

@@ -79,7 +79,10 @@ async function scenario(
     expected.push(...insertRows(board.connection, 'held-before', 5))
     // The copy starts once the writer has committed 50 of its 400 rows and is still writing.
     const writer = context.spawn<{ names: string[] }>('hygiene-write-rows', { path, count: 400, prefix: 'writer', signalAfter: 50 })
-    await writer.receive()
+    await writer.receive().catch(async (error: unknown) => {
+      await writer.result // the writer's own error, when it failed
+      throw error
+    })
     await copy(board, path)
     detected = ghostCheckCode(board)
     expected.push(...(await writer.result).names)
