@@ -1,0 +1,150 @@
+import type { ReleasedClaim } from '../board/types.js'
+import type { FailureKind } from '../corruption/failure-kind.js'
+import type { QuarantineRecord } from '../corruption/quarantine.js'
+import type { ExitDecision } from './exit-policy.js'
+import type { WorkerExit } from './worker-handle.js'
+
+/** Facts every event carries. */
+interface EventBase {
+  /** The dispatcher's clock when it happened. */
+  readonly at: number
+  /** The tick it happened in. */
+  readonly tick: number
+}
+
+/** A tick finished. */
+export interface TickEvent extends EventBase {
+  readonly type: 'tick'
+  readonly durationMs: number
+  readonly reaped: number
+  readonly spawned: number
+  /** Workers still running after the tick. */
+  readonly workers: number
+  readonly quarantined: number
+}
+
+/** A task was claimed and its worker started. */
+export interface SpawnedEvent extends EventBase {
+  readonly type: 'spawned'
+  readonly board: string
+  readonly taskId: string
+  readonly runId: string
+  readonly pid: number | undefined
+}
+
+/** An exited worker was collected (at the top of a tick, before any per-board work). */
+export interface ReapedEvent extends EventBase {
+  readonly type: 'reaped'
+  readonly board: string
+  readonly taskId: string
+  readonly pid: number | undefined
+  readonly exit: WorkerExit
+}
+
+/** A reaped worker's exit was written to its board (or found stale and dropped). */
+export interface RecordedEvent extends EventBase {
+  readonly type: 'recorded'
+  readonly board: string
+  readonly taskId: string
+  readonly decision: ExitDecision
+  /** `written`, or `stale` when the claim had already ended (expired, reclaimed, completed by the worker). */
+  readonly outcome: 'written' | 'stale'
+}
+
+/** Claims were taken back: leases that expired, or workers of this host that are gone. */
+export interface ReclaimedEvent extends EventBase {
+  readonly type: 'reclaimed'
+  readonly board: string
+  readonly reason: 'expired' | 'crashed'
+  readonly claims: readonly ReleasedClaim[]
+}
+
+/** A board was confirmed corrupt by a fresh read and closed; it is not written to until it is let out. */
+export interface QuarantinedEvent extends EventBase {
+  readonly type: 'quarantined'
+  readonly board: string
+  readonly quarantine: QuarantineRecord
+}
+
+/** A quarantined board was probed and is still not healthy; the wait grows. */
+export interface ProbedEvent extends EventBase {
+  readonly type: 'probed'
+  readonly board: string
+  readonly verdict: 'corrupt' | 'inconclusive'
+  readonly quarantine: QuarantineRecord
+}
+
+/** A quarantined board was let out: its file changed, or a probe found it healthy. */
+export interface RecoveredEvent extends EventBase {
+  readonly type: 'recovered'
+  readonly board: string
+  readonly how: 'file-changed' | 'probe'
+  readonly quarantinedForMs: number
+}
+
+/** Something failed; the dispatcher carried on (the board is retried next tick). */
+export interface ErrorEvent extends EventBase {
+  readonly type: 'error'
+  /** The board, or undefined for the dispatcher itself. */
+  readonly board: string | undefined
+  /** What was being done: open, ghost-check, record, release-stale, detect-crashed, heartbeat, claim, spawn, probe, close. */
+  readonly phase: string
+  readonly kind: FailureKind
+  /** The error's stable code, when it is a kanban-db error. */
+  readonly code: string | undefined
+  readonly message: string
+  readonly error: unknown
+}
+
+/** Every event the dispatcher emits, by `type`. */
+export type DispatcherEvent =
+  | TickEvent
+  | SpawnedEvent
+  | ReapedEvent
+  | RecordedEvent
+  | ReclaimedEvent
+  | QuarantinedEvent
+  | ProbedEvent
+  | RecoveredEvent
+  | ErrorEvent
+
+/** The event type names. */
+export type DispatcherEventType = DispatcherEvent['type']
+
+/** The event of one type. */
+export type DispatcherEventOf<T extends DispatcherEventType> = Extract<DispatcherEvent, { type: T }>
+
+/** A listener for one event type. */
+export type DispatcherListener<T extends DispatcherEventType> = (event: DispatcherEventOf<T>) => void
+
+/**
+ * Delivers events to the `events` callback and to `on` listeners, in that order. A listener that
+ * throws is ignored (the error goes to `onListenerError`), so logging can never stop a tick.
+ */
+export class EventHub {
+  readonly #listeners = new Map<DispatcherEventType, Set<(event: DispatcherEvent) => void>>()
+
+  constructor(
+    private readonly callback: ((event: DispatcherEvent) => void) | undefined,
+    private readonly onListenerError: (error: unknown) => void,
+  ) {}
+
+  on<T extends DispatcherEventType>(type: T, listener: DispatcherListener<T>): () => void {
+    let set = this.#listeners.get(type)
+    if (!set) this.#listeners.set(type, (set = new Set()))
+    const wrapped = listener as (event: DispatcherEvent) => void
+    set.add(wrapped)
+    return () => set.delete(wrapped)
+  }
+
+  emit(event: DispatcherEvent): void {
+    const targets = [...(this.callback ? [this.callback] : []), ...(this.#listeners.get(event.type) ?? [])]
+    for (const target of targets) {
+      try {
+        target(event)
+      } catch (error) {
+        this.onListenerError(error)
+      }
+    }
+  }
+}

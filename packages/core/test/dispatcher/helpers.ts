@@ -1,0 +1,139 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import {
+  openBoard, workerFromChildProcess, type ClaimedTask, type DispatcherEvent, type Dispatcher, type SqliteAdapter,
+  type SqliteConnection, type SqliteStatement, type WorkerHandle,
+} from '@kanban-db/core'
+
+const WORKER = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url))
+
+/**
+ * Real worker processes for a dispatcher's `spawn`: each is a forked Node process that reports
+ * `started` and exits with the code the test sends. Every child is killed by `killAll`.
+ */
+export class ForkedWorkers {
+  readonly #children = new Map<string, { child: ChildProcess; started: Promise<void>; handle: WorkerHandle }>()
+  /** Task ids in spawn order (a task spawned twice appears twice). */
+  readonly spawned: string[] = []
+
+  readonly spawn = (task: ClaimedTask): WorkerHandle => {
+    const child = fork(WORKER, [task.id], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    const started = new Promise<void>((resolve) => child.once('message', () => resolve()))
+    const handle = workerFromChildProcess(child)
+    this.#children.set(task.id, { child, started, handle })
+    this.spawned.push(task.id)
+    return handle
+  }
+
+  /** The task ids whose worker has not exited. */
+  running(): string[] {
+    return [...this.#children].filter(([, entry]) => entry.child.exitCode === null && entry.child.signalCode === null).map(([id]) => id)
+  }
+
+  /** Tells the worker of `taskId` to exit with `code` and resolves once it has. */
+  async finish(taskId: string, code = 0): Promise<void> {
+    const entry = this.#children.get(taskId)
+    if (!entry) throw new Error(`no worker for ${taskId}`)
+    await entry.started
+    entry.child.send({ type: 'exit', code })
+    await entry.handle.exit
+  }
+
+  /** Finishes every running worker with `code`. */
+  async finishAll(code = 0): Promise<void> {
+    await Promise.all(this.running().map((id) => this.finish(id, code)))
+  }
+
+  /** Kills whatever still runs (test cleanup). */
+  async killAll(): Promise<void> {
+    await Promise.all(
+      [...this.#children.values()].map(async ({ child, handle }) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+        await handle.exit
+      }),
+    )
+  }
+}
+
+/** Every event a dispatcher emits, in order. */
+export function recordEvents(dispatcher: Dispatcher): DispatcherEvent[] {
+  const events: DispatcherEvent[] = []
+  for (const type of ['tick', 'spawned', 'reaped', 'recorded', 'reclaimed', 'quarantined', 'probed', 'recovered', 'error'] as const) {
+    dispatcher.on(type, (event) => events.push(event))
+  }
+  return events
+}
+
+/** Events of one type from a list. */
+export function ofType<T extends DispatcherEvent['type']>(events: readonly DispatcherEvent[], type: T): Extract<DispatcherEvent, { type: T }>[] {
+  return events.filter((event): event is Extract<DispatcherEvent, { type: T }> => event.type === type)
+}
+
+/** Creates a board at `path` with `count` ready tasks and closes it. */
+export async function createBoardWithTasks(adapter: SqliteAdapter, path: string, count: number, prefix = 'task'): Promise<void> {
+  const board = await openBoard({ path, adapter })
+  try {
+    if (count > 0) await board.createTasks(Array.from({ length: count }, (_, i) => ({ title: `${prefix} ${i}`, priority: count - i })))
+  } finally {
+    await board.close()
+  }
+}
+
+/** Statuses of every task on a board (opened and closed for the question). */
+export async function statusCounts(adapter: SqliteAdapter, path: string): Promise<Record<string, number>> {
+  const board = await openBoard({ path, adapter })
+  try {
+    const health = await board.health()
+    return { ...health.tasks }
+  } finally {
+    await board.close()
+  }
+}
+
+/**
+ * Wraps an adapter so that, while `faults.on` is true, opening a file and running any statement
+ * fails with SQLite's transient `SQLITE_IOERR_READ` (as better-sqlite3 reports it): fault injection
+ * at the driver boundary, the database itself untouched.
+ */
+export function withInjectedIoErrors(adapter: SqliteAdapter): { adapter: SqliteAdapter; faults: { on: boolean; injected: number } } {
+  const faults = { on: false, injected: 0 }
+  const fail = (): never => {
+    faults.injected += 1
+    throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_READ' })
+  }
+  const wrapStatement = (statement: SqliteStatement): SqliteStatement => ({
+    get reader() {
+      return statement.reader
+    },
+    all: (parameters) => (faults.on ? fail() : statement.all(parameters)),
+    run: (parameters) => (faults.on ? fail() : statement.run(parameters)),
+    finalize: () => statement.finalize(),
+  })
+  const wrapConnection = (connection: SqliteConnection): SqliteConnection => ({
+    get path() {
+      return connection.path
+    },
+    get isOpen() {
+      return connection.isOpen
+    },
+    get inTransaction() {
+      return connection.inTransaction
+    },
+    prepare: (sql) => wrapStatement(connection.prepare(sql)),
+    exec: (sql) => (faults.on && !/^\s*ROLLBACK/i.test(sql) ? fail() : connection.exec(sql)),
+    backup: (destination) => connection.backup(destination),
+    close: () => connection.close(),
+  })
+  const wrapped: SqliteAdapter = {
+    identity: adapter.identity,
+    capabilities: adapter.capabilities,
+    open: async (path, options) => {
+      if (faults.on) fail()
+      return wrapConnection(await adapter.open(path, options))
+    },
+    probeJournalMode: (connection) => adapter.probeJournalMode(connection),
+    setPragma: (connection, name, value) => adapter.setPragma(connection, name, value),
+    acquireLock: (lockPath, options) => adapter.acquireLock(lockPath, options),
+  }
+  return { adapter: wrapped, faults }
+}
