@@ -91,7 +91,7 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
       attempts: 0,
       max_attempts: input.maxAttempts,
     }
-    await trx.insertInto('tasks').values(row).execute()
+    const inserted = await trx.insertInto('tasks').values(row).returningAll().executeTakeFirstOrThrow()
     if (input.dependsOn.length > 0) {
       await trx
         .insertInto('task_dependencies')
@@ -106,7 +106,7 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
       payload: input.dependsOn.length > 0 ? { dependsOn: [...input.dependsOn] } : null,
       now,
     })
-    created.push(toTask(await loadTask(trx, id)))
+    created.push(toTask(inserted))
   }
   return created
 }

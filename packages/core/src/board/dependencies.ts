@@ -48,15 +48,16 @@ export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, 
  * `promoted` event each. Runs inside the transaction that completed `doneTaskId`.
  */
 export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: string, now: number): Promise<string[]> {
+  // Driven from the dependency index (depends_on_id), then each dependent by primary key.
   const dependents = await trx
     .selectFrom('task_dependencies as d')
-    .innerJoin('tasks as t', 't.id', 'd.task_id')
-    .select('t.id')
+    .select('d.task_id')
     .where('d.depends_on_id', '=', doneTaskId)
-    .where('t.status', '=', 'todo')
+    .where((eb) => eb.exists(eb.selectFrom('tasks as t').select('t.id').whereRef('t.id', '=', 'd.task_id').where('t.status', '=', 'todo')))
+    .orderBy('d.task_id')
     .execute()
   const promoted: string[] = []
-  for (const { id } of dependents) {
+  for (const { task_id: id } of dependents) {
     if ((await unfinishedDependencyCount(trx, id)) > 0) continue
     assertTransition('promote', 'todo', 'ready', id)
     await trx.updateTable('tasks').set({ status: 'ready', updated_at: now }).where('id', '=', id).where('status', '=', 'todo').execute()

@@ -36,3 +36,4 @@ export const NO_CLAIM = Object.freeze({
   lease_ms: null,
   heartbeat_at: null,
 })
+

@@ -49,8 +49,8 @@ export const migrations: readonly Migration[] = [
         last_error TEXT,
         block_reason TEXT
       );
-      CREATE INDEX IF NOT EXISTS tasks_ready_queue ON tasks (priority DESC, created_at, id) WHERE status = 'ready';
-      CREATE INDEX IF NOT EXISTS tasks_running_expiry ON tasks (claim_expires_at) WHERE status = 'running';
+      CREATE INDEX IF NOT EXISTS tasks_ready_queue ON tasks (status, priority DESC, created_at, id);
+      CREATE INDEX IF NOT EXISTS tasks_running_expiry ON tasks (status, claim_expires_at);
       CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, created_at, id);
 
       CREATE TABLE IF NOT EXISTS task_dependencies (

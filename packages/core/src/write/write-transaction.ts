@@ -169,18 +169,22 @@ export class WriteQueue<DB> {
   /** Waits for the callback, but no longer than the transaction timeout. */
   async #withTimeout<T>(work: Promise<T>, guard: TurnGuard): Promise<T> {
     const timeoutMs = this.#options.transactionTimeoutMs
-    const timeout = new AbortController()
-    const expired = delay(timeoutMs, undefined, { signal: timeout.signal }).then(() => {
-      throw new TransactionTimeout(
-        `The write transaction's callback did not finish within ${timeoutMs} ms. It was rolled back and nothing it wrote was kept; ` +
-          'its later queries through trx fail. Make the callback shorter (no waiting on other work inside a write), or raise transactionTimeoutMs.',
-        { details: { timeoutMs } },
-      )
-    }, () => undefined as never)
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new TransactionTimeout(
+            `The write transaction's callback did not finish within ${timeoutMs} ms. It was rolled back and nothing it wrote was kept; ` +
+              'its later queries through trx fail. Make the callback shorter (no waiting on other work inside a write), or raise transactionTimeoutMs.',
+            { details: { timeoutMs } },
+          ),
+        )
+      }, timeoutMs)
+    })
     try {
       return await Promise.race([work, expired])
     } finally {
-      timeout.abort()
+      clearTimeout(timer)
       if (!guard.ended) guard.end()
     }
   }
