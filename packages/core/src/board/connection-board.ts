@@ -115,8 +115,8 @@ export class ConnectionBoard implements Board {
     requireObject('options', options)
     const claim: ValidClaim = {
       workerId: requireString('options.workerId', options.workerId, { max: 200 }),
-      pid: requireInteger('options.pid', options.pid, { min: 1, max: 2 ** 31 - 1 }),
-      host: requireString('options.host', options.host, { max: 255 }),
+      pid: options.pid === undefined ? process.pid : requireInteger('options.pid', options.pid, { min: 1, max: 2 ** 31 - 1 }),
+      host: options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 }),
       leaseMs: requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS }),
       assignee: options.assignee === undefined ? undefined : optionalString('options.assignee', options.assignee, { max: 200 }),
     }

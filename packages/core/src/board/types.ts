@@ -86,10 +86,10 @@ export interface TaskFilter {
 export interface ClaimOptions {
   /** Who claims (1-200 characters). */
   readonly workerId: string
-  /** The worker's process id, for `detectCrashedWorkers`. */
-  readonly pid: number
-  /** The worker's host name (1-255 characters). */
-  readonly host: string
+  /** The worker's process id, for `detectCrashedWorkers`. Default `process.pid` (the claimer runs the work itself). */
+  readonly pid?: number
+  /** The worker's host name (1-255 characters). Default `os.hostname()`. */
+  readonly host?: string
   /** Lease length in ms; the claim expires unless heartbeated. 1 ms to 7 days. */
   readonly leaseMs: number
   /**

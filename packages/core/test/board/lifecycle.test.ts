@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { hostname } from 'node:os'
 import { LATEST_SCHEMA_VERSION, TASK_STATUSES, transitions } from '@kanban-db/core'
 import { bundledAdapters } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
@@ -74,6 +75,13 @@ for (const { name, create } of bundledAdapters) {
       expect(runs).toEqual([expect.objectContaining({ id: claimed.runId, task_id: task.id, attempt: 1, worker_id: 'worker-1', pid: process.pid, host: 'host-a', ended_at: null, outcome: null })])
       const claimedEvent = (await board.events()).at(-1)!
       expect(claimedEvent).toMatchObject({ kind: 'claimed', runId: claimed.runId, fromStatus: 'ready', toStatus: 'running' })
+    })
+
+    it('defaults the claim pid and host to this process and host', async () => {
+      const { board } = await openTestBoard(await create())
+      await board.createTask({ title: 't' })
+      const claimed = (await board.claimNext({ workerId: 'w', leaseMs: 1000 }))!
+      expect(claimed).toMatchObject({ workerPid: process.pid, workerHost: hostname() })
     })
 
     it('claims by assignee: exact profile, unassigned only, or any', async () => {

@@ -29,7 +29,7 @@ describe('input validation at the boundary', () => {
       ['options.workerId', () => board.claimNext({ ...worker, workerId: '' })],
       ['options.pid', () => board.claimNext({ ...worker, pid: -1 })],
       ['options.leaseMs', () => board.claimNext({ ...worker, leaseMs: 0 })],
-      ['options.host', () => board.claimNext({ ...worker, host: undefined as never })],
+      ['options.host', () => board.claimNext({ ...worker, host: 7 as never })],
       ['result.f', () => board.complete(task.id, 'token', { f: () => 1 } as never)],
       ['result.x', () => board.complete(task.id, 'token', { x: undefined } as never)],
       ['result[0]', () => board.complete(task.id, 'token', [Number.POSITIVE_INFINITY])],
