@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { fork } from 'node:child_process'
+import { renameSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Dispatcher, fingerprintFile, sameFingerprint, type SqliteAdapter } from '@kanban-db/core'
+import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
+import { tempDir } from '../temp-dir.js'
+import { fileHash } from '../corruption/fixtures.js'
+import { createBoardWithTasks, ForkedWorkers, ofType, recordEvents, withInjectedIoErrors } from './helpers.js'
+
+const CORRUPTER = fileURLToPath(new URL('./fixtures/corrupt-board.mjs', import.meta.url))
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Corrupts the board at `path` from a separate process; resolves with what that process saw. */
+function corruptFromAnotherProcess(path: string): Promise<{ checkpoint: Record<string, number>; pages: number[]; quickCheck: string[]; hash: string }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(CORRUPTER, [path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    child.once('message', (message) => resolve(message as never))
+    child.once('error', reject)
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the corrupting process exited with ${code}`))
+    })
+  })
+}
+
+async function setUp(adapter: SqliteAdapter, boardNames: readonly string[], tasksPerBoard: number) {
+  const dir = tempDir()
+  const paths = boardNames.map((name) => join(dir, `${name}.db`))
+  for (const path of paths) await createBoardWithTasks(adapter, path, tasksPerBoard, 'original')
+  const workers = new ForkedWorkers()
+  const clock = { now: 1_000_000 }
+  const dispatcher = new Dispatcher({ boards: paths, adapter, spawn: workers.spawn, concurrency: 1, now: () => clock.now })
+  const events = recordEvents(dispatcher)
+  cleanups.push(async () => {
+    await workers.killAll()
+    await dispatcher.stop()
+  })
+  const boardOf = new Map<string, string>()
+  dispatcher.on('spawned', (event) => boardOf.set(event.taskId, event.board))
+  const runningOn = (path: string) => workers.running().filter((taskId) => boardOf.get(taskId) === path)
+  return { dir, paths, workers, clock, dispatcher, events, runningOn }
+}
+
+describe('Dispatcher quarantine', () => {
+  it('a board corrupted mid-run is confirmed and quarantined, never written to, while the other boards keep dispatching; a good file put in its place recovers it without a restart', async () => {
+    const adapter = await createBetterSqlite3()
+    const { dir, paths, workers, clock, dispatcher, events, runningOn } = await setUp(adapter, ['a', 'b', 'c'], 6)
+    const [a, b, c] = paths as [string, string, string]
+    await dispatcher.tick()
+    expect(ofType(events, 'spawned').map((event) => event.board)).toEqual([a, b, c])
+
+    // Control: the corruption is real. A separate process checkpoints, writes garbage over the pages
+    // of the tasks table and its indexes, and a fresh quick_check must see it.
+    const corruption = await corruptFromAnotherProcess(b)
+    if (corruption.checkpoint.busy !== 0 || corruption.quickCheck.join() === 'ok') {
+      throw new Error(`control did not reproduce the hazard: checkpoint ${JSON.stringify(corruption.checkpoint)}, quick_check ${corruption.quickCheck.join('; ')}`)
+    }
+
+    // The workers of a and c finish; b's worker keeps running through the quarantine.
+    for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
+    events.length = 0
+    await dispatcher.tick()
+    const quarantined = ofType(events, 'quarantined')
+    expect(quarantined.map((event) => event.board)).toEqual([b])
+    expect(quarantined[0]!.quarantine.reason).toMatch(/confirmed by a fresh read-only probe/)
+    expect(quarantined[0]!.quarantine.nextProbeAt).toBe(clock.now + 30_000)
+    expect(ofType(events, 'error').filter((event) => event.board === b).map((event) => event.kind)).toContain('corruption')
+    expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, c])
+    expect(dispatcher.status().boards.map((board) => board.state)).toEqual(['open', 'quarantined', 'open'])
+
+    // Nothing is written to the quarantined file: not by waiting ticks, not by the probe, not by the
+    // exit of its worker.
+    // Not on its way in either: the file is byte for byte what the corrupting process left.
+    expect(fileHash(b)).toBe(corruption.hash)
+    const before = { hash: fileHash(b), fingerprint: fingerprintFile(b) }
+    for (const taskId of runningOn(b)) await workers.finish(taskId, 0)
+    for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'reaped').map((event) => event.board).sort()).toEqual([a, b, c])
+    expect(ofType(events, 'probed')).toEqual([])
+    expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, c])
+    expect(dispatcher.status().boards[1]).toMatchObject({ state: 'quarantined', unrecorded: 1 })
+
+    clock.now += 30_000
+    events.length = 0
+    await dispatcher.tick()
+    const probed = ofType(events, 'probed')
+    expect(probed.map((event) => [event.board, event.verdict])).toEqual([[b, 'corrupt']])
+    expect(probed[0]!.quarantine.nextProbeAt).toBe(clock.now + 60_000)
+    expect(fileHash(b)).toBe(before.hash)
+    expect(sameFingerprint(fingerprintFile(b), before.fingerprint)).toBe(true)
+
+    // Restore: a good board file is moved into place. The next tick sees the new file and recovers.
+    const good = join(dir, 'restored.db')
+    await createBoardWithTasks(adapter, good, 2, 'restored')
+    renameSync(good, b)
+    for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'recovered').map((event) => [event.board, event.how])).toEqual([[b, 'file-changed']])
+    // The exit of the old worker belongs to a task the restored file does not have: dropped as stale.
+    expect(ofType(events, 'recorded').filter((event) => event.board === b).map((event) => event.outcome)).toEqual(['stale'])
+    expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, b, c])
+    expect(dispatcher.status().boards.map((board) => board.state)).toEqual(['open', 'open', 'open'])
+  })
+
+  it('a transient I/O error injected at the driver boundary is retried on the next tick, never quarantined', async () => {
+    const { adapter, faults } = withInjectedIoErrors(await createBetterSqlite3())
+    const { paths, workers, dispatcher, events } = await setUp(adapter, ['a', 'b'], 4)
+    await dispatcher.tick()
+    await workers.finishAll(0)
+
+    faults.on = true
+    events.length = 0
+    await dispatcher.tick()
+    await dispatcher.tick()
+    const errors = ofType(events, 'error')
+    // Control: the fault really reached the dispatcher, on every board, as SQLite's I/O error.
+    if (faults.injected === 0 || errors.length === 0) throw new Error('control did not reproduce the hazard: no I/O error reached the dispatcher')
+    expect(new Set(errors.map((event) => event.board))).toEqual(new Set(paths))
+    expect(errors.every((event) => event.kind === 'transient')).toBe(true)
+    expect(ofType(events, 'quarantined')).toEqual([])
+    expect(dispatcher.status().boards.every((board) => board.state !== 'quarantined')).toBe(true)
+
+    faults.on = false
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'error')).toEqual([])
+    expect(ofType(events, 'recorded').map((event) => event.outcome)).toEqual(['written', 'written'])
+    expect(ofType(events, 'spawned').map((event) => event.board)).toEqual(paths)
+  })
+
+  it('a corruption error that a fresh probe does not confirm is not quarantined; one it confirms is, and a later healthy probe lets it out', async () => {
+    const real = await createBetterSqlite3()
+    const injection = { match: /^$/ as RegExp, injected: 0 }
+    const adapter = withStatementFault(real, injection, () => Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }))
+    const { workers, clock, dispatcher, events } = await setUp(adapter, ['a'], 4)
+    cleanups.push(() => workers.killAll())
+
+    // Only the claim statement fails: the probe's quick_check finds the file healthy.
+    injection.match = /update "tasks"/i
+    await dispatcher.tick()
+    if (injection.injected === 0) throw new Error('control did not reproduce the hazard: the claim never met the injected corruption')
+    expect(ofType(events, 'error').map((event) => event.kind)).toEqual(['corruption'])
+    expect(ofType(events, 'quarantined')).toEqual([])
+    expect(dispatcher.status().boards[0]!.state).toBe('closed')
+
+    // Every statement fails, the probe's too: confirmed, quarantined.
+    injection.match = /./
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'quarantined')).toHaveLength(1)
+
+    // The fault is gone; after the backoff the probe is healthy and lets the board out.
+    injection.match = /^$/
+    clock.now += 30_000
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'recovered').map((event) => event.how)).toEqual(['probe'])
+    expect(ofType(events, 'spawned')).toHaveLength(1)
+  })
+})
+
+/** Wraps an adapter so statements whose SQL matches `injection.match` throw `makeError()` when run. */
+function withStatementFault(adapter: SqliteAdapter, injection: { match: RegExp; injected: number }, makeError: () => Error): SqliteAdapter {
+  const fail = (): never => {
+    injection.injected += 1
+    throw makeError()
+  }
+  return {
+    ...adapter,
+    open: async (path, options) => {
+      const connection = await adapter.open(path, options)
+      return {
+        get path() {
+          return connection.path
+        },
+        get isOpen() {
+          return connection.isOpen
+        },
+        get inTransaction() {
+          return connection.inTransaction
+        },
+        prepare: (sql) => {
+          const statement = connection.prepare(sql)
+          return {
+            get reader() {
+              return statement.reader
+            },
+            all: (parameters) => (injection.match.test(sql) ? fail() : statement.all(parameters)),
+            run: (parameters) => (injection.match.test(sql) ? fail() : statement.run(parameters)),
+            finalize: () => statement.finalize(),
+          }
+        },
+        exec: (sql) => connection.exec(sql),
+        backup: (destination) => connection.backup(destination),
+        close: () => connection.close(),
+      }
+    },
+    probeJournalMode: (connection) => adapter.probeJournalMode(connection),
+    setPragma: (connection, name, value) => adapter.setPragma(connection, name, value),
+    acquireLock: (lockPath, options) => adapter.acquireLock(lockPath, options),
+  }
+}
