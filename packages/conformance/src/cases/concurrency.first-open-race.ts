@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert'
+import { existsSync } from 'node:fs'
+import { LockTimeout } from '@kanban-db/core'
 import type { ConformanceCase } from '../case.js'
 import type { TaskHandle } from '../task-handle.js'
 
@@ -16,7 +18,8 @@ interface RoundAnswer {
  * Two processes open the same fresh path at the same moment (both told by one IPC message), 50
  * rounds: exactly one runs `initialise` (it writes a marker row), both end in WAL, and both see the
  * same schema version. Control: the unlocked check-then-initialise, with both processes checking
- * before either initialises (ordered by IPC, not by timing), initialises twice.
+ * before either initialises (ordered by IPC, not by timing), initialises twice. Then the init lock
+ * is shown to die with its holder (SIGKILL), where a mkdir lock (the control) outlives it.
  */
 export const firstOpenRace: ConformanceCase = {
   id: 'concurrency.first-open-race',
@@ -73,5 +76,20 @@ export const firstOpenRace: ConformanceCase = {
     for (const racer of racers) racer.send('stop')
     await Promise.all(racers.map((racer) => racer.result))
     context.note(`protected: ${ROUNDS} rounds, exactly one initialiser each, both WAL, same schema version; init lock taken ${lockTaken} of ${ROUNDS * 2} opens`)
+
+    // The init lock dies with its holder. Control: a mkdir lock outlives a killed holder.
+    const naiveDir = context.path('naive.lock')
+    const naiveHolder = context.spawn('hygiene-hold-lock', { naiveDir })
+    assert.equal(await next(naiveHolder), 'held')
+    await naiveHolder.kill('SIGKILL')
+    if (!existsSync(naiveDir)) throw new Error('control did not reproduce the hazard: the mkdir lock vanished with its holder')
+    const lockPath = context.path('crash.db.init-lock')
+    const holder = context.spawn('hygiene-hold-lock', { lockPath })
+    assert.equal(await next(holder), 'held')
+    await assert.rejects(context.adapter.acquireLock(lockPath, { timeoutMs: 100 }), LockTimeout, 'the init lock did not exclude this process while another held it')
+    const { signal } = await holder.kill('SIGKILL')
+    const lock = await context.adapter.acquireLock(lockPath, { timeoutMs: 10_000 })
+    lock.release()
+    context.note(`crash: a mkdir lock outlived its killed holder (control); the init lock excluded while held and was free once its holder died (${signal})`)
   },
 }

@@ -11,6 +11,7 @@ import { tryWriteLock } from './try-write-lock.js'
 import { faultsScript } from './faults-script.js'
 import { faultsVerify } from './faults-verify.js'
 import { hygieneFirstOpen } from './hygiene-first-open.js'
+import { hygieneHoldLock } from './hygiene-hold-lock.js'
 import { hygieneReadBoard } from './hygiene-read-board.js'
 import { hygieneWriteRows } from './hygiene-write-rows.js'
 import { foreignBoardWorker } from './foreign-board-worker.js'
@@ -35,6 +36,7 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'faults-script': faultsScript,
   'faults-verify': faultsVerify,
   'hygiene-first-open': hygieneFirstOpen,
+  'hygiene-hold-lock': hygieneHoldLock,
   'hygiene-read-board': hygieneReadBoard,
   'hygiene-write-rows': hygieneWriteRows,
   'foreign-board-worker': foreignBoardWorker,

@@ -20,6 +20,9 @@ const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD] ??= new
  *
  * Adapters whose driver opens real files implement `SqliteAdapter.acquireLock` by calling this with
  * their own `open`.
+ *
+ * Keep the returned lock referenced until `release()`: the drivers close a garbage-collected
+ * connection, and with it the lock (seen in `concurrency.first-open-race` when a holder dropped it).
  */
 export async function acquireLockWith(open: Open, lockPath: string, options: AcquireLockOptions): Promise<ProcessLock> {
   const deadline = Date.now() + options.timeoutMs
