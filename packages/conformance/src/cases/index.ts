@@ -33,6 +33,7 @@ import { foreignPythonReader } from './foreign.python-reader.js'
 import { foreignPythonWriter } from './foreign.python-writer.js'
 import { foreignShellBackup } from './foreign.shell-backup.js'
 import { faultsBoardWorkerEio } from './faults.board-worker-eio.js'
+import { faultsDispatcherEio } from './faults.dispatcher-eio.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -70,4 +71,5 @@ export const allCases: readonly ConformanceCase[] = [
   foreignPythonWriter,
   foreignShellBackup,
   faultsBoardWorkerEio,
+  faultsDispatcherEio,
 ]

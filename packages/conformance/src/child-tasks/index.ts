@@ -16,6 +16,7 @@ import { hygieneReadBoard } from './hygiene-read-board.js'
 import { hygieneWriteRows } from './hygiene-write-rows.js'
 import { foreignBoardWorker } from './foreign-board-worker.js'
 import { faultsBoardWorker } from './faults-board-worker.js'
+import { faultsDispatcher } from './faults-dispatcher.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -41,4 +42,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'hygiene-write-rows': hygieneWriteRows,
   'foreign-board-worker': foreignBoardWorker,
   'faults-board-worker': faultsBoardWorker,
+  'faults-dispatcher': faultsDispatcher,
 }

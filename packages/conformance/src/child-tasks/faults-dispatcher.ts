@@ -1,0 +1,45 @@
+import { Dispatcher, type DispatcherEvent, type SqliteAdapter, type WorkerExit } from '@kanban-db/core'
+
+/**
+ * A dispatcher under a fault plan: it supervises one board whose `tasks` tasks are all ready, and
+ * spawns a stand-in worker for each claim that exits with code 0 at once (the dispatcher then
+ * completes the task when it reaps it). Ticks are driven here, one after another, until every task
+ * was spawned and recorded, or `maxTicks` ran out. Returns the counts of spawned and recorded
+ * workers, the errors the dispatcher reported (it carries on after each), and any quarantine.
+ */
+export async function faultsDispatcher(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
+  const path = String(args.path)
+  const tasks = Number(args.tasks)
+  const maxTicks = Number(args.maxTicks ?? 400)
+  const events: DispatcherEvent[] = []
+  const dispatcher = new Dispatcher({
+    boards: [path],
+    adapter,
+    concurrency: 4,
+    spawn: () => ({ pid: process.pid, exit: Promise.resolve<WorkerExit>({ code: 0, signal: null }) }),
+    events: (event) => events.push(event),
+  })
+  let recorded = 0
+  let ticks = 0
+  try {
+    while (ticks < maxTicks) {
+      await dispatcher.tick()
+      ticks += 1
+      recorded = events.filter((event) => event.type === 'recorded' && event.outcome === 'written').length
+      const status = dispatcher.status()
+      if (recorded >= tasks && status.workers === 0 && status.boards.every((board) => board.unrecorded === 0)) break
+    }
+  } finally {
+    await dispatcher.stop()
+  }
+  const errors = events.flatMap((event) => (event.type === 'error' ? [{ phase: event.phase, kind: event.kind, code: event.code, message: event.message.slice(0, 200) }] : []))
+  return {
+    pid: process.pid,
+    ticks,
+    spawned: events.filter((event) => event.type === 'spawned').length,
+    recorded,
+    quarantined: events.filter((event) => event.type === 'quarantined').length,
+    errors,
+    state: dispatcher.status().boards[0]?.state,
+  }
+}
