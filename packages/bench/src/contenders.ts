@@ -10,6 +10,7 @@ import { boardBatched } from './scenarios/board-batched.ts'
 import { boardBulk } from './scenarios/board-bulk.ts'
 import { boardLoop } from './scenarios/board-loop.ts'
 import { boardOpen } from './scenarios/board-open.ts'
+import { designCosts } from './scenarios/design-costs.ts'
 import { fleet } from './scenarios/fleet.ts'
 
 /**
@@ -36,6 +37,7 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     boardBulk('FULL'),
     rawOpen(),
     boardOpen(),
+    designCosts(),
     fleet('NORMAL', 'raw'),
     fleet('NORMAL', 'board'),
     fleet('FULL', 'raw'),

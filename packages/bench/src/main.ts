@@ -27,6 +27,13 @@ async function main(): Promise<number> {
   }
   const environment = describeEnvironment(options.dir)
   const runDir = mkdtempSync(join(options.dir, 'run-'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      rmSync(runDir, { recursive: true, force: true })
+      console.error(`bench: interrupted (${signal}); removed ${runDir}`)
+      process.exit(130)
+    })
+  }
   const list = (await contenders(environment)).filter((c) => !options.only || options.only.some((part) => c.id.includes(part)))
   const repetitions: Repetition[] = []
   const failures: string[] = []
@@ -64,13 +71,14 @@ async function main(): Promise<number> {
             process.stderr.write(`FAILED: ${message}\n`)
           }
         } finally {
-          rmSync(dir, { recursive: true, force: true })
+          if (!process.env['BENCH_KEEP']) rmSync(dir, { recursive: true, force: true })
         }
       }
       repetitions.push(figures)
     }
   } finally {
-    rmSync(runDir, { recursive: true, force: true })
+    if (process.env['BENCH_KEEP']) console.error(`bench: BENCH_KEEP is set; databases kept under ${runDir}`)
+    else rmSync(runDir, { recursive: true, force: true })
   }
   Object.assign(environment.pragmas, recordedPragmas)
   const verdicts = judge(goals(), repetitions)

@@ -63,6 +63,10 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'board-open': [['p50Ms', 'ms'], ['p99Ms', 'ms']],
   'board-ops/FULL': [['opsPerSecond', '/s'], ['perSecond', 'cycles/s']],
   'board-batched/FULL': [['tasksPerSecond', '/s']],
+  'design-costs': [
+    ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],
+    ['claimSelectRawUs', 'µs'], ['claimSelectBoardPlanUs', 'µs'],
+  ],
 }
 
 /** Prints the whole report. */

@@ -22,6 +22,12 @@ let stopping = false
 const started = Promise.withResolvers<void>()
 const stopped = Promise.withResolvers<void>()
 
+let finished = false
+// The coordinator died (Ctrl-C, crash): stop at once instead of writing on alone.
+process.on('disconnect', () => {
+  if (!finished) process.exit(1)
+})
+
 process.on('message', (message: ToFleetChild) => {
   if (message.type === 'init') {
     void main(message).catch(async (error: unknown) => {
@@ -37,6 +43,8 @@ process.on('message', (message: ToFleetChild) => {
   }
 })
 
+/** One macrotask turn: timers and IPC messages get their chance. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
 
@@ -49,6 +57,7 @@ async function main(options: FleetInit): Promise<void> {
   } finally {
     await board.close()
   }
+  finished = true
   process.disconnect()
 }
 
@@ -71,6 +80,7 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
       await board.heartbeat(held.id, held.claimToken)
       heartbeatLatenessMs.push(now() - due)
     } catch (error) {
+      heartbeatLatenessMs.push(now() - due)
       failures.push(codeOf(error) === 'CLAIM_MISMATCH' ? `lease lost while heartbeating: ${describe(error)}` : `heartbeat: ${describe(error)}`)
     }
     due += options.heartbeatEveryMs
@@ -108,6 +118,9 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
       if (codeOf(error) === 'BUSY') busy++
       else failures.push(`claim/complete: ${describe(error)}`)
     }
+    // A real worker does I/O between claim and complete; without a macrotask turn the loop would
+    // run on microtasks alone and starve its own heartbeat timer and the stop message.
+    await nextTurn()
   }
   const elapsedMs = now() - start
   clearInterval(progress)
@@ -174,7 +187,6 @@ async function rawWorker(options: FleetInit): Promise<void> {
   const failures: string[] = []
   let busy = 0
   let empty = 0
-  let iterations = 0
   const start = now()
   while (!stopping && failures.length < 5) {
     try {
@@ -196,11 +208,12 @@ async function rawWorker(options: FleetInit): Promise<void> {
       if (String((error as { code?: string }).code).startsWith('SQLITE_BUSY')) busy++
       else failures.push(`raw claim/complete: ${describe(error)}`)
     }
-    // Let the stop message in: the raw loop is synchronous.
-    if (++iterations % 16 === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+    // The same event-loop turn per cycle as the board worker takes.
+    await nextTurn()
   }
   const elapsedMs = now() - start
   db.close()
+  finished = true
   await send({
     type: 'report', role: 'worker', workerId: options.workerId, cycles: claimedIds.length, elapsedMs,
     claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs: [], windows: Array.from(windows, (n) => n ?? 0),

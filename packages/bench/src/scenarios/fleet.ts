@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
+import { CompiledQuery } from 'kysely'
 import { wallNow } from '../clock.ts'
 import type { Contender, Figures, RunContext, RunResult } from '../contender.ts'
 import { openRaw, rawTasksSchema, type Synchronous } from '../baselines/raw-database.ts'
@@ -81,18 +82,24 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
     clearInterval(sampler)
     clearInterval(poller)
     await readEvents()
+    const notes: string[] = []
     const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
     const dispatcherReport = reports.find((r): r is DispatcherReport => r.role === 'dispatcher')
     const result = summarise(workers, dispatcherReport, context.durationMs)
     const failures = [...result.failures, ...eventFailures.slice(0, 3)]
+    if (dispatcherReport) notes.push(`the dispatcher created ${dispatcherReport.created} tasks during the run`)
     const completed = workers.reduce((n, w) => n + w.cycles + w.heldCompleted, 0)
     failures.push(...(await verifyCompletions(dashboard, completed)))
+    const logged = await dashboard.db.executeQuery(CompiledQuery.raw('SELECT count(*) AS n FROM events'))
+    const eventsOnBoard = Number((logged.rows[0] as { n: number }).n)
+    if (eventsRead !== eventsOnBoard) failures.push(`the dashboard read ${eventsRead} events, the board holds ${eventsOnBoard}`)
     return {
       figures: { ...result.figures, walPeakBytes: maximum(walSizes), walLimitBytes, eventsRead },
       failures,
       notes: [
         `WAL limit = wal_autocheckpoint x page_size = ${walLimitBytes} bytes; lease ${FLEET_LEASE_MS} ms, heartbeat every ${FLEET_HEARTBEAT_EVERY_MS} ms`,
         ...result.notes,
+        ...notes,
       ],
       samples: { walBytes: walSizes, ...result.samples },
     }
