@@ -22,9 +22,8 @@ function corruptFromAnotherProcess(path: string): Promise<{ checkpoint: Record<s
     const child = fork(CORRUPTER, [path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
     child.once('message', (message) => resolve(message as never))
     child.once('error', reject)
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`the corrupting process exited with ${code}`))
-    })
+    // 'close' comes after the IPC channel has delivered everything ('exit' may come before).
+    child.once('close', (code) => reject(new Error(`the corrupting process exited with ${code} without reporting`)))
   })
 }
 
