@@ -4,8 +4,8 @@ import type { BoardSchema } from '../schema/board-schema.js'
 import type { WriteOptions } from '../write/write-transaction.js'
 import type { TaskStatus } from './transitions.js'
 import type {
-  BoardEvent, ClaimedTask, ClaimOptions, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim, Task,
-  TaskFilter,
+  BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim,
+  Task, TaskComment, TaskFilter,
 } from './types.js'
 
 /**
@@ -70,6 +70,11 @@ export interface Board {
   unblock(taskId: string): Promise<Task>
   /** Puts a task away for good (from any status but archived). A running claim ends. */
   archive(taskId: string): Promise<Task>
+
+  /** Adds a comment to a task (any status), with one `commented` event. */
+  addComment(taskId: string, comment: CommentInput): Promise<TaskComment>
+  /** The task's comments, oldest first. */
+  comments(taskId: string): Promise<TaskComment[]>
 
   /** Running tasks whose lease expired by `now` go back to ready (or failed past max attempts). */
   releaseStaleClaims(now?: number): Promise<ReleasedClaim[]>

@@ -7,6 +7,7 @@ import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { readSchemaVersion } from '../schema/migrations.js'
 import { WriteQueue } from '../write/write-transaction.js'
 import type { Board, BoardHealth } from './board.js'
+import { addCommentIn, toComment } from './comments.js'
 import { claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim } from './claims.js'
 import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
 import { addDependencyIn } from './dependencies.js'
@@ -15,8 +16,8 @@ import { expiredClaims, releaseClaimsIn, runningClaimsOf } from './reclaim.js'
 import { toEvent, toTask } from './rows.js'
 import { TASK_STATUSES, type TaskStatus } from './transitions.js'
 import type {
-  BoardEvent, ClaimedTask, ClaimOptions, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim, Task,
-  TaskFilter,
+  BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim,
+  Task, TaskComment, TaskFilter,
 } from './types.js'
 import {
   invalid, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireStatus, requireString, toJson,
@@ -164,6 +165,24 @@ export class ConnectionBoard implements Board {
   async archive(taskId: string): Promise<Task> {
     requireId('taskId', taskId)
     return this.writeTxn((trx) => archiveIn(trx, taskId, this.#clock()))
+  }
+
+  // --- comments ------------------------------------------------------------------------------------
+
+  async addComment(taskId: string, comment: CommentInput): Promise<TaskComment> {
+    requireId('taskId', taskId)
+    requireObject('comment', comment)
+    const body = requireString('comment.body', comment.body, { max: 100_000 })
+    const author = optionalString('comment.author', comment.author, { max: 200 })
+    return this.writeTxn((trx) => addCommentIn(trx, taskId, body, author, this.#clock()))
+  }
+
+  async comments(taskId: string): Promise<TaskComment[]> {
+    requireId('taskId', taskId)
+    const rows = await this.#read('reading comments', (db) =>
+      db.selectFrom('comments').selectAll().where('task_id', '=', taskId).orderBy('created_at').orderBy('id').execute(),
+    )
+    return rows.map(toComment)
   }
 
   // --- reclaiming ----------------------------------------------------------------------------------

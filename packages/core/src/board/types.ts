@@ -113,6 +113,7 @@ export type EventKind =
   | 'blocked'
   | 'unblocked'
   | 'archived'
+  | 'commented'
 
 /** One row of the event log. */
 export interface BoardEvent {
@@ -161,4 +162,21 @@ export interface ReleasedClaim {
   readonly runId: string | null
   /** `ready` when attempts remain, else `failed`. */
   readonly status: TaskStatus
+}
+
+/** A free-text comment on a task. */
+export interface TaskComment {
+  readonly id: string
+  readonly taskId: string
+  readonly author: string | null
+  readonly body: string
+  readonly createdAt: number
+}
+
+/** What `addComment` takes. */
+export interface CommentInput {
+  /** 1-100,000 characters. */
+  readonly body: string
+  /** Up to 200 characters. */
+  readonly author?: string | null
 }

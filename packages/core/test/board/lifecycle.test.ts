@@ -222,6 +222,25 @@ for (const { name, create } of bundledAdapters) {
       expect((await board.events({ taskId: b.id })).map((event) => event.kind)).toEqual(['created'])
     })
 
+    it('keeps comments on a task in order, with one commented event each', async () => {
+      const { board, clock } = await openTestBoard(await create())
+      const task = await board.createTask({ title: 't' })
+      const first = await board.addComment(task.id, { body: 'looks good', author: 'reviewer' })
+      clock.advance(1)
+      await board.archive(task.id)
+      const second = await board.addComment(task.id, { body: 'archived anyway' })
+      expect(await board.comments(task.id)).toEqual([first, second])
+      expect(second).toMatchObject({ taskId: task.id, author: null, body: 'archived anyway', createdAt: clock.now })
+      expect((await board.events({ taskId: task.id })).map((event) => [event.kind, event.fromStatus, event.toStatus])).toEqual([
+        ['created', null, 'ready'],
+        ['commented', 'ready', 'ready'],
+        ['archived', 'ready', 'archived'],
+        ['commented', 'archived', 'archived'],
+      ])
+      await expectRefused(board, 'TASK_NOT_FOUND', () => board.addComment('t_nope', { body: 'x' }))
+      await expectRefused(board, 'INVALID_INPUT', () => board.addComment(task.id, { body: '' }))
+    })
+
     it('writes exactly one event per status change of each task', async () => {
       const { board } = await openTestBoard(await create())
       const a = await board.createTask({ title: 'a', maxAttempts: 3 })
@@ -232,6 +251,7 @@ for (const { name, create } of bundledAdapters) {
       await board.complete(a.id, claim.claimToken)
       await board.block(b.id, 'x')
       await board.unblock(b.id)
+      await board.addComment(b.id, { body: 'note' })
       await board.archive(b.id)
       for (const task of await board.listTasks()) {
         const events = await board.events({ taskId: task.id })

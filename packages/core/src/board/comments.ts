@@ -1,0 +1,35 @@
+import type { Kysely } from 'kysely'
+import type { BoardSchema, CommentRow } from '../schema/board-schema.js'
+import { appendEvent } from './event-log.js'
+import { newId } from './ids.js'
+import { loadTask } from './task-queries.js'
+import type { TaskStatus } from './transitions.js'
+import type { TaskComment } from './types.js'
+
+/**
+ * Adds a comment to a task, with one `commented` event (its status stays as it is). Any status
+ * takes comments, archived included: a comment changes no status, so the transition table is not
+ * involved.
+ */
+export async function addCommentIn(
+  trx: Kysely<BoardSchema>,
+  taskId: string,
+  body: string,
+  author: string | null,
+  now: number,
+): Promise<TaskComment> {
+  const task = await loadTask(trx, taskId)
+  const row = await trx
+    .insertInto('comments')
+    .values({ id: newId('c_', now), task_id: taskId, author, body, created_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  const status = task.status as TaskStatus
+  await appendEvent(trx, { taskId, kind: 'commented', from: status, to: status, payload: { commentId: row.id, author }, now })
+  return toComment(row)
+}
+
+/** The public view of a comment row. */
+export function toComment(row: CommentRow): TaskComment {
+  return { id: row.id, taskId: row.task_id, author: row.author, body: row.body, createdAt: Number(row.created_at) }
+}
