@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { Dispatcher, openBoard, type SqliteAdapter } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
@@ -111,5 +112,50 @@ describe('Dispatcher', () => {
     expect(dispatcher.status().boards[0]!.state).toBe('closed')
     await dispatcher.tick()
     expect(ticks).toBe(after)
+  })
+  it('takes back expired and crashed claims, and heartbeats the claims of its own running workers so they never expire', async () => {
+    const adapter: SqliteAdapter = await createBetterSqlite3()
+    const path = join(tempDir(), 'board.db')
+    await createBoardWithTasks(adapter, path, 4)
+    const clock = { now: 1_000_000 }
+    // Two claims of a dispatcher that is gone: one with a dead pid, one whose lease runs out.
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid
+    const other = await openBoard({ path, adapter, clock: () => clock.now })
+    try {
+      await other.claimNext({ workerId: 'gone', pid: deadPid, host: 'this-host', leaseMs: 3_600_000 })
+      await other.claimNext({ workerId: 'elsewhere', pid: process.pid, host: 'other-host', leaseMs: 1_000 })
+    } finally {
+      await other.close()
+    }
+    const workers = new ForkedWorkers()
+    const dispatcher = new Dispatcher({
+      boards: [path], adapter, spawn: workers.spawn, concurrency: 2, host: 'this-host', graceMs: 0,
+      leaseMs: 3_000, now: () => clock.now,
+    })
+    const events = recordEvents(dispatcher)
+    cleanups.push(async () => {
+      await workers.killAll()
+      await dispatcher.stop()
+    })
+    clock.now += 1_000
+    await dispatcher.tick()
+    const reclaimed = ofType(events, 'reclaimed')
+    expect(reclaimed.map((event) => [event.reason, event.claims.length])).toEqual([
+      ['expired', 1],
+      ['crashed', 1],
+    ])
+    expect(ofType(events, 'spawned')).toHaveLength(2)
+
+    // Our own workers run past their 3 s lease: the dispatcher heartbeats every leaseMs / 3.
+    for (let step = 0; step < 6; step += 1) {
+      clock.now += 1_000
+      await dispatcher.tick()
+    }
+    expect(ofType(events, 'reclaimed')).toHaveLength(2)
+    expect(dispatcher.status().workers).toBe(2)
+    await workers.finishAll(0)
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'recorded').map((event) => event.outcome)).toEqual(['written', 'written'])
   })
 })
