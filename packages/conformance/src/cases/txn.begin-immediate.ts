@@ -21,10 +21,11 @@ export const beginImmediate: ConformanceCase = {
   title: 'writeTxn holds the write lock from BEGIN: another process\'s BEGIN IMMEDIATE is refused while it is open, granted after',
   tier: 'txn',
   requires: ['sharedFile'],
-  timeoutMs: 60_000,
+  timeoutMs: 180_000,
   async run(context) {
     const path = context.path('board.db')
-    const board = await openBoard({ path, adapter: context.adapter })
+    // The probe spawns a process inside the transaction: give it time on a loaded machine.
+    const board = await openBoard({ path, adapter: context.adapter, write: { transactionTimeoutMs: 150_000 } })
     try {
       await board.createTask({ title: 'existing' })
 
