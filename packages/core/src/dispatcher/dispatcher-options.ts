@@ -47,7 +47,14 @@ export interface DispatcherOptions {
   readonly exitPolicy?: ExitPolicy
   /** Quarantine backoff. Default 30 s doubling to 30 min. */
   readonly quarantine?: Partial<QuarantinePolicy>
-  /** Run `integrity_check` instead of `quick_check` when confirming and probing. Default false. */
+  /**
+   * Also check each open board's file this often (ms), through a fresh read-only connection
+   * (`probeBoardFile`: header, then `quick_check`), so damage in pages the tick never reads is
+   * found too. Costs one O(pages) scan per board per period. Default: off (damage is found when an
+   * operation meets it).
+   */
+  readonly checkEveryMs?: number
+  /** Run `integrity_check` instead of `quick_check` when checking, confirming and probing. Default false. */
   readonly integrityProbe?: boolean
   /** Connection-hygiene policy overrides for every board. */
   readonly policy?: Partial<HygienePolicy>

@@ -8,7 +8,7 @@ import { probeBoardFile } from '../corruption/probe-board-file.js'
 import {
   afterFailedProbe, enterQuarantine, quarantineStep, resolveQuarantinePolicy, type QuarantinePolicy, type QuarantineRecord,
 } from '../corruption/quarantine.js'
-import { InvalidInput, KanbanDbError } from '../errors/errors.js'
+import { Corrupt, InvalidInput, KanbanDbError } from '../errors/errors.js'
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
@@ -63,6 +63,8 @@ interface SupervisedBoard {
   quarantine: QuarantineRecord | undefined
   spawned: number
   lastError: BoardStatus['lastError']
+  /** When the periodic file check last ran (`checkEveryMs`). */
+  lastCheckAt: number | undefined
 }
 
 /**
@@ -95,6 +97,7 @@ export class Dispatcher {
   readonly #exitPolicy: ExitPolicy
   readonly #quarantinePolicy: QuarantinePolicy
   readonly #integrityProbe: boolean
+  readonly #checkEveryMs: number | undefined
   readonly #openBoard: (path: string, adapter: SqliteAdapter) => Promise<Board>
   readonly #now: () => number
   readonly #events: EventHub
@@ -128,13 +131,14 @@ export class Dispatcher {
     this.#exitPolicy = options.exitPolicy ?? defaultExitPolicy
     this.#quarantinePolicy = resolveQuarantinePolicy(options.quarantine)
     this.#integrityProbe = options.integrityProbe ?? false
+    this.#checkEveryMs = options.checkEveryMs === undefined ? undefined : positive('options.checkEveryMs', options.checkEveryMs)
     this.#now = options.now ?? Date.now
     const policy = options.policy
     const now = this.#now
     this.#openBoard = options.openBoard ?? ((path, adapter) => openBoard({ path, adapter, ...(policy ? { policy } : {}), clock: now }))
     this.#events = new EventHub(options.events, () => {})
     const paths = [...new Set(options.boards.map((path) => resolve(path)))]
-    this.#boards = paths.map((path) => ({ path, board: undefined, quarantine: undefined, spawned: 0, lastError: undefined }))
+    this.#boards = paths.map((path) => ({ path, board: undefined, quarantine: undefined, spawned: 0, lastError: undefined, lastCheckAt: undefined }))
   }
 
   /** Listens to one event type; returns a function that removes the listener. */
@@ -274,6 +278,7 @@ export class Dispatcher {
     if (!ok) return 0
     if (!(await this.#guard(supervised, tick, 'record', () => this.#recordExits(supervised, tick)))) return 0
     if (final) return 0
+    if (!(await this.#guard(supervised, tick, 'check', () => this.#periodicCheck(supervised)))) return 0
     const now = this.#now()
     const expired = await this.#guard(supervised, tick, 'release-stale', () => board.releaseStaleClaims(now))
     if (expired === undefined) return 0
@@ -293,6 +298,23 @@ export class Dispatcher {
     if (spawned === undefined) return 0
     supervised.lastError = undefined
     return spawned
+  }
+
+  /** The `checkEveryMs` check: a fresh read-only probe; damage it finds is thrown as `Corrupt`. */
+  async #periodicCheck(supervised: SupervisedBoard): Promise<boolean> {
+    const now = this.#now()
+    if (this.#checkEveryMs === undefined) return true
+    if (supervised.lastCheckAt !== undefined && now - supervised.lastCheckAt < this.#checkEveryMs) return true
+    supervised.lastCheckAt = now
+    const probe = await probeBoardFile(this.#adapter, supervised.path, { integrity: this.#integrityProbe })
+    if (probe.verdict === 'corrupt') {
+      const findings = probe.check?.problems.join('; ') ?? messageOf(probe.error)
+      throw new Corrupt(
+        `The periodic check of ${supervised.path} found damage: ${findings}. The board is quarantined and left untouched: restore it from a backup (board.backupTo) or recover it with the sqlite3 shell's .recover.`,
+        { details: { path: supervised.path }, ...(probe.error === undefined ? {} : { cause: probe.error }) },
+      )
+    }
+    return true
   }
 
   /** Writes the exits of reaped workers of this board. Returns true (false is reserved for #guard). */

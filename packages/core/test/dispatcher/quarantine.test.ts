@@ -17,9 +17,9 @@ afterEach(async () => {
 })
 
 /** Corrupts the board at `path` from a separate process; resolves with what that process saw. */
-function corruptFromAnotherProcess(path: string): Promise<{ checkpoint: Record<string, number>; pages: number[]; quickCheck: string[]; hash: string }> {
+function corruptFromAnotherProcess(path: string, table = 'tasks'): Promise<{ checkpoint: Record<string, number>; pages: number[]; quickCheck: string[]; hash: string }> {
   return new Promise((resolve, reject) => {
-    const child = fork(CORRUPTER, [path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    const child = fork(CORRUPTER, [path, table], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
     child.once('message', (message) => resolve(message as never))
     child.once('error', reject)
     // 'close' comes after the IPC channel has delivered everything ('exit' may come before).
@@ -163,6 +163,42 @@ describe('Dispatcher quarantine', () => {
     await dispatcher.tick()
     expect(ofType(events, 'recovered').map((event) => event.how)).toEqual(['probe'])
     expect(ofType(events, 'spawned')).toHaveLength(1)
+  })
+  it('damage in pages no tick reads is found by the periodic check (checkEveryMs), and only by it', async () => {
+    const adapter = await createBetterSqlite3()
+    const dir = tempDir()
+    const path = join(dir, 'board.db')
+    await createBoardWithTasks(adapter, path, 6)
+    const workers = new ForkedWorkers()
+    cleanups.push(() => workers.killAll())
+    const clock = { now: 1_000_000 }
+    const unchecked = new Dispatcher({ boards: [path], adapter, spawn: workers.spawn, concurrency: 1, now: () => clock.now })
+    const uncheckedEvents = recordEvents(unchecked)
+    cleanups.push(() => unchecked.stop())
+    await unchecked.tick()
+
+    // The comments table: no dispatcher operation reads it.
+    const corruption = await corruptFromAnotherProcess(path, 'comments')
+    if (corruption.pages.length === 0 || corruption.quickCheck.join() === 'ok') {
+      throw new Error(`control did not reproduce the hazard: pages ${corruption.pages.join()}, quick_check ${corruption.quickCheck.join('; ')}`)
+    }
+    await workers.finishAll(0)
+    await unchecked.tick()
+    // Control: without the periodic check the damaged board goes on as if nothing happened.
+    if (ofType(uncheckedEvents, 'quarantined').length > 0 || ofType(uncheckedEvents, 'error').length > 0) {
+      throw new Error('control did not reproduce the hazard: the dispatcher noticed the damage without the periodic check')
+    }
+    expect(ofType(uncheckedEvents, 'spawned')).toHaveLength(2)
+    await workers.finishAll(0)
+    await unchecked.stop()
+
+    const checked = new Dispatcher({ boards: [path], adapter, spawn: workers.spawn, concurrency: 1, checkEveryMs: 60_000, now: () => clock.now })
+    const events = recordEvents(checked)
+    cleanups.push(() => checked.stop())
+    await checked.tick()
+    expect(ofType(events, 'quarantined')).toHaveLength(1)
+    expect(ofType(events, 'quarantined')[0]!.quarantine.reason).toMatch(/periodic check/)
+    expect(ofType(events, 'spawned')).toEqual([])
   })
 })
 
