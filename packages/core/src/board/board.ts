@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { HygieneHealth } from '../hygiene/open-connection.js'
 import type { BoardSchema } from '../schema/board-schema.js'
-import type { WriteOptions } from '../write/write-transaction.js'
+import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.js'
 import type { TaskStatus } from './transitions.js'
 import type {
   BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim,
@@ -90,9 +90,10 @@ export interface Board {
    * The one way to write: runs `fn` in a BEGIN IMMEDIATE transaction with a Kysely bound to it and
    * commits; any error rolls back and reaches the caller as thrown (SQLite's classified), with
    * `rollbackError` attached when the ROLLBACK itself failed. Busy beyond the retry budget is
-   * `Busy`; a callback running past the transaction timeout is `TransactionTimeout`.
+   * `Busy`; a callback running past the transaction timeout (the board's, or `options.timeoutMs`)
+   * is `TransactionTimeout`.
    */
-  writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T): Promise<T>
+  writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T, options?: WriteTxnOptions): Promise<T>
 
   /** Hygiene facts (journal mode, WAL size, ...) with board facts. */
   health(): Promise<BoardHealth>

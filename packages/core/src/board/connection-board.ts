@@ -5,7 +5,7 @@ import { BoardClosed } from '../errors/errors.js'
 import type { HygienicConnection } from '../hygiene/open-connection.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { readSchemaVersion } from '../schema/migrations.js'
-import { WriteQueue } from '../write/write-transaction.js'
+import { WriteQueue, type WriteTxnOptions } from '../write/write-transaction.js'
 import type { Board, BoardHealth } from './board.js'
 import { addCommentIn, toComment } from './comments.js'
 import { claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim } from './claims.js'
@@ -227,9 +227,9 @@ export class ConnectionBoard implements Board {
 
   // --- the write path and the file -----------------------------------------------------------------
 
-  async writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T): Promise<T> {
+  async writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T, options?: WriteTxnOptions): Promise<T> {
     this.#assertOpen()
-    return this.#writes.run(fn)
+    return this.#writes.run(fn, options)
   }
 
   async health(): Promise<BoardHealth> {

@@ -53,14 +53,21 @@ export class WriteQueue<DB> {
   }
 
   /** Runs `fn` in one write transaction (see the class comment) and resolves with what it returned. */
-  run<T>(fn: (trx: Kysely<DB>) => Promise<T> | T): Promise<T> {
+  run<T>(fn: (trx: Kysely<DB>) => Promise<T> | T, options: WriteTxnOptions = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new InvalidInput('writeTxn needs a function (trx) => ...; nothing was written.'))
+    let timeoutMs = this.#options.transactionTimeoutMs
+    if (options.timeoutMs !== undefined) {
+      if (typeof options.timeoutMs !== 'number' || !Number.isFinite(options.timeoutMs) || options.timeoutMs < 0) {
+        return Promise.reject(new InvalidInput(`Invalid timeoutMs: expected a number of milliseconds >= 0, got ${String(options.timeoutMs)}. Nothing was written.`, { details: { field: 'timeoutMs' } }))
+      }
+      timeoutMs = options.timeoutMs
+    }
     const outer = currentTurn.getStore()
     if (outer && outer.queue === this && !outer.guard.ended) return this.#nested(outer, fn)
     if (this.#closed) return Promise.reject(new BoardClosed('The board is closed; open it again to write.'))
     if (this.#readonly) return Promise.reject(new ReadOnlyBoard('The board was opened read-only; open it without readonly to write. Nothing was written.'))
     return new Promise<T>((resolve, reject) => {
-      this.#waiting.push({ fn, resolve, reject } as Turn<DB, unknown>)
+      this.#waiting.push({ fn, timeoutMs, resolve, reject } as Turn<DB, unknown>)
       void this.#drain()
     })
   }
@@ -146,6 +153,7 @@ export class WriteQueue<DB> {
     try {
       value = await this.#withTimeout(
         Promise.resolve(currentTurn.run({ queue: this, trx, guard }, () => turn.fn(trx))),
+        turn.timeoutMs,
         guard,
       )
     } catch (error) {
@@ -167,8 +175,7 @@ export class WriteQueue<DB> {
   }
 
   /** Waits for the callback, but no longer than the transaction timeout. */
-  async #withTimeout<T>(work: Promise<T>, guard: TurnGuard): Promise<T> {
-    const timeoutMs = this.#options.transactionTimeoutMs
+  async #withTimeout<T>(work: Promise<T>, timeoutMs: number, guard: TurnGuard): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -259,6 +266,12 @@ export interface WriteOptions {
   readonly transactionTimeoutMs?: number
 }
 
+/** Options of one `writeTxn` call. */
+export interface WriteTxnOptions {
+  /** This transaction's timeout, instead of the board's `transactionTimeoutMs`. */
+  readonly timeoutMs?: number
+}
+
 /** Options of {@link WriteQueue}. */
 export interface WriteQueueOptions extends WriteOptions {
   /** Refuse every write with `ReadOnlyBoard`. */
@@ -316,6 +329,7 @@ function backoff(attempt: number): number {
 
 interface Turn<DB, T> {
   readonly fn: (trx: Kysely<DB>) => Promise<T> | T
+  readonly timeoutMs: number
   readonly resolve: (value: T) => void
   readonly reject: (error: unknown) => void
 }

@@ -36,7 +36,7 @@ async function expectEachClaimedOnce(board: Board, claims: ReadonlyMap<string, r
 }
 
 async function seed(adapter: SqliteAdapter, path: string, count: number): Promise<Board> {
-  const board = await openBoard({ path, adapter })
+  const board = await openBoard({ path, adapter, write: { busyRetryBudgetMs: 50_000 } })
   await board.createTasks(Array.from({ length: count }, (_, index) => ({ title: `task ${index}`, priority: index % 7 })))
   return board
 }

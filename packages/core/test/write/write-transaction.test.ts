@@ -164,14 +164,19 @@ for (const { name, create } of bundledAdapters) {
     })
 
     it('rolls back a callback that never settles with TransactionTimeout, and moves on', async () => {
-      const board = await openBoard({ path: join(tempDir(), 'b.db'), adapter: await create(), write: { transactionTimeoutMs: 50 } })
+      // Only the stuck callback gets a short timeout: the others keep the default, so load on the
+      // machine cannot make them time out.
+      const board = await openBoard({ path: join(tempDir(), 'b.db'), adapter: await create() })
       try {
         let leaked: Parameters<Parameters<Board['writeTxn']>[0]>[0] | undefined
-        const stuck = board.writeTxn(async (trx) => {
-          leaked = trx
-          await trx.insertInto('tasks').values(insertTask('never')).execute()
-          await new Promise(() => {})
-        })
+        const stuck = board.writeTxn(
+          async (trx) => {
+            leaked = trx
+            await trx.insertInto('tasks').values(insertTask('never')).execute()
+            await new Promise(() => {})
+          },
+          { timeoutMs: 50 },
+        )
         const next = board.createTask({ title: 'next in line' })
         await expect(stuck).rejects.toBeInstanceOf(TransactionTimeout)
         await expect(next).resolves.toMatchObject({ title: 'next in line' })
@@ -269,6 +274,17 @@ for (const { name, create } of bundledAdapters) {
 }
 
 describe('write options', () => {
+  it('refuses a nonsense timeout for one call', async () => {
+    const { default: createAdapter } = await import('@kanban-db/adapter-better-sqlite3')
+    const board = await openBoard({ path: join(tempDir(), 'b.db'), adapter: await createAdapter() })
+    try {
+      await expect(board.writeTxn(() => 1, { timeoutMs: -1 })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+      await expect(board.writeTxn(() => 1, { timeoutMs: 1000 })).resolves.toBe(1)
+    } finally {
+      await board.close()
+    }
+  })
+
   it('refuses nonsense budgets', async () => {
     const { default: createAdapter } = await import('@kanban-db/adapter-better-sqlite3')
     await expect(openBoard({ path: join(tempDir(), 'b.db'), adapter: await createAdapter(), write: { transactionTimeoutMs: -1 } })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
