@@ -65,8 +65,13 @@ export function enterQuarantine(
   return { since: now, reason, code, fingerprint, failedProbes: 0, backoffMs, nextProbeAt: now + backoffMs }
 }
 
-/** What to do with `record` at `now`, given the file's fingerprint now. A changed file always wins. */
+/**
+ * What to do with `record` at `now`, given the file's fingerprint now. A changed file wins over the
+ * backoff; a missing file waits (a supervisor must not create an empty board where a damaged one
+ * was removed: it waits for a file to be put in place).
+ */
 export function quarantineStep(record: QuarantineRecord, now: number, current: FileFingerprint): QuarantineStep {
+  if (!current.exists) return 'wait'
   if (!sameFingerprint(record.fingerprint, current)) return 'file-changed'
   return now >= record.nextProbeAt ? 'probe' : 'wait'
 }

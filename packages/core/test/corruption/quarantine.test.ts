@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { renameSync, utimesSync, writeFileSync } from 'node:fs'
+import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterFailedProbe, enterQuarantine, fingerprintFile, quarantineStep, resolveQuarantinePolicy } from '@kanban-db/core'
 import { tempDir } from '../temp-dir.js'
@@ -42,6 +42,13 @@ describe('quarantine state machine', () => {
     expect(quarantineStep(record, 1, fingerprintFile(path))).toBe('wait')
     utimesSync(path, new Date(1_000), new Date(2_000))
     expect(quarantineStep(record, 1, fingerprintFile(path))).toBe('file-changed')
+
+    // A removed file waits for a file to be put in place (no empty board is created in its stead).
+    const removed = enterQuarantine(0, 'x', undefined, fingerprintFile(path))
+    rmSync(path)
+    expect(quarantineStep(removed, 1, fingerprintFile(path))).toBe('wait')
+    expect(quarantineStep(removed, 10_000_000, fingerprintFile(path))).toBe('wait')
+    writeFileSync(path, 'corrupt bytes')
 
     const again = enterQuarantine(0, 'x', undefined, fingerprintFile(path))
     writeFileSync(join(dir, 'good.db'), 'good bytes!!!')

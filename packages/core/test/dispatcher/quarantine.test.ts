@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { fork } from 'node:child_process'
-import { renameSync } from 'node:fs'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Dispatcher, fingerprintFile, sameFingerprint, type SqliteAdapter } from '@kanban-db/core'
@@ -199,6 +199,36 @@ describe('Dispatcher quarantine', () => {
     expect(ofType(events, 'quarantined')).toHaveLength(1)
     expect(ofType(events, 'quarantined')[0]!.quarantine.reason).toMatch(/periodic check/)
     expect(ofType(events, 'spawned')).toEqual([])
+  })
+  it('a board file that is not a database is quarantined at open, never initialised, and stays quarantined while its file is missing', async () => {
+    const adapter = await createBetterSqlite3()
+    const dir = tempDir()
+    const good = join(dir, 'good.db')
+    const notes = join(dir, 'notes.db')
+    await createBoardWithTasks(adapter, good, 2)
+    writeFileSync(notes, Buffer.alloc(8192, 'plain text notes, not a database. '))
+    const before = fileHash(notes)
+    const workers = new ForkedWorkers()
+    const clock = { now: 1_000_000 }
+    const dispatcher = new Dispatcher({ boards: [notes, good], adapter, spawn: workers.spawn, now: () => clock.now })
+    const events = recordEvents(dispatcher)
+    cleanups.push(async () => {
+      await workers.killAll()
+      await dispatcher.stop()
+    })
+    await dispatcher.tick()
+    expect(ofType(events, 'error').map((event) => [event.phase, event.code])).toEqual([['open', 'NOT_A_DATABASE']])
+    expect(ofType(events, 'quarantined').map((event) => event.board)).toEqual([notes])
+    expect(ofType(events, 'spawned').map((event) => event.board)).toEqual([good, good])
+    expect(fileHash(notes)).toBe(before)
+
+    rmSync(notes)
+    clock.now += 3_600_000
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'recovered')).toEqual([])
+    expect(dispatcher.status().boards[0]!.state).toBe('quarantined')
+    expect(fingerprintFile(notes).exists).toBe(false)
   })
 })
 
