@@ -78,7 +78,7 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
     assert.deepEqual(failed, [], 'a worker process failed')
     results = settled.map((outcome) => (outcome as PromiseFulfilledResult<ClaimCompleteProcessResult>).value)
     measures = produced
-    await verify(board, produced.ids, results)
+    await verifyClaimComplete(board, produced.ids, results)
   } catch (error) {
     for (const child of processes) child.send('abort')
     throw error
@@ -142,12 +142,12 @@ async function countUnfinished(board: Board): Promise<number> {
   return Number(row.n)
 }
 
-function taskId(k: number): string {
+export function taskId(k: number): string {
   return `t${String(k).padStart(6, '0')}`
 }
 
 /** A mix of chains inside a batch and links to the previous batch. */
-function dependenciesOf(k: number): number[] {
+export function dependenciesOf(k: number): number[] {
   const deps: number[] = []
   if (k % 4 === 0) deps.push(k - 1, k - 2)
   if (k % 10 === 5 && k > 50) deps.push(k - 50)
@@ -163,7 +163,11 @@ async function allEvents(board: Board): Promise<BoardEvent[]> {
   }
 }
 
-async function verify(board: Board, ids: readonly string[], results: readonly ClaimCompleteProcessResult[]): Promise<void> {
+/**
+ * The invariants of a claim-complete run, from what the workers reported and what the board holds.
+ * Exported for the suite's own tests, which show each check can fail.
+ */
+export async function verifyClaimComplete(board: Board, ids: readonly string[], results: readonly ClaimCompleteProcessResult[]): Promise<void> {
   const workers = results.flatMap((result) => result.workers)
   const workerFailures = results.flatMap((result) => result.workerFailures)
   assert.deepEqual(workerFailures, [], 'a worker thread failed')
