@@ -68,13 +68,25 @@ export async function runForeignScenario(context: CaseContext, mix: ForeignMix, 
   const workers = [0, 1].map((index) =>
     context.spawn<WorkerReport>('foreign-board-worker', { path, untilMs, workerId: `worker-${index}`, hazard: options.hazard }, { timeoutMs: seconds * 1000 + 60_000 }),
   )
-  const reader = mix.pythonReader ? pythonReaderLoop(path, untilMs) : Promise.resolve(undefined)
-  const writer = mix.pythonWriter ? pythonWriterLoop(path, untilMs) : Promise.resolve(undefined)
-  const shell = mix.shell ? shellLoop(context, `${options.name}-backup.db`, path, untilMs) : Promise.resolve(undefined)
-  const reports = await Promise.all(workers.map((worker) => worker.result))
-  const [readerReport, writerReport, shellReport] = await Promise.all([reader, writer, shell])
-
   const broken: string[] = []
+  // The foreign loops never reject (a failure is a broken invariant) and are always awaited, so none
+  // outlives the case or its scratch directory.
+  const settle = <T>(name: string, loop: Promise<T>) =>
+    loop.catch((error: unknown) => {
+      broken.push(`the ${name} failed: ${(error as Error).message.split('\n').slice(-2).join(' ').trim()}`)
+      return undefined
+    })
+  const reader = mix.pythonReader ? settle('Python reader', pythonReaderLoop(path, untilMs)) : Promise.resolve(undefined)
+  const writer = mix.pythonWriter ? settle('Python writer', pythonWriterLoop(path, untilMs)) : Promise.resolve(undefined)
+  const shell = mix.shell ? settle('sqlite3 shell loop', shellLoop(context, `${options.name}-backup.db`, path, untilMs)) : Promise.resolve(undefined)
+  const settled = await Promise.allSettled(workers.map((worker) => worker.result))
+  const [readerReport, writerReport, shellReport] = await Promise.all([reader, writer, shell])
+  const reports: WorkerReport[] = []
+  for (const outcome of settled) {
+    if (outcome.status === 'fulfilled') reports.push(outcome.value)
+    else broken.push(`a kanban-db worker died: ${(outcome.reason as Error).message.slice(0, 300)}`)
+  }
+
   for (const report of reports) {
     if (report.errorCount > 0) broken.push(`worker ${report.pid} met ${report.errorCount} errors (${report.errors.slice(0, 2).join(' | ')})`)
     if (report.busy > 0) broken.push(`worker ${report.pid}: SQLITE_BUSY reached a kanban-db caller ${report.busy} times`)
@@ -181,17 +193,19 @@ async function pythonWriterLoop(path: string, untilMs: number): Promise<{ labels
       'errors = 0',
       'n = 0',
       'while time.time() < until:',
-      '    c = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)',
       '    label = "py-%d" % n',
       '    n += 1',
+      '    c = None',
       '    try:',
+      '        c = sqlite3.connect(sys.argv[1], timeout=10, isolation_level=None)',
       '        c.execute("BEGIN IMMEDIATE")',
       '        c.execute("insert into foreign_rows (label) values (?)", (label,))',
       '        c.execute("COMMIT")',
       '        labels.append(label)',
       '    except sqlite3.Error:',
       '        errors += 1',
-      '    c.close()',
+      '    if c is not None:',
+      '        c.close()',
       '    time.sleep(0.02)',
       'print(json.dumps({"labels": labels, "errors": errors}))',
     ].join('\n'),
