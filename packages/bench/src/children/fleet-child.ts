@@ -152,7 +152,7 @@ async function dispatcher(board: BenchBoard, options: FleetInit): Promise<void> 
     try {
       // A dispatcher's job: keep work on the board, take back expired claims.
       const ready = await readyCount(board)
-      if (ready < options.readyBacklog / 2) {
+      if (ready < options.readyBacklog) {
         for (let missing = options.readyBacklog - ready; missing > 0 && !stopping; missing -= 1000) {
           await board.createTasks(benchTasks(Math.min(1000, missing), created))
           created += Math.min(1000, missing)

@@ -11,7 +11,7 @@ export interface FleetInit {
   readonly workerId: string
   readonly leaseMs: number
   readonly heartbeatEveryMs: number
-  /** The dispatcher tops the ready queue up to this many tasks whenever it falls below half. */
+  /** The dispatcher tops the ready queue up to this many tasks on every tick. */
   readonly readyBacklog: number
 }
 
