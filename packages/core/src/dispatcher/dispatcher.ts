@@ -136,7 +136,9 @@ export class Dispatcher {
     const policy = options.policy
     const now = this.#now
     this.#openBoard = options.openBoard ?? ((path, adapter) => openBoard({ path, adapter, ...(policy ? { policy } : {}), clock: now }))
-    this.#events = new EventHub(options.events, () => {})
+    this.#events = new EventHub(options.events, (error) =>
+      process.emitWarning(`A kanban-db dispatcher event listener threw (ignored): ${messageOf(error)}`, 'KanbanDbDispatcherWarning'),
+    )
     const paths = [...new Set(options.boards.map((path) => resolve(path)))]
     this.#boards = paths.map((path) => ({ path, board: undefined, quarantine: undefined, spawned: 0, lastError: undefined, lastCheckAt: undefined }))
   }
@@ -212,9 +214,11 @@ export class Dispatcher {
   #schedule(delayMs: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined
-      void this.tick().finally(() => {
-        if (!this.#stopped) this.#schedule(this.#intervalMs)
-      })
+      void this.tick()
+        .catch((error: unknown) => this.#reportError(undefined, this.#ticks, 'tick', error))
+        .finally(() => {
+          if (!this.#stopped) this.#schedule(this.#intervalMs)
+        })
     }, delayMs)
   }
 
@@ -233,10 +237,15 @@ export class Dispatcher {
     for (const supervised of this.#boards) {
       const board = supervised.board
       if (!board || supervised.quarantine || this.#workers.unrecordedOn(supervised.path).length === 0) continue
-      await this.#guard(supervised, tick, 'record', async () => {
-        board.checkGhost()
-        return this.#recordExits(supervised, tick)
-      })
+      try {
+        await this.#guard(supervised, tick, 'record', async () => {
+          board.checkGhost()
+          return this.#recordExits(supervised, tick)
+        })
+      } catch (error) {
+        // #guard handles step errors; this catches a failing confirmation so no board stops the tick.
+        this.#reportError(supervised, tick, 'record', error)
+      }
     }
 
     // 2. Each board in order, isolated from the others.

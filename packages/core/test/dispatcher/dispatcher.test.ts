@@ -158,4 +158,21 @@ describe('Dispatcher', () => {
     await dispatcher.tick()
     expect(ofType(events, 'recorded').map((event) => event.outcome)).toEqual(['written', 'written'])
   })
+  it('a listener that throws never stops a tick (it becomes a process warning)', async () => {
+    const { dispatcher, workers } = await setUp(1, 2, { concurrency: 2 })
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.message)
+    process.on('warning', onWarning)
+    cleanups.push(async () => {
+      process.off('warning', onWarning)
+    })
+    dispatcher.on('spawned', () => {
+      throw new Error('a broken logger')
+    })
+    await dispatcher.tick()
+    expect(workers.spawned).toHaveLength(2)
+    await new Promise<void>((resolve) => process.nextTick(resolve))
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    expect(warnings.filter((message) => message.includes('a broken logger'))).toHaveLength(2)
+  })
 })
