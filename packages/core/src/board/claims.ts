@@ -120,17 +120,23 @@ export async function heartbeatIn(trx: Kysely<BoardSchema>, taskId: string, clai
 
 /** Marks the task done with its result and releases its dependents, in the caller's transaction. */
 export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claimToken: string, resultJson: string | null, now: number): Promise<Task> {
-  const task = await requireClaim(trx, taskId, claimToken, 'complete')
   assertTransition('complete', 'running', 'done', taskId)
+  // The hot path is one statement: the UPDATE itself checks the claim. Only when it changes nothing
+  // does requireClaim read the task to say why (TaskNotFound or ClaimMismatch).
   const updated = await trx
     .updateTable('tasks')
     .set({ ...NO_CLAIM, status: 'done', result: resultJson, completed_at: now, updated_at: now })
     .where('id', '=', taskId)
+    .where('status', '=', 'running')
     .where('claim_token', '=', claimToken)
     .returningAll()
-    .executeTakeFirstOrThrow()
-  await endRun(trx, task.current_run_id, 'completed', now)
-  await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'completed', from: 'running', to: 'done', now })
+    .executeTakeFirst()
+  if (!updated) {
+    await requireClaim(trx, taskId, claimToken, 'complete')
+    throw new Error(`kanban-db bug: task ${taskId} holds the claim but could not be completed`)
+  }
+  await endRun(trx, updated.current_run_id, 'completed', now)
+  await appendEvent(trx, { taskId, runId: updated.current_run_id, kind: 'completed', from: 'running', to: 'done', now })
   await releaseDependentsIn(trx, taskId, now)
   return toTask(updated)
 }
