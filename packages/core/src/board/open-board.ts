@@ -14,9 +14,14 @@ import type { Board } from './board.js'
 import { ConnectionBoard } from './connection-board.js'
 import { invalid, requireObject, requireString } from './validate.js'
 
+const MEMORY = ':memory:'
+
 /** What `openBoard` takes. */
 export interface BoardOptions {
-  /** The board file. Relative paths are resolved against the current directory. */
+  /**
+   * The board file. Relative paths are resolved against the current directory. `:memory:` opens a
+   * private in-memory board (gone at close; no other connection or process can see it).
+   */
   readonly path: string
   /** The driver adapter, for example `await createAdapter()` from `@kanban-db/adapter-better-sqlite3`. */
   readonly adapter: SqliteAdapter
@@ -40,7 +45,9 @@ export interface BoardOptions {
  */
 export async function openBoard(options: BoardOptions): Promise<Board> {
   requireObject('options', options)
-  const path = resolve(requireString('options.path', options.path, { max: 4096 }))
+  const given = requireString('options.path', options.path, { max: 4096 })
+  // `:memory:` is SQLite's private in-memory database, not a file name to resolve.
+  const path = given === MEMORY ? MEMORY : resolve(given)
   const adapter = options.adapter
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.open !== 'function') {
     throw invalid('options.adapter', 'expected a SqliteAdapter (the default export of an adapter package, awaited)')
@@ -49,7 +56,7 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
   const clock = options.clock ?? Date.now
   if (typeof clock !== 'function') throw invalid('options.clock', 'expected a function returning milliseconds since the epoch')
   const writeOptions = resolveWriteOptions(options.write)
-  if (readonly && !existsSync(path)) {
+  if (readonly && path !== MEMORY && !existsSync(path)) {
     throw new BoardNotFound(`No board at ${path}: a read-only open never creates one. Open it once without readonly to create it.`, { details: { path } })
   }
 

@@ -26,6 +26,19 @@ for (const { name, create } of bundledAdapters) {
       }
     })
 
+    it('opens :memory: as a private in-memory board, never as a file named ":memory:"', async () => {
+      const before = existsSync(':memory:')
+      const board = await openBoard({ path: ':memory:', adapter: await create() })
+      try {
+        expect(board.path).toBe(':memory:')
+        await board.createTask({ title: 'in memory' })
+        expect(await board.listTasks()).toHaveLength(1)
+      } finally {
+        await board.close()
+      }
+      expect(existsSync(':memory:')).toBe(before)
+    })
+
     it('refuses a read-only open of a missing file without creating it', async () => {
       const path = join(tempDir(), 'missing.db')
       await expect(openBoard({ path, adapter: await create(), readonly: true })).rejects.toMatchObject({ code: 'BOARD_NOT_FOUND' })
