@@ -68,7 +68,17 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
   await started.promise
   // The task this worker holds all run, heartbeating it; claimed after go so no lease runs out
   // while the other processes start.
-  const held = await board.claimNext(claim)
+  let busy = 0
+  let held: Awaited<ReturnType<BenchBoard['claimNext']>>
+  for (;;) {
+    try {
+      held = await board.claimNext(claim)
+      break
+    } catch (error) {
+      if (codeOf(error) !== 'BUSY') throw error
+      busy++
+    }
+  }
   if (!held) throw new Error('no ready task to hold for heartbeats')
 
   const heartbeatLatenessMs: number[] = []
@@ -92,7 +102,6 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
   const claimTokens: string[] = []
   const claimLatenciesMs: number[] = []
   const windows: number[] = []
-  let busy = 0
   let empty = 0
   const start = now()
   const progress = process.env['BENCH_DEBUG']

@@ -134,6 +134,11 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
   }
 }
 
+/** Sends to a child unless its channel is already closed (it died: its promises say why). */
+function tell(child: ChildProcess, message: ToFleetChild): void {
+  if (child.connected) child.send(message, () => {})
+}
+
 const debug = (message: string): void => {
   if (process.env['BENCH_DEBUG']) console.error(`[fleet ${new Date().toISOString()}] ${message}`)
 }
@@ -183,14 +188,16 @@ async function runChildren(
     reported.promise.catch(() => {})
     ready.push(isReady.promise)
     reports.push(reported.promise)
-    child.send(init satisfies ToFleetChild)
+    // A child that died closes its channel; its exit or fatal message rejects its promises instead.
+    child.on('error', () => {})
+    tell(child, init)
   }
   await Promise.all(ready)
   const goAt = wallNow()
-  for (const child of children) child.send({ type: 'go', goAt } satisfies ToFleetChild)
+  for (const child of children) tell(child, { type: 'go', goAt })
   onGo()
-  await new Promise((resolve) => setTimeout(resolve, durationMs))
-  for (const child of children) child.send({ type: 'stop' } satisfies ToFleetChild)
+  await Promise.race([new Promise((resolve) => setTimeout(resolve, durationMs)), Promise.all(reports)])
+  for (const child of children) tell(child, { type: 'stop' })
   debug(`stop sent to ${children.length} children`)
   let watchdog: NodeJS.Timeout | undefined
   const overdue = new Promise<never>((_, reject) => {
