@@ -45,6 +45,24 @@ for (const { name, create } of bundledAdapters) {
       expect(existsSync(path)).toBe(false)
     })
 
+    it('backs up through the hygiene layer: the copy opens as a board with the same tasks', async () => {
+      const adapter = await create()
+      const { board } = await openTestBoard(adapter)
+      const task = await board.createTask({ title: 'saved' })
+      const copy = join(tempDir(), 'copy.db')
+      if (!adapter.capabilities.onlineBackup) {
+        await expect(board.backupTo(copy)).rejects.toMatchObject({ code: 'NOT_SUPPORTED' })
+        return
+      }
+      await board.backupTo(copy)
+      const restored = await openBoard({ path: copy, adapter, readonly: true })
+      try {
+        expect(await restored.getTask(task.id)).toMatchObject({ title: 'saved' })
+      } finally {
+        await restored.close()
+      }
+    })
+
     it('refuses every call after close with BoardClosed', async () => {
       const { board } = await openTestBoard(await create())
       await board.close()
