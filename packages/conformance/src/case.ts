@@ -3,7 +3,8 @@ import type { TaskHandle } from './task-handle.js'
 
 /**
  * What a case exercises; the CLI's `--tiers` selects by it. `faults` holds kernel-level fault
- * injection (strace); `stress` is opt-in.
+ * injection (strace); `foreign` shares a board with other SQLite clients (the sqlite3 shell,
+ * Python's sqlite3); `stress` is opt-in.
  */
 export type Tier = 'core' | 'txn' | 'concurrency' | 'corruption' | 'faults' | 'foreign' | 'stress'
 
