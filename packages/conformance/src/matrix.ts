@@ -1,16 +1,19 @@
+import { TIERS } from './case.js'
 import type { CaseStatus, ConformanceReport } from './report.js'
 
 const CELL: Readonly<Record<CaseStatus, string>> = { pass: 'pass', fail: 'FAIL', skip: 'skip', xfail: 'xfail', xpass: 'XPASS' }
 
 /**
- * The matrix as text: one row per case, one column per adapter, then every skip, failure and
- * known failure with its reason, so nothing is hidden behind a one-word cell.
+ * The matrix as text: one row per case (grouped by tier), one column per adapter, then every skip,
+ * failure and known failure with its reason, so nothing is hidden behind a one-word cell.
  */
 export function formatMatrix(report: Pick<ConformanceReport, 'adapters'>): string {
   const rowsById = new Map<string, string>()
   for (const adapter of report.adapters) for (const result of adapter.results) rowsById.set(result.id, result.tier)
   const headers = ['case', 'tier', ...report.adapters.map((adapter) => `${adapter.name} (SQLite ${adapter.sqliteVersion})`)]
-  const rows = [...rowsById].map(([id, tier]) => [
+  // Grouped by tier in TIERS order; within a tier, in the order the cases ran.
+  const ordered = [...rowsById].sort(([, a], [, b]) => TIERS.indexOf(a as never) - TIERS.indexOf(b as never))
+  const rows = ordered.map(([id, tier]) => [
     id,
     tier,
     ...report.adapters.map((adapter) => {
