@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import { Dispatcher, openBoard, workerFromChildProcess, type Board, type ClaimOptions, type SqliteAdapter } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
+import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 import { createBoardWithTasks } from './helpers.js'
 // @ts-expect-error a plain .mjs helper shared with the child process
@@ -42,90 +43,98 @@ async function openWithUnarbitratedClaims(path: string, adapter: SqliteAdapter):
   })
 }
 
+/**
+ * The control: the same two dispatchers with claims that do not arbitrate (read, yield, write)
+ * spawn tasks twice, and the duplicate check sees it.
+ */
+async function runUnarbitratedControl(adapter: SqliteAdapter, dir: string): Promise<void> {
+  const controlPath = join(dir, 'control.db')
+  await createBoardWithTasks(adapter, controlPath, 20)
+  const controlSpawned: string[] = []
+  const control = [0, 1].map(
+    () =>
+      new Dispatcher({
+        boards: [controlPath],
+        adapter,
+        concurrency: 4,
+        openBoard: openWithUnarbitratedClaims,
+        spawn: (task) => {
+          controlSpawned.push(task.id)
+          return workerFromChildProcess(shellWorker(spawn, task.id, join(dir, 'control.log')))
+        },
+      }),
+  )
+  await Promise.all(control.map((dispatcher) => dispatcher.tick()))
+  await Promise.all(control.map((dispatcher) => dispatcher.stop({ drain: true })))
+  if (duplicates(controlSpawned).length === 0) {
+    throw new Error(`control did not reproduce the hazard: unarbitrated claims spawned ${controlSpawned.length} tasks without a duplicate`)
+  }
+}
+
 describe('two dispatchers on one board', () => {
-  it('never double-spawn: 200 tasks, one dispatcher here and one in another process, claims arbitrate', async () => {
-    const adapter = await createBetterSqlite3()
-    const dir = tempDir()
-    const logPath = join(dir, 'spawned.log')
+  // Both dispatchers on the same adapter; sql.js has no shared file, so no second process can share its board.
+  for (const { name, create } of bundledAdapters.filter((entry) => entry.name !== 'sql.js')) {
+    it(`${name}: never double-spawn: 200 tasks, one dispatcher here and one in another process, claims arbitrate`, async () => {
+      const adapter = await create()
+      const dir = tempDir()
+      const logPath = join(dir, 'spawned.log')
+      await runUnarbitratedControl(adapter, dir)
 
-    // Control: the same two dispatchers with claims that do not arbitrate (read, yield, write) do
-    // spawn tasks twice, and this test sees it.
-    const controlPath = join(dir, 'control.db')
-    await createBoardWithTasks(adapter, controlPath, 20)
-    const controlSpawned: string[] = []
-    const control = [0, 1].map(
-      () =>
-        new Dispatcher({
-          boards: [controlPath],
-          adapter,
-          concurrency: 4,
-          openBoard: openWithUnarbitratedClaims,
-          spawn: (task) => {
-            controlSpawned.push(task.id)
-            return workerFromChildProcess(shellWorker(spawn, task.id, join(dir, 'control.log')))
-          },
-        }),
-    )
-    await Promise.all(control.map((dispatcher) => dispatcher.tick()))
-    await Promise.all(control.map((dispatcher) => dispatcher.stop({ drain: true })))
-    if (duplicates(controlSpawned).length === 0) {
-      throw new Error(`control did not reproduce the hazard: unarbitrated claims spawned ${controlSpawned.length} tasks without a duplicate`)
-    }
-
-    // The real thing: 200 ready tasks, two dispatchers claiming concurrently from two processes.
-    const path = join(dir, 'board.db')
-    await createBoardWithTasks(adapter, path, 200)
-    const child = fork(CHILD, [path, logPath], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
-    cleanups.push(() => {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
-    const childMessage = (type: string) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const onMessage = (message: Record<string, unknown>) => {
-          if (message?.type === type) {
-            child.off('message', onMessage)
-            resolve(message)
-          }
-        }
-        child.on('message', onMessage)
-        // 'close' comes after the IPC channel has delivered everything ('exit' may come before).
-        child.once('close', (code) => reject(new Error(`the dispatcher child exited with ${code} before '${type}'`)))
+      // The real thing: 200 ready tasks, two dispatchers claiming concurrently from two processes.
+      const path = join(dir, 'board.db')
+      await createBoardWithTasks(adapter, path, 200)
+      const child = fork(CHILD, [path, logPath, adapter.identity.moduleName], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+      cleanups.push(() => {
+        if (child.exitCode === null) child.kill('SIGKILL')
       })
-    await childMessage('ready')
+      const childMessage = (type: string) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const onMessage = (message: Record<string, unknown>) => {
+            if (message?.type === type) {
+              child.off('message', onMessage)
+              resolve(message)
+            }
+          }
+          child.on('message', onMessage)
+          // 'close' comes after the IPC channel has delivered everything ('exit' may come before).
+          child.once('close', (code) => reject(new Error(`the dispatcher child exited with ${code} before '${type}'`)))
+        })
+      await childMessage('ready')
 
-    const spawnedHere: string[] = []
-    const here = new Dispatcher({
-      boards: [path],
-      adapter,
-      concurrency: 8,
-      spawn: (task) => {
-        spawnedHere.push(task.id)
-        return workerFromChildProcess(shellWorker(spawn, task.id, logPath))
-      },
+      const spawnedHere: string[] = []
+      const here = new Dispatcher({
+        boards: [path],
+        adapter,
+        concurrency: 8,
+        spawn: (task) => {
+          spawnedHere.push(task.id)
+          return workerFromChildProcess(shellWorker(spawn, task.id, logPath))
+        },
+      })
+      cleanups.push(() => here.stop())
+      const childDone = childMessage('done')
+      child.send({ type: 'go' })
+      await runUntilIdle(here)
+      await here.stop({ drain: true })
+      const { spawned: spawnedThere } = (await childDone) as { spawned: string[] }
+
+      const all = [...spawnedHere, ...spawnedThere]
+      expect(duplicates(all)).toEqual([])
+      expect(all).toHaveLength(200)
+      expect(spawnedHere.length).toBeGreaterThan(0)
+      expect(spawnedThere.length).toBeGreaterThan(0)
+      const logged = readFileSync(logPath, 'utf8').trim().split('\n')
+      expect(duplicates(logged)).toEqual([])
+      expect(new Set(logged)).toEqual(new Set(all))
+
+      const board = await openBoard({ path, adapter })
+      try {
+        expect((await board.health()).tasks.done).toBe(200)
+        const runs = await sql<{ runs: number; tasks: number }>`select count(*) as runs, count(distinct task_id) as tasks from task_runs`.execute(board.db)
+        expect(runs.rows[0]).toEqual({ runs: 200, tasks: 200 })
+      } finally {
+        await board.close()
+      }
     })
-    cleanups.push(() => here.stop())
-    const childDone = childMessage('done')
-    child.send({ type: 'go' })
-    await runUntilIdle(here)
-    await here.stop({ drain: true })
-    const { spawned: spawnedThere } = (await childDone) as { spawned: string[] }
-
-    const all = [...spawnedHere, ...spawnedThere]
-    expect(duplicates(all)).toEqual([])
-    expect(all).toHaveLength(200)
-    expect(spawnedHere.length).toBeGreaterThan(0)
-    expect(spawnedThere.length).toBeGreaterThan(0)
-    const logged = readFileSync(logPath, 'utf8').trim().split('\n')
-    expect(duplicates(logged)).toEqual([])
-    expect(new Set(logged)).toEqual(new Set(all))
-
-    const board = await openBoard({ path, adapter })
-    try {
-      expect((await board.health()).tasks.done).toBe(200)
-      const runs = await sql<{ runs: number; tasks: number }>`select count(*) as runs, count(distinct task_id) as tasks from task_runs`.execute(board.db)
-      expect(runs.rows[0]).toEqual({ runs: 200, tasks: 200 })
-    } finally {
-      await board.close()
-    }
-  })
+  }
 })

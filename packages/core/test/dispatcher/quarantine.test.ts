@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Dispatcher, fingerprintFile, sameFingerprint, type SqliteAdapter } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
+import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 import { fileHash } from '../corruption/fixtures.js'
 import { createBoardWithTasks, ForkedWorkers, ofType, recordEvents, withInjectedIoErrors } from './helpers.js'
@@ -46,68 +47,71 @@ async function setUp(adapter: SqliteAdapter, boardNames: readonly string[], task
 }
 
 describe('Dispatcher quarantine', () => {
-  it('a board corrupted mid-run is confirmed and quarantined, never written to, while the other boards keep dispatching; a good file put in its place recovers it without a restart', async () => {
-    const adapter = await createBetterSqlite3()
-    const { dir, paths, workers, clock, dispatcher, events, runningOn } = await setUp(adapter, ['a', 'b', 'c'], 6)
-    const [a, b, c] = paths as [string, string, string]
-    await dispatcher.tick()
-    expect(ofType(events, 'spawned').map((event) => event.board)).toEqual([a, b, c])
+  // Every adapter with a shared file (sql.js holds its board in memory: another process cannot corrupt it mid-run).
+  for (const { name, create } of bundledAdapters.filter((entry) => entry.name !== 'sql.js')) {
+    it(`${name}: a board corrupted mid-run is confirmed and quarantined, never written to, while the other boards keep dispatching; a good file put in its place recovers it without a restart`, async () => {
+      const adapter = await create()
+      const { dir, paths, workers, clock, dispatcher, events, runningOn } = await setUp(adapter, ['a', 'b', 'c'], 6)
+      const [a, b, c] = paths as [string, string, string]
+      await dispatcher.tick()
+      expect(ofType(events, 'spawned').map((event) => event.board)).toEqual([a, b, c])
 
-    // Control: the corruption is real. A separate process checkpoints, writes garbage over the pages
-    // of the tasks table and its indexes, and a fresh quick_check must see it.
-    const corruption = await corruptFromAnotherProcess(b)
-    if (corruption.checkpoint.busy !== 0 || corruption.quickCheck.join() === 'ok') {
-      throw new Error(`control did not reproduce the hazard: checkpoint ${JSON.stringify(corruption.checkpoint)}, quick_check ${corruption.quickCheck.join('; ')}`)
-    }
+      // Control: the corruption is real. A separate process checkpoints, writes garbage over the pages
+      // of the tasks table and its indexes, and a fresh quick_check must see it.
+      const corruption = await corruptFromAnotherProcess(b)
+      if (corruption.checkpoint.busy !== 0 || corruption.quickCheck.join() === 'ok') {
+        throw new Error(`control did not reproduce the hazard: checkpoint ${JSON.stringify(corruption.checkpoint)}, quick_check ${corruption.quickCheck.join('; ')}`)
+      }
 
-    // The workers of a and c finish; b's worker keeps running through the quarantine.
-    for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
-    events.length = 0
-    await dispatcher.tick()
-    const quarantined = ofType(events, 'quarantined')
-    expect(quarantined.map((event) => event.board)).toEqual([b])
-    expect(quarantined[0]!.quarantine.reason).toMatch(/confirmed by a fresh read-only probe/)
-    expect(quarantined[0]!.quarantine.nextProbeAt).toBe(clock.now + 30_000)
-    expect(ofType(events, 'error').filter((event) => event.board === b).map((event) => event.kind)).toContain('corruption')
-    expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, c])
-    expect(dispatcher.status().boards.map((board) => board.state)).toEqual(['open', 'quarantined', 'open'])
+      // The workers of a and c finish; b's worker keeps running through the quarantine.
+      for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
+      events.length = 0
+      await dispatcher.tick()
+      const quarantined = ofType(events, 'quarantined')
+      expect(quarantined.map((event) => event.board)).toEqual([b])
+      expect(quarantined[0]!.quarantine.reason).toMatch(/confirmed by a fresh read-only probe/)
+      expect(quarantined[0]!.quarantine.nextProbeAt).toBe(clock.now + 30_000)
+      expect(ofType(events, 'error').filter((event) => event.board === b).map((event) => event.kind)).toContain('corruption')
+      expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, c])
+      expect(dispatcher.status().boards.map((board) => board.state)).toEqual(['open', 'quarantined', 'open'])
 
-    // Nothing is written to the quarantined file: not by waiting ticks, not by the probe, not by the
-    // exit of its worker.
-    // Not on its way in either: the file is byte for byte what the corrupting process left.
-    expect(fileHash(b)).toBe(corruption.hash)
-    const before = { hash: fileHash(b), fingerprint: fingerprintFile(b) }
-    for (const taskId of runningOn(b)) await workers.finish(taskId, 0)
-    for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
-    events.length = 0
-    await dispatcher.tick()
-    expect(ofType(events, 'reaped').map((event) => event.board).sort()).toEqual([a, b, c])
-    expect(ofType(events, 'probed')).toEqual([])
-    expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, c])
-    expect(dispatcher.status().boards[1]).toMatchObject({ state: 'quarantined', unrecorded: 1 })
+      // Nothing is written to the quarantined file: not by waiting ticks, not by the probe, not by the
+      // exit of its worker.
+      // Not on its way in either: the file is byte for byte what the corrupting process left.
+      expect(fileHash(b)).toBe(corruption.hash)
+      const before = { hash: fileHash(b), fingerprint: fingerprintFile(b) }
+      for (const taskId of runningOn(b)) await workers.finish(taskId, 0)
+      for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
+      events.length = 0
+      await dispatcher.tick()
+      expect(ofType(events, 'reaped').map((event) => event.board).sort()).toEqual([a, b, c])
+      expect(ofType(events, 'probed')).toEqual([])
+      expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, c])
+      expect(dispatcher.status().boards[1]).toMatchObject({ state: 'quarantined', unrecorded: 1 })
 
-    clock.now += 30_000
-    events.length = 0
-    await dispatcher.tick()
-    const probed = ofType(events, 'probed')
-    expect(probed.map((event) => [event.board, event.verdict])).toEqual([[b, 'corrupt']])
-    expect(probed[0]!.quarantine.nextProbeAt).toBe(clock.now + 60_000)
-    expect(fileHash(b)).toBe(before.hash)
-    expect(sameFingerprint(fingerprintFile(b), before.fingerprint)).toBe(true)
+      clock.now += 30_000
+      events.length = 0
+      await dispatcher.tick()
+      const probed = ofType(events, 'probed')
+      expect(probed.map((event) => [event.board, event.verdict])).toEqual([[b, 'corrupt']])
+      expect(probed[0]!.quarantine.nextProbeAt).toBe(clock.now + 60_000)
+      expect(fileHash(b)).toBe(before.hash)
+      expect(sameFingerprint(fingerprintFile(b), before.fingerprint)).toBe(true)
 
-    // Restore: a good board file is moved into place. The next tick sees the new file and recovers.
-    const good = join(dir, 'restored.db')
-    await createBoardWithTasks(adapter, good, 2, 'restored')
-    renameSync(good, b)
-    for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
-    events.length = 0
-    await dispatcher.tick()
-    expect(ofType(events, 'recovered').map((event) => [event.board, event.how])).toEqual([[b, 'file-changed']])
-    // The exit of the old worker belongs to a task the restored file does not have: dropped as stale.
-    expect(ofType(events, 'recorded').filter((event) => event.board === b).map((event) => event.outcome)).toEqual(['stale'])
-    expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, b, c])
-    expect(dispatcher.status().boards.map((board) => board.state)).toEqual(['open', 'open', 'open'])
-  })
+      // Restore: a good board file is moved into place. The next tick sees the new file and recovers.
+      const good = join(dir, 'restored.db')
+      await createBoardWithTasks(adapter, good, 2, 'restored')
+      renameSync(good, b)
+      for (const path of [a, c]) for (const taskId of runningOn(path)) await workers.finish(taskId, 0)
+      events.length = 0
+      await dispatcher.tick()
+      expect(ofType(events, 'recovered').map((event) => [event.board, event.how])).toEqual([[b, 'file-changed']])
+      // The exit of the old worker belongs to a task the restored file does not have: dropped as stale.
+      expect(ofType(events, 'recorded').filter((event) => event.board === b).map((event) => event.outcome)).toEqual(['stale'])
+      expect(ofType(events, 'spawned').map((event) => event.board).sort()).toEqual([a, b, c])
+      expect(dispatcher.status().boards.map((board) => board.state)).toEqual(['open', 'open', 'open'])
+    })
+  }
 
   it('a transient I/O error injected at the driver boundary is retried on the next tick, never quarantined', async () => {
     const { adapter, faults } = withInjectedIoErrors(await createBetterSqlite3())
