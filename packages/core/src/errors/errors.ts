@@ -144,3 +144,12 @@ export type KanbanDbErrorCode = KanbanDbError['code']
 export class SchemaMismatch extends KanbanDbError {
   readonly code = 'SCHEMA_MISMATCH'
 }
+
+/**
+ * A `-wal` left by a damaged (quarantined) board lies beside the file that replaced it. Opening the
+ * new file would replay the old file's pages onto it, so the board stays closed until the stale
+ * `-wal` and `-shm` are removed (with no process holding the old file open).
+ */
+export class StaleSidecar extends KanbanDbError {
+  readonly code = 'STALE_SIDECAR'
+}
