@@ -36,6 +36,11 @@ export interface QuarantineRecord {
   readonly code: string | undefined
   /** The file as it was when quarantined; any change lets the board out. */
   readonly fingerprint: FileFingerprint
+  /**
+   * The `-wal` as it was when quarantined. While an unchanged, non-empty `-wal` lies beside a
+   * replaced file it is the damaged file's: opening would replay it onto the new file.
+   */
+  readonly walFingerprint: FileFingerprint
   /** Probes that found the file still corrupt (or could not tell). */
   readonly failedProbes: number
   /** The current wait between probes. */
@@ -60,10 +65,21 @@ export function enterQuarantine(
   code: string | undefined,
   fingerprint: FileFingerprint,
   policy: QuarantinePolicy = defaultQuarantinePolicy,
+  walFingerprint: FileFingerprint = MISSING,
 ): QuarantineRecord {
   const backoffMs = Math.min(policy.initialBackoffMs, policy.maxBackoffMs)
-  return { since: now, reason, code, fingerprint, failedProbes: 0, backoffMs, nextProbeAt: now + backoffMs }
+  return { since: now, reason, code, fingerprint, walFingerprint, failedProbes: 0, backoffMs, nextProbeAt: now + backoffMs }
 }
+
+/**
+ * True when the `-wal` beside the file now is the quarantined file's own (same inode, size and
+ * mtime, not empty): it must be removed before the replacement is opened.
+ */
+export function hasStaleWal(record: QuarantineRecord, currentWal: FileFingerprint): boolean {
+  return currentWal.exists && currentWal.size !== '0' && sameFingerprint(record.walFingerprint, currentWal)
+}
+
+const MISSING: FileFingerprint = Object.freeze({ exists: false, device: '', inode: '', size: '', mtimeNs: '' })
 
 /**
  * What to do with `record` at `now`, given the file's fingerprint now. A changed file wins over the

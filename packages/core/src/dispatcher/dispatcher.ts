@@ -6,9 +6,10 @@ import { classifyFailure, type FailureKind } from '../corruption/failure-kind.js
 import { fingerprintFile } from '../corruption/file-fingerprint.js'
 import { probeBoardFile } from '../corruption/probe-board-file.js'
 import {
-  afterFailedProbe, enterQuarantine, quarantineStep, resolveQuarantinePolicy, type QuarantinePolicy, type QuarantineRecord,
+  afterFailedProbe, enterQuarantine, hasStaleWal, quarantineStep, resolveQuarantinePolicy, type QuarantinePolicy,
+  type QuarantineRecord,
 } from '../corruption/quarantine.js'
-import { Corrupt, InvalidInput, KanbanDbError } from '../errors/errors.js'
+import { Corrupt, InvalidInput, KanbanDbError, StaleSidecar } from '../errors/errors.js'
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
@@ -404,6 +405,24 @@ export class Dispatcher {
     const now = this.#now()
     const step = quarantineStep(record, now, fingerprintFile(supervised.path))
     if (step === 'wait') return false
+    if (step === 'file-changed') {
+      const wal = fingerprintFile(`${supervised.path}-wal`)
+      if (hasStaleWal(record, wal)) {
+        // Not latched: checked again every tick, and the board comes out as soon as it is removed.
+        this.#reportError(
+          supervised,
+          tick,
+          'recover',
+          new StaleSidecar(
+            `${supervised.path} was replaced, but the ${wal.size}-byte ${supervised.path}-wal of the damaged file is still beside it: ` +
+              'opening the new file would replay the old pages onto it. Make sure no process has the old file open, remove ' +
+              `${supervised.path}-wal and ${supervised.path}-shm, and the next tick opens the board.`,
+            { details: { path: supervised.path, walBytes: Number(wal.size) } },
+          ),
+        )
+        return false
+      }
+    }
     if (step === 'probe') {
       const probe = await probeBoardFile(this.#adapter, supervised.path, { integrity: this.#integrityProbe })
       if (probe.verdict !== 'healthy') {
@@ -454,6 +473,7 @@ export class Dispatcher {
       KanbanDbError.isKanbanDbError(cause) ? cause.code : undefined,
       fingerprintFile(supervised.path),
       this.#quarantinePolicy,
+      fingerprintFile(`${supervised.path}-wal`),
     )
     this.#emit({ type: 'quarantined', tick, board: supervised.path, quarantine: supervised.quarantine })
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterFailedProbe, enterQuarantine, fingerprintFile, quarantineStep, resolveQuarantinePolicy } from '@kanban-db/core'
+import { afterFailedProbe, enterQuarantine, fingerprintFile, hasStaleWal, quarantineStep, resolveQuarantinePolicy } from '@kanban-db/core'
 import { tempDir } from '../temp-dir.js'
 
 describe('quarantine state machine', () => {
@@ -54,5 +54,19 @@ describe('quarantine state machine', () => {
     writeFileSync(join(dir, 'good.db'), 'good bytes!!!')
     renameSync(join(dir, 'good.db'), path)
     expect(quarantineStep(again, 1, fingerprintFile(path))).toBe('file-changed')
+  })
+  it('calls a -wal stale only when it is the quarantined file\'s own and not empty', () => {
+    const dir = tempDir()
+    const wal = join(dir, 'board.db-wal')
+    writeFileSync(wal, 'frames of the damaged file')
+    const record = enterQuarantine(0, 'x', undefined, fingerprintFile(join(dir, 'board.db')), undefined, fingerprintFile(wal))
+    expect(hasStaleWal(record, fingerprintFile(wal))).toBe(true)
+    utimesSync(wal, new Date(5_000), new Date(6_000))
+    expect(hasStaleWal(record, fingerprintFile(wal))).toBe(false)
+    rmSync(wal)
+    expect(hasStaleWal(record, fingerprintFile(wal))).toBe(false)
+    writeFileSync(wal, '')
+    const empty = enterQuarantine(0, 'x', undefined, fingerprintFile(join(dir, 'board.db')), undefined, fingerprintFile(wal))
+    expect(hasStaleWal(empty, fingerprintFile(wal))).toBe(false)
   })
 })

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { fork } from 'node:child_process'
-import { renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Dispatcher, fingerprintFile, sameFingerprint, type SqliteAdapter } from '@kanban-db/core'
+import { Dispatcher, fingerprintFile, sameFingerprint, type SqliteAdapter, type SqliteConnection } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
@@ -18,9 +18,9 @@ afterEach(async () => {
 })
 
 /** Corrupts the board at `path` from a separate process; resolves with what that process saw. */
-function corruptFromAnotherProcess(path: string, table = 'tasks'): Promise<{ checkpoint: Record<string, number>; pages: number[]; quickCheck: string[]; hash: string }> {
+function corruptFromAnotherProcess(path: string, table = 'tasks', mode = ''): Promise<{ checkpoint: Record<string, number>; pages: number[]; quickCheck: string[]; hash: string }> {
   return new Promise((resolve, reject) => {
-    const child = fork(CORRUPTER, [path, table], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    const child = fork(CORRUPTER, [path, table, mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
     child.once('message', (message) => resolve(message as never))
     child.once('error', reject)
     // 'close' comes after the IPC channel has delivered everything ('exit' may come before).
@@ -234,7 +234,76 @@ describe('Dispatcher quarantine', () => {
     expect(dispatcher.status().boards[0]!.state).toBe('quarantined')
     expect(fingerprintFile(notes).exists).toBe(false)
   })
+  it('a restored file is not opened while the -wal of the damaged file lies beside it (it would replay old pages onto it); removing it lets the board out', async () => {
+    const adapter = await createBetterSqlite3()
+    const { dir, paths, workers, dispatcher, events } = await setUp(adapter, ['b'], 4)
+    const [b] = paths as [string]
+    await dispatcher.tick()
+    const corruption = await corruptFromAnotherProcess(b, 'tasks', 'leave-wal')
+    if (corruption.quickCheck.join() === 'ok') throw new Error('control did not reproduce the hazard: quick_check still says ok')
+    await workers.finishAll(0)
+    await dispatcher.tick()
+    expect(ofType(events, 'quarantined')).toHaveLength(1)
+    const staleWalBytes = fingerprintFile(`${b}-wal`).size
+    if (staleWalBytes === '' || staleWalBytes === '0') throw new Error('control did not reproduce the hazard: the damaged board left no -wal')
+
+    const good = join(dir, 'restored.db')
+    await createBoardWithTasks(adapter, good, 3, 'restored')
+    renameSync(good, b)
+
+    // Control: opening the restored file with the stale -wal beside it (on a copy of the three
+    // files) does not give the restored board back.
+    const scratch = join(dir, 'scratch')
+    mkdirSync(scratch)
+    for (const suffix of ['', '-wal', '-shm']) copyFileSync(`${b}${suffix}`, join(scratch, `b.db${suffix}`))
+    // The damaged file's last commit (a table named `unrelated`) must not show up in the restored board.
+    const seen = await openCopyAndLook(adapter, join(scratch, 'b.db'))
+    if (seen.quickCheck === 'ok' && !seen.tables.includes('unrelated') && seen.titles.every((title) => title.startsWith('restored'))) {
+      throw new Error(`control did not reproduce the hazard: the stale -wal did not change the restored board (${JSON.stringify(seen)})`)
+    }
+
+    // Protection: the board stays closed, with an error that says what to remove.
+    const restoredHash = fileHash(b)
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'recovered')).toEqual([])
+    expect(ofType(events, 'error').map((event) => event.code)).toEqual(['STALE_SIDECAR'])
+    expect(dispatcher.status().boards[0]!.state).toBe('quarantined')
+    expect(fileHash(b)).toBe(restoredHash)
+
+    rmSync(`${b}-wal`)
+    rmSync(`${b}-shm`, { force: true })
+    events.length = 0
+    await dispatcher.tick()
+    expect(ofType(events, 'recovered').map((event) => event.how)).toEqual(['file-changed'])
+    expect(ofType(events, 'spawned')).toHaveLength(1)
+    const after = await openCopyAndLook(adapter, b)
+    expect(after.quickCheck).toBe('ok')
+    expect(after.titles.every((title) => title.startsWith('restored'))).toBe(true)
+    expect(after.tables).not.toContain('unrelated')
+  })
 })
+
+/** Opens `path` with a fresh connection: quick_check, the tables and the task titles it sees (or the error). */
+async function openCopyAndLook(adapter: SqliteAdapter, path: string): Promise<{ quickCheck: string; tables: string[]; titles: string[] }> {
+  let connection: SqliteConnection | undefined
+  try {
+    connection = await adapter.open(path)
+    const quickCheck = connection.prepare('PRAGMA quick_check').all([]).map((row) => String(Object.values(row)[0])).join('; ')
+    const tables = connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all([]).map((row) => String(row.name))
+    let titles: string[]
+    try {
+      titles = connection.prepare('SELECT title FROM tasks').all([]).map((row) => String(row.title))
+    } catch (error) {
+      titles = [`error: ${(error as Error).message}`]
+    }
+    return { quickCheck, tables, titles }
+  } catch (error) {
+    return { quickCheck: `error: ${(error as Error).message}`, tables: [], titles: [] }
+  } finally {
+    connection?.close()
+  }
+}
 
 /** Wraps an adapter so statements whose SQL matches `injection.match` throw `makeError()` when run. */
 function withStatementFault(adapter: SqliteAdapter, injection: { match: RegExp; injected: number }, makeError: () => Error): SqliteAdapter {
