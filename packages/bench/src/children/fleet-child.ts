@@ -92,6 +92,7 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
     } catch (error) {
       heartbeatLatenessMs.push(now() - due)
       failures.push(codeOf(error) === 'CLAIM_MISMATCH' ? `lease lost while heartbeating: ${describe(error)}` : `heartbeat: ${describe(error)}`)
+      if (codeOf(error) === 'CLAIM_MISMATCH') return // the claim is gone: nothing left to heartbeat
     }
     due += options.heartbeatEveryMs
     if (!stopping) heartbeatTimer = setTimeout(() => void beat(), Math.max(0, due - now()))
