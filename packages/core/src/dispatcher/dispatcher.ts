@@ -196,7 +196,7 @@ export class Dispatcher {
   status(): DispatcherStatus {
     return {
       workerId: this.workerId,
-      started: this.#started,
+      started: this.#started && !this.#stopped,
       stopped: this.#stopped,
       ticks: this.#ticks,
       workers: this.#workers.runningCount,
