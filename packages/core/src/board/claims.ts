@@ -20,6 +20,14 @@ export interface ValidClaim {
   readonly assignee: string | null | undefined
 }
 
+/** True when a task is ready for this claimer (a plain read, no lock). */
+export async function anyReady(db: Kysely<BoardSchema>, claim: ValidClaim): Promise<boolean> {
+  let query = db.selectFrom('tasks').select('id').where('status', '=', 'ready')
+  if (claim.assignee === null) query = query.where('assignee', 'is', null)
+  else if (claim.assignee !== undefined) query = query.where('assignee', '=', claim.assignee)
+  return (await query.limit(1).executeTakeFirst()) !== undefined
+}
+
 /**
  * Takes the highest-priority, oldest ready task in ONE statement (an UPDATE whose WHERE picks the
  * task and re-checks `status = 'ready'`), inside the caller's BEGIN IMMEDIATE transaction, so two

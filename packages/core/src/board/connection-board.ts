@@ -8,7 +8,7 @@ import { readSchemaVersion } from '../schema/migrations.js'
 import { WriteQueue, type WriteTxnOptions } from '../write/write-transaction.js'
 import type { Board, BoardHealth } from './board.js'
 import { addCommentIn, toComment } from './comments.js'
-import { claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim } from './claims.js'
+import { anyReady, claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim } from './claims.js'
 import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
 import { addDependencyIn } from './dependencies.js'
 import { archiveIn, blockIn, unblockIn } from './parking.js'
@@ -120,6 +120,12 @@ export class ConnectionBoard implements Board {
       host: options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 }),
       leaseMs: requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS }),
       assignee: options.assignee === undefined ? undefined : optionalString('options.assignee', options.assignee, { max: 200 }),
+    }
+    // An idle poller must not take the write lock: a plain read first, and no transaction when
+    // nothing is ready. A task that turns ready right after this read is claimed by the next call,
+    // exactly as if this call had come a moment earlier.
+    if (this.#writes.currentTransaction() === undefined && !(await this.#read('looking for ready tasks', (db) => anyReady(db, claim)))) {
+      return undefined
     }
     return this.writeTxn((trx) => claimNextIn(trx, claim, this.#clock()))
   }

@@ -251,6 +251,22 @@ for (const { name, create } of bundledAdapters) {
       }
     })
 
+    it('lets an idle claimNext return undefined without taking the write lock', async () => {
+      const adapter = await create()
+      const path = join(tempDir(), 'b.db')
+      const board = await openBoard({ path, adapter, policy: { busyTimeoutMs: 0 }, write: { busyRetryBudgetMs: 30 } })
+      const blocker = await adapter.open(path)
+      try {
+        blocker.exec('BEGIN IMMEDIATE')
+        // Control: a write under the held lock does fail with Busy.
+        await expect(board.createTask({ title: 'x' })).rejects.toBeInstanceOf(Busy)
+        await expect(board.claimNext({ workerId: 'w', leaseMs: 1000 })).resolves.toBeUndefined()
+      } finally {
+        blocker.close()
+        await board.close()
+      }
+    })
+
     it('gives up with Busy after the retry budget, having written nothing', async () => {
       const adapter = await create()
       const path = join(tempDir(), 'b.db')
