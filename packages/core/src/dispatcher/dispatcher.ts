@@ -3,7 +3,7 @@ import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { Board } from '../board/board.js'
 import { openBoard } from '../board/open-board.js'
 import { classifyFailure, type FailureKind } from '../corruption/failure-kind.js'
-import { fingerprintFile } from '../corruption/file-fingerprint.js'
+import { fingerprintFile, sameFingerprint, sameInode, type FileFingerprint } from '../corruption/file-fingerprint.js'
 import { probeBoardFile } from '../corruption/probe-board-file.js'
 import {
   afterFailedProbe, enterQuarantine, hasStaleWal, quarantineStep, resolveQuarantinePolicy, type QuarantinePolicy,
@@ -66,6 +66,10 @@ interface SupervisedBoard {
   lastError: BoardStatus['lastError']
   /** When the periodic file check last ran (`checkEveryMs`). */
   lastCheckAt: number | undefined
+  /** The file the open board was opened on. */
+  openedAs: FileFingerprint | undefined
+  /** The old file's `-wal`, left when the file was replaced under the open board: never opened beside. */
+  staleWal: FileFingerprint | undefined
 }
 
 /**
@@ -141,7 +145,9 @@ export class Dispatcher {
       process.emitWarning(`A kanban-db dispatcher event listener threw (ignored): ${messageOf(error)}`, 'KanbanDbDispatcherWarning'),
     )
     const paths = [...new Set(options.boards.map((path) => resolve(path)))]
-    this.#boards = paths.map((path) => ({ path, board: undefined, quarantine: undefined, spawned: 0, lastError: undefined, lastCheckAt: undefined }))
+    this.#boards = paths.map((path) => ({
+      path, board: undefined, quarantine: undefined, spawned: 0, lastError: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
+    }))
   }
 
   /** Listens to one event type; returns a function that removes the listener. */
@@ -274,8 +280,11 @@ export class Dispatcher {
   async #visit(supervised: SupervisedBoard, tick: number, final: boolean): Promise<number> {
     if (supervised.quarantine && !(await this.#leaveQuarantine(supervised, tick))) return 0
     if (!supervised.board) {
+      if (supervised.staleWal && this.#refuseStaleWal(supervised, tick, supervised.staleWal)) return 0
+      supervised.staleWal = undefined
       const opened = await this.#guard(supervised, tick, 'open', async () => {
         supervised.board = await this.#openBoard(supervised.path, this.#adapter)
+        supervised.openedAs = fingerprintFile(supervised.path)
         return true
       })
       if (!opened) return 0
@@ -405,23 +414,9 @@ export class Dispatcher {
     const now = this.#now()
     const step = quarantineStep(record, now, fingerprintFile(supervised.path))
     if (step === 'wait') return false
-    if (step === 'file-changed') {
-      const wal = fingerprintFile(`${supervised.path}-wal`)
-      if (hasStaleWal(record, wal)) {
-        // Not latched: checked again every tick, and the board comes out as soon as it is removed.
-        this.#reportError(
-          supervised,
-          tick,
-          'recover',
-          new StaleSidecar(
-            `${supervised.path} was replaced, but the ${wal.size}-byte ${supervised.path}-wal of the damaged file is still beside it: ` +
-              'opening the new file would replay the old pages onto it. Make sure no process has the old file open, remove ' +
-              `${supervised.path}-wal and ${supervised.path}-shm, and the next tick opens the board.`,
-            { details: { path: supervised.path, walBytes: Number(wal.size) } },
-          ),
-        )
-        return false
-      }
+    if (step === 'file-changed' && hasStaleWal(record, fingerprintFile(`${supervised.path}-wal`))) {
+      this.#refuseStaleWal(supervised, tick, record.walFingerprint)
+      return false
     }
     if (step === 'probe') {
       const probe = await probeBoardFile(this.#adapter, supervised.path, { integrity: this.#integrityProbe })
@@ -449,9 +444,34 @@ export class Dispatcher {
       this.#reportError(supervised, tick, phase, error)
       const kind = classifyFailure(error)
       if (kind === 'corruption') await this.#confirmAndQuarantine(supervised, tick, error)
-      else if (needsReopen(error)) await this.#closeBoard(supervised, tick)
+      else if (needsReopen(error)) {
+        await this.#closeBoard(supervised, tick)
+        if (KanbanDbError.isKanbanDbError(error) && error.code === 'GHOST_FILE') this.#noteStaleWal(supervised)
+      }
       return undefined
     }
+  }
+
+  /**
+   * True (and an `error` event) while the `-wal` beside the board is still `staleWal`, the old
+   * file's: opening the new file beside it would replay the old pages onto it. Not latched: checked
+   * every tick, and the board opens as soon as the stale `-wal` is removed (or written by others).
+   */
+  #refuseStaleWal(supervised: SupervisedBoard, tick: number, staleWal: FileFingerprint): boolean {
+    const wal = fingerprintFile(`${supervised.path}-wal`)
+    if (!(wal.exists && wal.size !== '0' && sameFingerprint(wal, staleWal))) return false
+    this.#reportError(
+      supervised,
+      tick,
+      'open',
+      new StaleSidecar(
+        `${supervised.path} was replaced or removed, but the ${wal.size}-byte ${supervised.path}-wal of the old file is still beside it: ` +
+          'opening the new file would replay the old pages onto it. Make sure no process has the old file open, remove ' +
+          `${supervised.path}-wal and ${supervised.path}-shm, and the next tick opens the board.`,
+        { details: { path: supervised.path, walBytes: Number(wal.size) } },
+      ),
+    )
+    return true
   }
 
   async #confirmAndQuarantine(supervised: SupervisedBoard, tick: number, cause: unknown): Promise<void> {
@@ -476,6 +496,14 @@ export class Dispatcher {
       fingerprintFile(`${supervised.path}-wal`),
     )
     this.#emit({ type: 'quarantined', tick, board: supervised.path, quarantine: supervised.quarantine })
+  }
+
+  /** After a ghost board was closed: when its file was replaced or removed, its `-wal` is the old file's. */
+  #noteStaleWal(supervised: SupervisedBoard): void {
+    const now = fingerprintFile(supervised.path)
+    if (supervised.openedAs === undefined || (now.exists && sameInode(now, supervised.openedAs))) return
+    const wal = fingerprintFile(`${supervised.path}-wal`)
+    if (wal.exists && wal.size !== '0') supervised.staleWal = wal
   }
 
   async #closeBoard(supervised: SupervisedBoard, tick?: number): Promise<void> {
