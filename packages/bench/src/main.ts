@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { contenders } from './contenders.ts'
 import { type Figures, NotMeasured } from './contender.ts'
 import { describeEnvironment, filesystemOf } from './environment.ts'
@@ -16,8 +16,7 @@ import { recordedPragmas } from './scenarios/board-loop.ts'
  */
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2))
-  mkdirSync(options.dir, { recursive: true })
-  const fs = filesystemOf(options.dir)
+  const fs = filesystemOf(nearestExisting(options.dir))
   if (fs.isTmpfs) {
     console.error(
       `bench: ${options.dir} is on ${fs.name} (${fs.magic}), where fsync costs nothing: every ratio against the disk would be meaningless. ` +
@@ -25,6 +24,7 @@ async function main(): Promise<number> {
     )
     return 2
   }
+  mkdirSync(options.dir, { recursive: true })
   const environment = describeEnvironment(options.dir)
   const runDir = mkdtempSync(join(options.dir, 'run-'))
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -100,6 +100,13 @@ async function main(): Promise<number> {
     console.error(`bench: wrote ${options.jsonPath}`)
   }
   return failures.length === 0 ? 0 : 1
+}
+
+/** `dir` itself or its closest existing ancestor (statfs before creating anything). */
+function nearestExisting(dir: string): string {
+  let current = dir
+  while (!existsSync(current) && dirname(current) !== current) current = dirname(current)
+  return current
 }
 
 process.exitCode = await main()

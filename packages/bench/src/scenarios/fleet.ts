@@ -23,9 +23,9 @@ const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
 /**
  * `fleet/<sync>` (G2-G4, G8, C1-C4): a dispatcher process and 4 worker processes on one board,
  * started together by an IPC `go`. Workers claim+complete as fast as they can while each heartbeats
- * one task it holds all run; the dispatcher adds 50 tasks and releases expired claims every few
- * hundred ms. This process samples the WAL size every 100 ms and reads the event log each second
- * like a dashboard. Invariants: every claimed task completed exactly once, unique claim tokens, no
+ * one task it holds all run; every 125 ms the dispatcher tops the ready queue up to the backlog,
+ * and every 250 ms it releases expired claims. From `go` on, this process samples the WAL size every
+ * 100 ms and reads the event log each second like a dashboard. Invariants: every claimed task completed exactly once, unique claim tokens, no
  * claim of a heartbeating worker released.
  *
  * `raw-fleet/<sync>` is the reference without kanban-db: the same 4 workers running the hand-written
@@ -47,6 +47,9 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
   const path = join(context.dir, 'board.db')
   const dashboard = await openBenchBoard(path, synchronous)
   const children: ChildProcess[] = []
+  let sampler: NodeJS.Timeout | undefined
+  let poller: NodeJS.Timeout | undefined
+  let reading = Promise.resolve()
   try {
     await fillBoard(dashboard, readyBacklog(context))
     const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
@@ -60,7 +63,6 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
       ...Array.from({ length: WORKERS }, (_, i): FleetInit => ({ ...base, role: 'worker', workerId: `worker-${i}` })),
     ]
     const walSizes: number[] = []
-    const sampler = setInterval(() => walSizes.push(walBytes(path)), 100)
     let lastEventId = 0
     const eventFailures: string[] = []
     let eventsRead = 0
@@ -75,14 +77,17 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
         if (batch.length < 10_000) return
       }
     }
-    let poller: NodeJS.Timeout | undefined
+    // One read at a time: a poll that is still reading when the next one is due goes first.
+    const poll = (): Promise<void> =>
+      (reading = reading.then(readEvents).catch((error: unknown) => void eventFailures.push(String(error))))
     const reports = await runChildren(children, inits, context.durationMs, () => {
       walSizes.push(walBytes(path))
-      poller = setInterval(() => void readEvents().catch((error: unknown) => eventFailures.push(String(error))), 1000)
+      sampler = setInterval(() => walSizes.push(walBytes(path)), 100)
+      poller = setInterval(() => void poll(), 1000)
     })
     clearInterval(sampler)
     clearInterval(poller)
-    await readEvents()
+    await poll()
     const notes: string[] = []
     const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
     const dispatcherReport = reports.find((r): r is DispatcherReport => r.role === 'dispatcher')
@@ -105,7 +110,10 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
       samples: { walBytes: walSizes, ...result.samples },
     }
   } finally {
+    clearInterval(sampler)
+    clearInterval(poller)
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    await reading.catch(() => {})
     await dashboard.close()
   }
 }
