@@ -128,6 +128,12 @@ export class Dispatcher {
     this.#intervalMs = positive('options.intervalMs', options.intervalMs ?? 1000)
     this.#leaseMs = positive('options.leaseMs', options.leaseMs ?? 300_000)
     this.#heartbeatEveryMs = positive('options.heartbeatEveryMs', options.heartbeatEveryMs ?? Math.max(1, Math.floor(this.#leaseMs / 3)))
+    if (this.#heartbeatEveryMs >= this.#leaseMs) {
+      throw new InvalidInput(
+        `options.heartbeatEveryMs (${this.#heartbeatEveryMs}) must be shorter than options.leaseMs (${this.#leaseMs}), or running workers' claims expire.`,
+        { details: { field: 'options.heartbeatEveryMs' } },
+      )
+    }
     this.#graceMs = options.graceMs
     this.#isAlive = options.isAlive ?? isProcessAlive
     this.#host = options.host ?? localHost()

@@ -175,4 +175,12 @@ describe('Dispatcher', () => {
     await new Promise<void>((resolve) => setImmediate(resolve))
     expect(warnings.filter((message) => message.includes('a broken logger'))).toHaveLength(2)
   })
+  it('refuses options that cannot work, naming the field', async () => {
+    const adapter: SqliteAdapter = await createBetterSqlite3()
+    const spawn = () => ({ pid: undefined, exit: Promise.resolve({ code: 0, signal: null }) })
+    expect(() => new Dispatcher({ boards: 'a.db' as never, adapter, spawn })).toThrow(/options.boards/)
+    expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn: undefined as never })).toThrow(/options.spawn/)
+    expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, concurrency: 0 })).toThrow(/options.concurrency/)
+    expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, leaseMs: 1000, heartbeatEveryMs: 1000 })).toThrow(/options.heartbeatEveryMs/)
+  })
 })
