@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { openBoard } from '@kanban-db/core'
+import { loadAdapter, openBoard, type SqliteAdapter } from '@kanban-db/core'
 import type { CaseContext } from '../case.js'
+import { spawnChildTask } from '../child-process.js'
+import { CaseSkipped } from '../strace.js'
 import { requirePython, requireSqliteShell, runPython } from './foreign.clients.js'
 
 /**
@@ -21,6 +23,11 @@ export interface ForeignMix {
   readonly pythonWriter?: boolean
   /** The sqlite3 shell taking `.backup` and `PRAGMA quick_check` in a loop (a new process each time). */
   readonly shell?: boolean
+  /**
+   * The second kanban-db worker runs on the other bundled adapter (node:sqlite beside better-sqlite3
+   * or the other way round), in its own process: two SQLite copies on one board, one per process.
+   */
+  readonly mixedAdapters?: boolean
 }
 
 interface WorkerReport {
@@ -64,10 +71,14 @@ export async function runForeignScenario(context: CaseContext, mix: ForeignMix, 
     [path],
   )
 
+  const otherModule = mix.mixedAdapters ? await otherBundledAdapter(context.adapter) : undefined
   const untilMs = Date.now() + seconds * 1000
-  const workers = [0, 1].map((index) =>
-    context.spawn<WorkerReport>('foreign-board-worker', { path, untilMs, workerId: `worker-${index}`, hazard: options.hazard }, { timeoutMs: seconds * 1000 + 60_000 }),
-  )
+  const workers = [0, 1].map((index) => {
+    const args = { path, untilMs, workerId: `worker-${index}`, hazard: options.hazard }
+    const timeoutMs = seconds * 1000 + 60_000
+    if (index === 1 && otherModule) return spawnChildTask<WorkerReport>('foreign-board-worker', args, { moduleName: otherModule, timeoutMs })
+    return context.spawn<WorkerReport>('foreign-board-worker', args, { timeoutMs })
+  })
   const broken: string[] = []
   // The foreign loops never reject (a failure is a broken invariant) and are always awaited, so none
   // outlives the case or its scratch directory.
@@ -80,6 +91,7 @@ export async function runForeignScenario(context: CaseContext, mix: ForeignMix, 
   const writer = mix.pythonWriter ? settle('Python writer', pythonWriterLoop(path, untilMs)) : Promise.resolve(undefined)
   const shell = mix.shell ? settle('sqlite3 shell loop', shellLoop(context, `${options.name}-backup.db`, path, untilMs)) : Promise.resolve(undefined)
   const settled = await Promise.allSettled(workers.map((worker) => worker.result))
+  await Promise.all(workers.map((worker) => worker.kill())) // reaps the worker the case's registry does not track
   const [readerReport, writerReport, shellReport] = await Promise.all([reader, writer, shell])
   const reports: WorkerReport[] = []
   for (const outcome of settled) {
@@ -140,7 +152,7 @@ export async function runForeignScenario(context: CaseContext, mix: ForeignMix, 
   context.note(
     `${options.name}: ` +
       [
-        `${completed.length} of ${created.length} tasks completed by 2 ${context.adapter.identity.name} processes (${reports.map((report) => report.audits).join('+')} lock/sidecar audits)`,
+        `${completed.length} of ${created.length} tasks completed by 2 processes on ${context.adapter.identity.name}${otherModule ? ` and ${otherModule}` : ''} (${reports.map((report) => report.audits).join('+')} lock/sidecar audits)`,
         readerReport ? `python reader ${readerReport.polls} polls (${readerReport.errors} errors seen by it)` : '',
         writerReport ? `python writer ${writerReport.labels.length} rows (${writerReport.errors} errors seen by it)` : '',
         shellReport ? `sqlite3 shell ${shellReport.backups} backups + quick_checks` : '',
@@ -160,6 +172,21 @@ export async function foreignCase(context: CaseContext, mix: ForeignMix): Promis
   if (control.length === 0) throw new Error('control did not reproduce the hazard: with every worker doing an fs read of the board, no invariant broke')
   const broken = await runForeignScenario(context, mix, { name: 'protected', seconds: 10 })
   assert.deepEqual(broken, [], `invariants broken beside foreign clients: ${broken.join('; ')}`)
+}
+
+/** The module name of a bundled adapter with a different SQLite copy than `adapter`'s, or a skip. */
+async function otherBundledAdapter(adapter: SqliteAdapter): Promise<string> {
+  const candidates = ['@kanban-db/adapter-node-sqlite', '@kanban-db/adapter-better-sqlite3']
+  for (const moduleName of candidates) {
+    if (moduleName === adapter.identity.moduleName) continue
+    try {
+      const other = await loadAdapter(moduleName)
+      if (other.capabilities.sharedFile && other.identity.sqliteCopy !== adapter.identity.sqliteCopy) return moduleName
+    } catch {
+      // Not installed next to this adapter: try the next one.
+    }
+  }
+  throw new CaseSkipped(`no second bundled adapter (${candidates.join(' or ')}) can be loaded beside ${adapter.identity.name}`)
 }
 
 async function pythonReaderLoop(path: string, untilMs: number): Promise<{ polls: number; errors: number }> {

@@ -32,6 +32,7 @@ import { locksLostSecondCopy } from './hazard.locks-lost-second-copy.js'
 import { foreignPythonReader } from './foreign.python-reader.js'
 import { foreignPythonWriter } from './foreign.python-writer.js'
 import { foreignShellBackup } from './foreign.shell-backup.js'
+import { foreignMixedFleet } from './foreign.mixed-fleet.js'
 import { faultsBoardWorkerEio } from './faults.board-worker-eio.js'
 import { faultsDispatcherEio } from './faults.dispatcher-eio.js'
 
@@ -70,6 +71,7 @@ export const allCases: readonly ConformanceCase[] = [
   foreignPythonReader,
   foreignPythonWriter,
   foreignShellBackup,
+  foreignMixedFleet,
   faultsBoardWorkerEio,
   faultsDispatcherEio,
 ]
