@@ -62,9 +62,18 @@ export function runReadTransaction(connection: SqliteConnection): void {
   connection.exec('BEGIN')
   try {
     connection.prepare('SELECT count(*) AS n FROM sqlite_master').all([])
-  } finally {
-    connection.exec('COMMIT')
+  } catch (error) {
+    // SQLite may already have rolled back (an I/O error): the read's error is the one to report.
+    if (connection.inTransaction) {
+      try {
+        connection.exec('ROLLBACK')
+      } catch {
+        // The original error below says what went wrong.
+      }
+    }
+    throw error
   }
+  connection.exec('COMMIT')
 }
 
 function mismatch(connection: SqliteConnection, setting: PragmaSetting, actual: string, when: string): PragmaMismatch {
