@@ -51,7 +51,8 @@ export function spawnChildTask<T = unknown>(task: string, args: Record<string, u
   const exited = new Promise<TaskExit>((resolve) => {
     const done = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer)
-      inbox.close(new Error(`child task ${task} (pid ${child.pid}) ended (code ${code}, signal ${signal}) before sending another message. stderr: ${stderr}`))
+      const why = reply && !reply.ok ? `failed: ${reply.error}` : `ended (code ${code}, signal ${signal}) before sending another message. stderr: ${stderr}`
+      inbox.close(new Error(`child task ${task} (pid ${child.pid}) ${why}`))
       resolve({ code, signal })
     }
     child.once('exit', done)

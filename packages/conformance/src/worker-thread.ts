@@ -29,6 +29,7 @@ export function spawnWorkerTask<T = unknown>(task: string, args: Record<string, 
     resolveFrom: options.resolveFrom ?? process.cwd(),
   }
   const worker = new Worker(WORKER_ENTRY, { workerData: start, stdout: true })
+  const threadId = worker.threadId
   worker.stdout.resume() // a task's console output is not part of any report
   const inbox = new MessageQueue()
   const received: unknown[] = []
@@ -51,7 +52,8 @@ export function spawnWorkerTask<T = unknown>(task: string, args: Record<string, 
     worker.once('exit', (code) => {
       ended = true
       clearTimeout(timer)
-      inbox.close(new Error(`worker task ${task} (thread ${worker.threadId}) ended (code ${code}) before sending another message`))
+      const why = reply && !reply.ok ? `failed: ${reply.error}` : `ended (code ${code}) before sending another message${crash ? `: ${String(crash)}` : ''}`
+      inbox.close(new Error(`worker task ${task} (thread ${threadId}) ${why}`))
       resolve({ code, signal: null })
     })
   })
@@ -61,7 +63,6 @@ export function spawnWorkerTask<T = unknown>(task: string, args: Record<string, 
     throw new Error(`worker task ${task} ended (code ${code}) without a result${crash ? `: ${String(crash)}` : ''}`)
   })
   result.catch(() => {})
-  const threadId = worker.threadId
   return {
     pid: threadId,
     send: (value) => {

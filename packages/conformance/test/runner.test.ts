@@ -116,3 +116,12 @@ describe('runCase', () => {
     expect(result).toMatchObject({ status: 'skip', detail: 'adapter lacks sharedFile, wal' })
   })
 })
+
+describe('a child task that fails before its first message', () => {
+  it('rejects receive() with the task\'s own error, not just its exit code', async () => {
+    const child = spawnChildTask('no-such-task', {}, { moduleName, resolveFrom: root })
+    await expect(child.receive()).rejects.toThrow(/failed: Error: no child task 'no-such-task'/)
+    const worker = spawnWorkerTask('no-such-task', {}, { moduleName, resolveFrom: root })
+    await expect(worker.receive()).rejects.toThrow(/failed: Error: no child task 'no-such-task'/)
+  })
+})
