@@ -32,6 +32,8 @@ export interface Contender {
   /** One line: what is measured and in which unit. */
   readonly description: string
   readonly kind: 'baseline' | 'kanban-db'
+  /** Runs several processes: gets `--fleet-seconds` instead of `--seconds`. */
+  readonly multiProcess?: boolean
   run(context: RunContext): Promise<RunResult>
 }
 

@@ -54,7 +54,7 @@ async function main(): Promise<number> {
         process.stderr.write(`bench: repetition ${rep + 1}/${options.repetitions} ${contender.id} ... `)
         const began = Date.now()
         try {
-          const durationMs = contender.id.startsWith('fleet') || contender.id.startsWith('raw-fleet') ? options.fleetMs : options.contenderMs
+          const durationMs = contender.multiProcess ? options.fleetMs : options.contenderMs
           const result = await contender.run({ dir, durationMs, options, earlier: figures })
           figures.set(contender.id, result.figures)
           failures.push(...result.failures.map((f) => `${contender.id} (repetition ${rep + 1}): ${f}`))

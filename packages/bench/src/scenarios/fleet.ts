@@ -39,6 +39,7 @@ export function fleet(synchronous: Synchronous, mode: 'board' | 'raw'): Contende
         ? `dispatcher + ${WORKERS} worker processes through openBoard, ${synchronous}; aggregate cycles per second`
         : `${WORKERS} processes running the raw claim loop, busy_timeout 5000, ${synchronous}; aggregate cycles per second`,
     kind: mode === 'board' ? 'kanban-db' : 'baseline',
+    multiProcess: true,
     run: (context) => (mode === 'board' ? runBoardFleet(context, synchronous) : runRawFleet(context, synchronous)),
   }
 }
