@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import createBetterSqlite3Adapter from '@kanban-db/adapter-better-sqlite3'
 import createSqlJsAdapter from '@kanban-db/adapter-sql-js'
+import type { SqliteAdapter } from '@kanban-db/core'
 import { allCases, runCase, type ConformanceCase } from '@kanban-db/conformance'
 
 /** Cases must be able to fail: each is run here against an adapter that breaks its promise. */
@@ -43,5 +45,35 @@ describe('corruption.malformed-file', () => {
     const result = await runCase(caseById('corruption.malformed-file'), reinitialising, '@kanban-db/adapter-sql-js', { resolveFrom: root })
     expect(result.status).toBe('fail')
     expect(result.detail).toMatch(/bad magic/)
+  })
+})
+
+describe('txn.begin-immediate', () => {
+  it('fails when the write path starts its transactions with a deferred BEGIN', async () => {
+    const real = await createBetterSqlite3Adapter()
+    const deferred: SqliteAdapter = {
+      ...real,
+      open: async (path, options) => {
+        const connection = await real.open(path, options)
+        return {
+          get path() {
+            return connection.path
+          },
+          get isOpen() {
+            return connection.isOpen
+          },
+          get inTransaction() {
+            return connection.inTransaction
+          },
+          prepare: (sql) => connection.prepare(sql),
+          exec: (sql) => connection.exec(sql.replace(/^\s*BEGIN IMMEDIATE\b/i, 'BEGIN')),
+          backup: (destination) => connection.backup(destination),
+          close: () => connection.close(),
+        }
+      },
+    }
+    const result = await runCase(caseById('txn.begin-immediate'), deferred, '@kanban-db/adapter-better-sqlite3', { resolveFrom: root })
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/another process took the write lock while a board write transaction was open/)
   })
 })
