@@ -1,28 +1,46 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { setTimeout as delay } from 'node:timers/promises'
+import { setImmediate as nextTurnOfTheEventLoop, setTimeout as delay } from 'node:timers/promises'
 import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
-import type { SqliteConnection } from '../adapter/sqlite-connection.js'
+import type { SqliteConnection, SqliteStatement } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, TransactionTimeout } from '../errors/errors.js'
 
 /**
  * THE write path of a board, top to bottom:
  *
- * 1. `run(fn)` puts the caller at the back of an in-process FIFO queue (`#waiting`).
- * 2. One turn at a time (`#drain`), the caller at the front acquires the board's only connection
+ * 1. `run(fn)` puts the caller at the back of one of two in-process FIFO lanes: the priority lane
+ *    (`{ priority: true }`, for heartbeats, so they never wait behind an unbounded number of other
+ *    writes) or the normal lane.
+ * 2. One transaction at a time (`#drain`), the write path acquires the board's only connection
  *    through Kysely (`db.connection().execute`), so reads through `board.db` queue behind an open
  *    write instead of running inside it.
- * 3. `BEGIN IMMEDIATE` takes SQLite's write lock up front (a deferred transaction that later writes
- *    fails at once with SQLITE_BUSY). If another process holds the lock past `busy_timeout`, the
- *    connection is released, the turn waits a jittered, growing pause and tries again, until
- *    `busyRetryBudgetMs` is spent; then the caller gets `Busy`.
- * 4. The caller's callback runs with a Kysely bound to that connection (`trx`). A callback that has
- *    not settled after `transactionTimeoutMs` gets `TransactionTimeout`, its transaction is rolled
- *    back and the queue moves on; any query it still tries through `trx` fails.
- * 5. `COMMIT`. On any error (from the callback, or from COMMIT): `ROLLBACK`. If ROLLBACK itself
- *    fails (SQLite already rolled back after an I/O error, for example), the caller still receives
- *    the ORIGINAL error, with the rollback failure attached as `error.rollbackError`.
- * 6. Every SQLite error reaches the caller classified (`classifySqliteError`); errors that are not
+ * 3. Across processes, `BEGIN IMMEDIATE` takes SQLite's write lock up front (a deferred transaction
+ *    that later writes fails at once with SQLITE_BUSY), with SQLite's busy handler switched off for
+ *    that one statement: SQLite's handler is not a queue (its waiters sleep up to 100 ms while the
+ *    process that just committed takes the lock again, and a synchronous driver blocks the whole
+ *    process, heartbeat timers included, while it sleeps). If another process holds the lock, the
+ *    connection is released, the process sleeps a jittered 0.1-0.5 ms, lets its event loop turn
+ *    (timers and I/O run) and tries again: waiters poll at millisecond scale, so the lock changes
+ *    hands soon after the holder's COMMIT has returned. After `busyRetryBudgetMs` the turns that
+ *    were to run get `Busy`. No lock file and no leader: the only lock is SQLite's, which the
+ *    kernel releases when its holder dies.
+ * 4. Stepping aside (`#stepAsideIfHogging`): when this process has committed `yieldAfterCommits`
+ *    transactions in a row with no other connection committing in between (`PRAGMA data_version`)
+ *    while other writers were seen recently, it pauses `yieldMs` before its next BEGIN, so that the
+ *    others' polls find the lock free.
+ * 5. Group commit: once the lock is held, the turns waiting at the front (priority lane first, up
+ *    to `maxBatchSize`, stopping at a turn that asked `{ batch: false }`) run in that ONE
+ *    transaction, one after another. Each runs inside its own SAVEPOINT, so a caller's error rolls
+ *    back only its own writes. A batch of one runs without a savepoint. Each callback that has not
+ *    settled after its `timeoutMs` gets `TransactionTimeout` and only its own writes are rolled
+ *    back; any query it still tries through its `trx` fails.
+ * 6. `COMMIT`, then every caller of the batch is settled: no promise resolves before the shared
+ *    COMMIT returned (so under synchronous=FULL a resolved write is on disk). If COMMIT fails, every
+ *    caller rejects. If SQLite rolled the whole transaction back by itself (an I/O error or a full
+ *    disk in one caller's work), the callers that already ran reject and those that had not run yet
+ *    go back to the front of the queue. If ROLLBACK itself fails, the caller still receives the
+ *    ORIGINAL error, with the rollback failure attached as `error.rollbackError`.
+ * 7. Every SQLite error reaches the caller classified (`classifySqliteError`); errors that are not
  *    SQLite's (a bug in the callback) reach it unchanged.
  *
  * A `run` inside a running callback (board operations inside `board.writeTxn`) joins the open
@@ -34,17 +52,22 @@ export class WriteQueue<DB> {
   readonly #connection: SqliteConnection
   readonly #options: Required<WriteOptions>
   readonly #readonly: boolean
-  readonly #waiting: Array<Turn<DB, unknown>> = []
+  readonly #priorityLane: Array<Turn<DB, unknown>> = []
+  readonly #normalLane: Array<Turn<DB, unknown>> = []
   readonly #idle: Array<() => void> = []
+  readonly #contention = new LockContention()
   #draining = false
   #closed = false
   #savepoints = 0
+  #policyBusyTimeoutMs: number | undefined
+  #dataVersion: SqliteStatement | undefined
 
   constructor(db: Kysely<DB>, connection: SqliteConnection, options: WriteQueueOptions = {}) {
     this.#db = db
     this.#connection = connection
-    this.#options = resolveWriteOptions(options)
-    this.#readonly = options.readonly ?? false
+    const { readonly, ...writeOptions } = options
+    this.#options = resolveWriteOptions(writeOptions)
+    this.#readonly = readonly ?? false
   }
 
   /** The options in force. */
@@ -52,7 +75,7 @@ export class WriteQueue<DB> {
     return this.#options
   }
 
-  /** Runs `fn` in one write transaction (see the class comment) and resolves with what it returned. */
+  /** Runs `fn` in a write transaction (see the class comment) and resolves with what it returned. */
   run<T>(fn: (trx: Kysely<DB>) => Promise<T> | T, options: WriteTxnOptions = {}): Promise<T> {
     if (typeof fn !== 'function') return Promise.reject(new InvalidInput('writeTxn needs a function (trx) => ...; nothing was written.'))
     let timeoutMs = this.#options.transactionTimeoutMs
@@ -62,12 +85,19 @@ export class WriteQueue<DB> {
       }
       timeoutMs = options.timeoutMs
     }
+    for (const field of ['batch', 'priority'] as const) {
+      if (options[field] !== undefined && typeof options[field] !== 'boolean') {
+        return Promise.reject(new InvalidInput(`Invalid ${field}: expected true or false, got ${String(options[field])}. Nothing was written.`, { details: { field } }))
+      }
+    }
     const outer = currentTurn.getStore()
     if (outer && outer.queue === this && !outer.guard.ended) return this.#nested(outer, fn)
     if (this.#closed) return Promise.reject(new BoardClosed('The board is closed; open it again to write.'))
     if (this.#readonly) return Promise.reject(new ReadOnlyBoard('The board was opened read-only; open it without readonly to write. Nothing was written.'))
     return new Promise<T>((resolve, reject) => {
-      this.#waiting.push({ fn, timeoutMs, resolve, reject } as Turn<DB, unknown>)
+      const priority = options.priority ?? false
+      const turn = new Turn<DB, T>(fn, timeoutMs, options.batch ?? true, priority, resolve, reject)
+      ;(priority ? this.#priorityLane : this.#normalLane).push(turn as Turn<DB, unknown>)
       void this.#drain()
     })
   }
@@ -81,11 +111,12 @@ export class WriteQueue<DB> {
     return turn && turn.queue === this && !turn.guard.ended ? (turn.trx as Kysely<DB>) : undefined
   }
 
-  /** Refuses new writes and resolves once the queue is empty (the running turn has finished). */
+  /** Refuses new writes and resolves once the queue is empty (the running transaction has finished). */
   async close(): Promise<void> {
     this.#closed = true
-    if (!this.#draining && this.#waiting.length === 0) return
-    await new Promise<void>((resolve) => this.#idle.push(resolve))
+    if (this.#draining || this.#waitingCount() > 0) await new Promise<void>((resolve) => this.#idle.push(resolve))
+    this.#dataVersion?.finalize()
+    this.#dataVersion = undefined
   }
 
   // --- the queue -------------------------------------------------------------------------------
@@ -94,84 +125,182 @@ export class WriteQueue<DB> {
     if (this.#draining) return
     this.#draining = true
     try {
-      for (let turn = this.#waiting.shift(); turn; turn = this.#waiting.shift()) {
-        // Seam for batching: several waiting turns could be taken here and run in ONE transaction,
-        // each inside its own SAVEPOINT (as `#nested` does), so that one fsync commits them all;
-        // each caller would be settled only after the shared COMMIT returned.
-        try {
-          await this.#take(turn)
-        } catch (error) {
-          // #take settles its turn itself; this only catches what should never happen (a driver
-          // throwing where it must not), so that one broken turn cannot stall the queue.
-          this.#abandonTransaction()
-          turn.reject(error)
-        }
-      }
+      while (this.#waitingCount() > 0) await this.#transaction()
     } finally {
       this.#draining = false
       for (const resolve of this.#idle.splice(0)) resolve()
     }
   }
 
-  /** Runs one turn to the end. Never throws: the turn's promise is settled instead. */
-  async #take(turn: Turn<DB, unknown>): Promise<void> {
+  #waitingCount(): number {
+    return this.#priorityLane.length + this.#normalLane.length
+  }
+
+  /**
+   * The turns the next transaction runs: the priority lane first, then the normal lane, in order,
+   * at most `maxBatchSize`; a turn that asked `{ batch: false }` runs alone.
+   */
+  #takeBatch(): Array<Turn<DB, unknown>> {
+    const batch: Array<Turn<DB, unknown>> = []
+    while (batch.length < this.#options.maxBatchSize) {
+      const lane = this.#priorityLane.length > 0 ? this.#priorityLane : this.#normalLane
+      const next = lane[0]
+      if (!next || (batch.length > 0 && (!next.batch || !batch[0]!.batch))) break
+      batch.push(lane.shift()!)
+    }
+    return batch
+  }
+
+  /** Puts turns that never ran back at the front of their lanes, in their order. */
+  #putBack(turns: ReadonlyArray<Turn<DB, unknown>>): void {
+    for (const turn of [...turns].reverse()) (turn.priority ? this.#priorityLane : this.#normalLane).unshift(turn)
+  }
+
+  /** One transaction to the end: waits for the lock, runs a batch, commits. Settles what it takes. */
+  async #transaction(): Promise<void> {
+    await this.#stepAsideIfHogging()
     const started = performance.now()
     for (let attempt = 0; ; attempt++) {
-      // Seam for fair turns across processes: wait here for this process's slot in a shared turn
-      // queue (sqlite-wal-facts.md §4) before BEGIN IMMEDIATE, and hand it on after COMMIT returns.
-      const outcome = await this.#db.connection().execute((connection) => this.#attempt(turn, connection))
+      const outcome = await this.#db.connection().execute((connection) => this.#attempt(connection))
       if (outcome.kind === 'settled') return
       const spent = performance.now() - started
       if (spent >= this.#options.busyRetryBudgetMs) {
-        turn.reject(
-          new Busy(
-            `Another process held the board's write lock for the whole retry budget (${this.#options.busyRetryBudgetMs} ms, ${attempt + 1} attempts). ` +
-              'Nothing was written. Retry later; if it persists, look for a process holding a long write transaction.',
-            { cause: outcome.error, sqliteCode: outcome.error.sqliteCode, details: { attempts: attempt + 1, budgetMs: this.#options.busyRetryBudgetMs } },
-          ),
-        )
+        for (const turn of this.#takeBatch()) {
+          turn.reject(
+            new Busy(
+              `Another process held the board's write lock for the whole retry budget (${this.#options.busyRetryBudgetMs} ms, ${attempt + 1} attempts). ` +
+                'Nothing was written. Retry later; if it persists, look for a process holding a long write transaction.',
+              { cause: outcome.error, sqliteCode: outcome.error.sqliteCode, details: { attempts: attempt + 1, budgetMs: this.#options.busyRetryBudgetMs } },
+            ),
+          )
+        }
         return
       }
-      await delay(Math.min(backoff(attempt), this.#options.busyRetryBudgetMs - spent))
+      await pauseBeforeRetry()
     }
   }
 
-  /** One try at a turn on the acquired connection: BEGIN IMMEDIATE, the callback, COMMIT. */
-  async #attempt(turn: Turn<DB, unknown>, connection: Kysely<DB>): Promise<AttemptOutcome> {
+  /** One try: BEGIN IMMEDIATE; if the lock was free, the batch and COMMIT. */
+  async #attempt(connection: Kysely<DB>): Promise<AttemptOutcome> {
+    const begun = this.#begin()
+    if (begun.kind === 'busy') return begun
+    const batch = this.#takeBatch()
+    if (begun.kind === 'failed') {
+      for (const turn of batch) turn.reject(classifySqliteError(begun.error, 'starting a write transaction (BEGIN IMMEDIATE)'))
+      return { kind: 'settled' }
+    }
     try {
-      this.#connection.exec('BEGIN IMMEDIATE')
+      await this.#runBatch(batch, connection)
+    } catch (error) {
+      // #runBatch settles its turns itself; this only catches what should never happen (a driver
+      // throwing where it must not), so that one broken transaction cannot stall the queue.
+      this.#abandonTransaction()
+      for (const turn of batch) turn.reject(error)
+    }
+    return { kind: 'settled' }
+  }
+
+  /**
+   * `BEGIN IMMEDIATE` without SQLite's busy handler (unless `lockPolling` is off): busy_timeout is
+   * 0 for this statement only, and the policy's value is back before anything else runs.
+   */
+  #begin(): BeginOutcome {
+    try {
+      if (this.#options.lockPolling) {
+        this.#policyBusyTimeoutMs ??= readBusyTimeout(this.#connection)
+        try {
+          this.#connection.exec('PRAGMA busy_timeout = 0')
+          this.#connection.exec('BEGIN IMMEDIATE')
+        } finally {
+          this.#connection.exec(`PRAGMA busy_timeout = ${this.#policyBusyTimeoutMs}`)
+        }
+      } else {
+        this.#connection.exec('BEGIN IMMEDIATE')
+      }
     } catch (error) {
       const classified = classifySqliteError(error, 'starting a write transaction (BEGIN IMMEDIATE)')
-      if (classified instanceof Busy) return { kind: 'busy', error: classified }
-      turn.reject(classified)
-      return { kind: 'settled' }
+      if (classified instanceof Busy) {
+        this.#contention.sawLockHeld()
+        return { kind: 'busy', error: classified }
+      }
+      return { kind: 'failed', error }
     }
+    if (this.#options.yieldAfterCommits > 0) {
+      this.#dataVersion ??= this.#connection.prepare('PRAGMA data_version')
+      this.#contention.began(this.#dataVersion.all([])[0]?.['data_version'])
+    }
+    return { kind: 'begun' }
+  }
 
-    const guard = new TurnGuard()
-    const trx = connection.withPlugin(guard)
-    let value: unknown
-    try {
-      value = await this.#withTimeout(
-        Promise.resolve(currentTurn.run({ queue: this, trx, guard }, () => turn.fn(trx))),
-        turn.timeoutMs,
-        guard,
-      )
-    } catch (error) {
-      guard.end()
-      turn.reject(this.#rollBack(classifySqliteError(error, 'running a write transaction')))
-      return { kind: 'settled' }
+  /** Has this process held the lock `yieldAfterCommits` times in a row while others want it? Then pause. */
+  async #stepAsideIfHogging(): Promise<void> {
+    if (this.#contention.shouldStepAside(this.#options.yieldAfterCommits)) await delay(this.#options.yieldMs)
+  }
+
+  /** Runs each turn of the batch in the open transaction, then commits and settles them all. */
+  async #runBatch(batch: ReadonlyArray<Turn<DB, unknown>>, connection: Kysely<DB>): Promise<void> {
+    const outcomes: TurnOutcome[] = []
+    for (const [index, turn] of batch.entries()) {
+      const savepoint = batch.length > 1 ? `kanban_db_${++this.#savepoints}` : undefined
+      const outcome = await this.#runTurn(turn, connection, savepoint)
+      outcomes.push(outcome)
+      if (outcome.kind === 'failed' && !this.#connection.inTransaction) {
+        // SQLite rolled the whole transaction back (or this turn had it to itself): the turns that
+        // ran lost their writes, the turns that did not run yet try again in the next transaction.
+        this.#putBack(batch.slice(index + 1))
+        batch.slice(0, index + 1).forEach((ran, at) => {
+          const result = outcomes[at]!
+          if (result.kind === 'failed') ran.reject(result.error)
+          else ran.reject(classifySqliteError(outcome.raw, 'running a write batched with this one, after which SQLite rolled the shared transaction back; nothing of it was written'))
+        })
+        return
+      }
     }
-    guard.end()
 
     try {
       this.#connection.exec('COMMIT')
     } catch (error) {
       // COMMIT failed (I/O error, disk full, or a lock in rollback-journal mode): nothing was written.
-      turn.reject(this.#rollBack(classifySqliteError(error, 'committing a write transaction')))
-      return { kind: 'settled' }
+      const rollbackError = this.#tryRollBack()
+      batch.forEach((turn, at) => {
+        const result = outcomes[at]!
+        if (result.kind === 'failed') return turn.reject(result.error)
+        const classified = classifySqliteError(error, 'committing a write transaction')
+        turn.reject(rollbackError === undefined ? classified : attachRollbackError(classified, rollbackError))
+      })
+      return
     }
-    turn.resolve(value)
-    return { kind: 'settled' }
+    this.#contention.committed()
+    batch.forEach((turn, at) => {
+      const result = outcomes[at]!
+      if (result.kind === 'failed') turn.reject(result.error)
+      else turn.resolve(result.value)
+    })
+  }
+
+  /**
+   * Runs one turn's callback in the open transaction, inside `savepoint` when given. Never throws
+   * for the callback's failure: it is rolled back (to the savepoint, or the whole transaction) and
+   * returned.
+   */
+  async #runTurn(turn: Turn<DB, unknown>, connection: Kysely<DB>, savepoint: string | undefined): Promise<TurnOutcome> {
+    if (savepoint) this.#connection.exec(`SAVEPOINT ${savepoint}`)
+    const guard = new TurnGuard()
+    const trx = connection.withPlugin(guard)
+    try {
+      const value = await this.#withTimeout(
+        Promise.resolve(currentTurn.run({ queue: this, trx, guard }, () => turn.fn(trx))),
+        turn.timeoutMs,
+        guard,
+      )
+      if (savepoint) this.#connection.exec(`RELEASE ${savepoint}`)
+      return { kind: 'done', value }
+    } catch (error) {
+      guard.end()
+      const classified = classifySqliteError(error, 'running a write transaction')
+      const reported = savepoint ? this.#rollBackTo(savepoint, classified) : this.#rollBack(classified)
+      return { kind: 'failed', error: reported, raw: error }
+    }
   }
 
   /** Waits for the callback, but no longer than the transaction timeout. */
@@ -201,22 +330,35 @@ export class WriteQueue<DB> {
    * when ROLLBACK itself failed, with that failure attached as `rollbackError`.
    */
   #rollBack(original: unknown): unknown {
+    const rollbackError = this.#tryRollBack()
+    return rollbackError === undefined ? original : attachRollbackError(original, rollbackError)
+  }
+
+  /** ROLLBACK; returns why it failed (classified), or undefined when it worked. */
+  #tryRollBack(): unknown {
     try {
       this.#connection.exec('ROLLBACK')
+      return undefined
     } catch (rollbackError) {
       // SQLite rolls back by itself after some errors (SQLITE_IOERR, SQLITE_FULL, ...), and ROLLBACK
       // then fails with "no transaction is active". If a transaction is somehow still open, try once
       // more so the next turn does not start inside it.
-      if (this.#connection.isOpen && this.#connection.inTransaction) {
-        try {
-          this.#connection.exec('ROLLBACK')
-        } catch {
-          // Reported through rollbackError below.
-        }
-      }
-      return attachRollbackError(original, classifySqliteError(rollbackError, 'rolling back a failed write transaction'))
+      this.#abandonTransaction()
+      return classifySqliteError(rollbackError, 'rolling back a failed write transaction')
     }
-    return original
+  }
+
+  /** Rolls back to `savepoint` (only this turn's writes) and returns the error its caller should see. */
+  #rollBackTo(savepoint: string, original: unknown): unknown {
+    try {
+      this.#connection.exec(`ROLLBACK TO ${savepoint}`)
+      this.#connection.exec(`RELEASE ${savepoint}`)
+      return original
+    } catch (rollbackError) {
+      // The savepoint is gone: SQLite rolled the whole transaction back. Make sure nothing is left open.
+      this.#abandonTransaction()
+      return attachRollbackError(original, classifySqliteError(rollbackError, 'rolling back to a savepoint'))
+    }
   }
 
   /** Rolls back whatever transaction is still open on the connection, ignoring failures. */
@@ -254,9 +396,8 @@ export class WriteQueue<DB> {
 /** Options of the write path, all optional with documented defaults. */
 export interface WriteOptions {
   /**
-   * How long a write keeps retrying BEGIN IMMEDIATE while another process holds the write lock
-   * (each try already waits up to the policy's `busy_timeout`), before it fails with `Busy`.
-   * Default 30,000 ms.
+   * How long a write keeps retrying BEGIN IMMEDIATE while another process holds the write lock,
+   * before it fails with `Busy`. Default 30,000 ms.
    */
   readonly busyRetryBudgetMs?: number
   /**
@@ -264,12 +405,42 @@ export interface WriteOptions {
    * Default 30,000 ms.
    */
   readonly transactionTimeoutMs?: number
+  /**
+   * Group commit: at most this many waiting `writeTxn` calls share one transaction (one fsync under
+   * synchronous=FULL), each in its own savepoint. 1 turns group commit off. Default 64.
+   */
+  readonly maxBatchSize?: number
+  /**
+   * Step aside after this many commits in a row with no other process committing in between, while
+   * other writers were seen in the last few seconds: pause `yieldMs` before the next BEGIN so they
+   * get the lock. 0 never steps aside. Default 8.
+   */
+  readonly yieldAfterCommits?: number
+  /** How long to step aside, in ms. Default 2. */
+  readonly yieldMs?: number
+  /**
+   * Wait for another process's write lock by kanban-db's own polling (BEGIN IMMEDIATE with
+   * busy_timeout 0, retried every 0.1-0.5 ms with the event loop turning in between). false leaves the
+   * waiting to SQLite's busy handler with the policy's `busy_timeout`, which is neither fair nor
+   * bounded and blocks the process while it sleeps (sqlite-wal-facts.md §4). Default true.
+   */
+  readonly lockPolling?: boolean
 }
 
 /** Options of one `writeTxn` call. */
 export interface WriteTxnOptions {
   /** This transaction's timeout, instead of the board's `transactionTimeoutMs`. */
   readonly timeoutMs?: number
+  /**
+   * May this call share a transaction (and its COMMIT) with other waiting calls, each in its own
+   * savepoint? false runs it in a transaction of its own. Default true.
+   */
+  readonly batch?: boolean
+  /**
+   * Run ahead of every waiting call without priority, in the next transaction (heartbeats: a lease
+   * must not expire behind a queue of other writes). Default false.
+   */
+  readonly priority?: boolean
 }
 
 /** Options of {@link WriteQueue}. */
@@ -282,18 +453,36 @@ export interface WriteQueueOptions extends WriteOptions {
 export const defaultWriteOptions: Required<WriteOptions> = Object.freeze({
   busyRetryBudgetMs: 30_000,
   transactionTimeoutMs: 30_000,
+  maxBatchSize: 64,
+  yieldAfterCommits: 8,
+  yieldMs: 2,
+  lockPolling: true,
 })
 
-/** The write options with defaults applied, after checking each is a sensible number. */
+/** The write options with defaults applied, after checking each is a sensible value. */
 export function resolveWriteOptions(options: WriteOptions = {}): Required<WriteOptions> {
-  const resolved = { ...defaultWriteOptions }
-  for (const key of ['busyRetryBudgetMs', 'transactionTimeoutMs'] as const) {
+  const resolved: { -readonly [K in keyof WriteOptions]-?: WriteOptions[K] } = { ...defaultWriteOptions }
+  for (const key of ['busyRetryBudgetMs', 'transactionTimeoutMs', 'yieldMs'] as const) {
     const value = options[key]
     if (value === undefined) continue
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new InvalidInput(`Invalid ${key}: expected a number of milliseconds >= 0, got ${String(value)}.`, { details: { field: key, value } })
     }
     resolved[key] = value
+  }
+  for (const [key, least] of [['maxBatchSize', 1], ['yieldAfterCommits', 0]] as const) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (!Number.isInteger(value) || value < least) {
+      throw new InvalidInput(`Invalid ${key}: expected a whole number >= ${least}, got ${String(value)}.`, { details: { field: key, value } })
+    }
+    resolved[key] = value
+  }
+  if (options.lockPolling !== undefined) {
+    if (typeof options.lockPolling !== 'boolean') {
+      throw new InvalidInput(`Invalid lockPolling: expected true or false, got ${String(options.lockPolling)}.`, { details: { field: 'lockPolling' } })
+    }
+    resolved.lockPolling = options.lockPolling
   }
   return Object.freeze(resolved)
 }
@@ -321,20 +510,106 @@ function attachRollbackError(original: unknown, rollbackError: unknown): unknown
   return wrapped
 }
 
-/** Jittered exponential backoff: about 2, 4, 8 ... ms, capped at about 100 ms. */
-function backoff(attempt: number): number {
-  const base = Math.min(100, 2 ** (attempt + 1))
-  return base / 2 + Math.random() * base
+/**
+ * Between two tries at a lock another process holds: sleep a jittered 0.1-0.5 ms (the thread sleeps,
+ * using no CPU), then let the event loop turn once so timers, I/O and new callers run.
+ */
+async function pauseBeforeRetry(): Promise<void> {
+  Atomics.wait(sleeper, 0, 0, 0.1 + Math.random() * 0.4)
+  await nextTurnOfTheEventLoop()
 }
 
-interface Turn<DB, T> {
-  readonly fn: (trx: Kysely<DB>) => Promise<T> | T
-  readonly timeoutMs: number
-  readonly resolve: (value: T) => void
-  readonly reject: (error: unknown) => void
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/** The connection's busy_timeout as the open policy set it, to restore after each BEGIN. */
+function readBusyTimeout(connection: SqliteConnection): number {
+  const statement = connection.prepare('PRAGMA busy_timeout')
+  try {
+    const row = statement.all([])[0]
+    return Number(row ? Object.values(row)[0] : 0)
+  } finally {
+    statement.finalize()
+  }
+}
+
+/**
+ * What this process knows about other writers: how many of its commits came in a row with no other
+ * connection committing in between (`PRAGMA data_version` changes only for other connections'
+ * commits), and when it last saw another writer at all.
+ */
+class LockContention {
+  /** How long after the last sign of another writer this process still steps aside for them. */
+  static readonly presenceWindowMs = 5000
+  #streak = 0
+  #lastVersion: unknown
+  #waited = false
+  #othersSeenAt = Number.NEGATIVE_INFINITY
+
+  /** BEGIN IMMEDIATE found the lock held. */
+  sawLockHeld(): void {
+    this.#waited = true
+    this.#othersSeenAt = performance.now()
+  }
+
+  /** BEGIN IMMEDIATE succeeded; `version` is the connection's data_version now. */
+  began(version: unknown): void {
+    const othersCommitted = this.#lastVersion !== undefined && version !== this.#lastVersion
+    if (othersCommitted) this.#othersSeenAt = performance.now()
+    if (othersCommitted || this.#waited) this.#streak = 0
+    this.#lastVersion = version
+    this.#waited = false
+  }
+
+  /** This process committed. */
+  committed(): void {
+    this.#streak++
+  }
+
+  /** After `limit` commits in a row with other writers around: step aside once (and count anew). */
+  shouldStepAside(limit: number): boolean {
+    if (limit === 0 || this.#streak < limit) return false
+    if (performance.now() - this.#othersSeenAt > LockContention.presenceWindowMs) return false
+    this.#streak = 0
+    return true
+  }
+}
+
+/** One caller waiting in the queue. Settling twice is a no-op. */
+class Turn<DB, T> {
+  readonly #resolve: (value: T) => void
+  readonly #reject: (error: unknown) => void
+  #settled = false
+
+  constructor(
+    readonly fn: (trx: Kysely<DB>) => Promise<T> | T,
+    readonly timeoutMs: number,
+    readonly batch: boolean,
+    readonly priority: boolean,
+    resolve: (value: T) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#resolve = resolve
+    this.#reject = reject
+  }
+
+  resolve(value: T): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#resolve(value)
+  }
+
+  reject(error: unknown): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#reject(error)
+  }
 }
 
 type AttemptOutcome = { readonly kind: 'settled' } | { readonly kind: 'busy'; readonly error: KanbanDbError }
+
+type BeginOutcome = { readonly kind: 'begun' } | { readonly kind: 'busy'; readonly error: KanbanDbError } | { readonly kind: 'failed'; readonly error: unknown }
+
+type TurnOutcome = { readonly kind: 'done'; readonly value: unknown } | { readonly kind: 'failed'; readonly error: unknown; readonly raw: unknown }
 
 interface TurnContext {
   readonly queue: WriteQueue<never> | WriteQueue<any>
