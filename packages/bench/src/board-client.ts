@@ -50,19 +50,37 @@ export async function loadOpenBoard(): Promise<OpenBoard> {
   return cachedOpenBoard
 }
 
+/** The adapters the bench can drive boards through, by short name. */
+export const BENCH_ADAPTERS: Readonly<Record<string, string>> = {
+  'better-sqlite3': '@kanban-db/adapter-better-sqlite3',
+  'node-sqlite': '@kanban-db/adapter-node-sqlite',
+}
+
+let adapterModule = BENCH_ADAPTERS['better-sqlite3']!
 let cachedAdapter: SqliteAdapter | undefined
 
-/** The better-sqlite3 adapter (the board's primary driver, the same SQLite copy as the raw baselines). */
+/**
+ * Chooses the adapter every board of this process opens through (default better-sqlite3, the same
+ * SQLite copy as the raw baselines). Fleet children get the module name from their init message.
+ */
+export function useAdapter(moduleName: string): void {
+  if (moduleName !== adapterModule) cachedAdapter = undefined
+  adapterModule = moduleName
+}
+
+/** The module name of the adapter in use (what fleet children load). */
+export function adapterModuleName(): string {
+  return adapterModule
+}
+
+/** The adapter in use, loaded once. */
 export async function benchAdapter(): Promise<SqliteAdapter> {
   if (!cachedAdapter) {
-    const module = (await import('@kanban-db/adapter-better-sqlite3')) as { default: () => Promise<SqliteAdapter> }
+    const module = (await import(adapterModule)) as { default: () => Promise<SqliteAdapter> }
     cachedAdapter = await module.default()
   }
   return cachedAdapter
 }
-
-/** The module name child processes load the adapter by. */
-export const BENCH_ADAPTER_MODULE = '@kanban-db/adapter-better-sqlite3'
 
 /** Opens a board through `openBoard` with the default policy except `synchronous`. */
 export async function openBenchBoard(path: string, synchronous: Synchronous, adapter?: SqliteAdapter): Promise<BenchBoard> {

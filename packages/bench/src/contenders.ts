@@ -6,6 +6,7 @@ import { rawInsert } from './baselines/raw-insert.ts'
 import { rawOpen } from './baselines/raw-open.ts'
 import type { Contender } from './contender.ts'
 import type { Environment } from './environment.ts'
+import { adapterModuleName } from './board-client.ts'
 import { boardBatched } from './scenarios/board-batched.ts'
 import { boardBulk } from './scenarios/board-bulk.ts'
 import { boardLoop } from './scenarios/board-loop.ts'
@@ -55,5 +56,5 @@ async function recordAdapters(environment: Environment): Promise<void> {
       environment.drivers[name] = `not loadable: ${(error as Error).message}`
     }
   }
-  environment.drivers['kanban-db board adapter'] = '@kanban-db/adapter-better-sqlite3 (every board scenario)'
+  environment.drivers['kanban-db board adapter'] = `${adapterModuleName()} (every board scenario)`
 }

@@ -7,6 +7,7 @@ import { goals, type Repetition } from './goals.ts'
 import { parseOptions } from './options.ts'
 import { judge, renderReport, repetitionsAsJson } from './report.ts'
 import { recordedPragmas } from './scenarios/board-loop.ts'
+import { BENCH_ADAPTERS, useAdapter } from './board-client.ts'
 
 /**
  * `./dev bench [--smoke] [--json FILE] [--dir DIR]`: runs every contender once per repetition, in
@@ -25,6 +26,7 @@ async function main(): Promise<number> {
     return 2
   }
   mkdirSync(options.dir, { recursive: true })
+  useAdapter(BENCH_ADAPTERS[options.adapter]!)
   const environment = describeEnvironment(options.dir)
   const runDir = mkdtempSync(join(options.dir, 'run-'))
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly opens: number
   /** Run only contenders whose id contains one of these (goals needing others print NOT MEASURED). */
   readonly only: readonly string[] | undefined
+  /** The adapter every board opens through: `better-sqlite3` (default) or `node-sqlite`. */
+  readonly adapter: string
 }
 
 /** The repository root (the bench lives in packages/bench/src). */
@@ -31,7 +33,8 @@ const usage = `usage: ./dev bench [--smoke] [--json FILE] [--dir DIR] [--reps N]
   --reps N           alternating repetitions (default 3, at least 3 outside --smoke)
   --seconds S        seconds per single-process contender per repetition (default 2)
   --fleet-seconds S  seconds per multi-process scenario per repetition (default 5)
-  --only A,B         run only the contenders whose id contains A or B (for example fleet,raw-claim)`
+  --only A,B         run only the contenders whose id contains A or B (for example fleet,raw-claim)
+  --adapter NAME     the adapter boards open through: better-sqlite3 (default) or node-sqlite`
 
 /** Parses the command line. Relative paths are taken from the directory `./dev` was run in. */
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -43,6 +46,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   let seconds: number | undefined
   let fleetSeconds: number | undefined
   let only: string[] | undefined
+  let adapter = 'better-sqlite3'
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const value = (): string => {
@@ -58,6 +62,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--seconds': seconds = positive(arg, value()); break
       case '--fleet-seconds': fleetSeconds = positive(arg, value()); break
       case '--only': only = value().split(',').filter(Boolean); break
+      case '--adapter':
+        adapter = value()
+        if (!['better-sqlite3', 'node-sqlite'].includes(adapter)) fail(`--adapter must be better-sqlite3 or node-sqlite, got '${adapter}'`)
+        break
       case '--': break
       case '-h': case '--help': console.log(usage); process.exit(0)
       default: fail(`unknown argument ${arg}`)
@@ -74,6 +82,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     fleetMs: Math.round((fleetSeconds ?? (smoke ? 0.6 : 5)) * 1000),
     opens: smoke ? 20 : 200,
     only,
+    adapter,
   }
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type BetterSqlite3 from 'better-sqlite3'
+import { migrations } from '@kanban-db/core'
 
 const require = createRequire(import.meta.url)
 
@@ -46,44 +47,16 @@ export function readRawPragmas(db: BetterSqlite3.Database): RawPragmas {
 }
 
 /**
- * The board's tasks table (schema version 1 of @kanban-db/core) with its ready-queue index: the
- * "equivalent schema" the raw claim loop runs on, so the raw loop pays for the same row width and
- * index maintenance a board claim pays for, and nothing else (no run rows, no events).
+ * The board's own tasks table and every index on it, taken from `@kanban-db/core`'s migrations (so
+ * the raw claim loop pays for the same row width and index maintenance a board claim pays for, and
+ * nothing else: no run rows, no events, no other tables).
  */
-export const rawTasksSchema = `
-  CREATE TABLE IF NOT EXISTS tasks (
-    id TEXT PRIMARY KEY NOT NULL,
-    title TEXT NOT NULL,
-    body TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    priority INTEGER NOT NULL DEFAULT 0,
-    assignee TEXT,
-    created_by TEXT,
-    idempotency_key TEXT UNIQUE,
-    meta TEXT NOT NULL DEFAULT '{}',
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    started_at INTEGER,
-    completed_at INTEGER,
-    claim_token TEXT,
-    claimed_by TEXT,
-    worker_pid INTEGER,
-    worker_host TEXT,
-    claimed_at INTEGER,
-    claim_expires_at INTEGER,
-    lease_ms INTEGER,
-    heartbeat_at INTEGER,
-    current_run_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL DEFAULT 3,
-    result TEXT,
-    last_error TEXT,
-    block_reason TEXT
-  );
-  CREATE INDEX IF NOT EXISTS tasks_ready_queue ON tasks (priority DESC, created_at, id) WHERE status = 'ready';
-  CREATE INDEX IF NOT EXISTS tasks_running_expiry ON tasks (claim_expires_at) WHERE status = 'running';
-  CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, created_at, id);
-`
+export const rawTasksSchema: string = migrations
+  .flatMap((migration) => migration.sql.split(';'))
+  .map((statement) => statement.trim())
+  .filter((statement) => /^(CREATE TABLE( IF NOT EXISTS)? tasks\b|ALTER TABLE tasks\b|CREATE INDEX( IF NOT EXISTS)? \w+ ON tasks\b)/i.test(statement))
+  .map((statement) => `${statement};`)
+  .join('\n')
 
 let sequence = 0
 /** A new row id for the raw baselines: unique in this process, time-ordered like the board's. */

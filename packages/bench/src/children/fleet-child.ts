@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { now, wallNow } from '../clock.ts'
 import { openRaw } from '../baselines/raw-database.ts'
 import { rawClaimLoop } from '../baselines/raw-claim.ts'
-import { benchTasks, type BenchBoard, openBenchBoard } from '../board-client.ts'
+import { benchTasks, type BenchBoard, openBenchBoard, useAdapter } from '../board-client.ts'
 import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from './fleet-protocol.ts'
 
 /**
@@ -50,6 +50,7 @@ const describe = (error: unknown): string => (error instanceof Error ? `${error.
 
 async function main(options: FleetInit): Promise<void> {
   if (options.mode === 'raw') return rawWorker(options)
+  useAdapter(options.adapterModule)
   const board = await openBenchBoard(options.path, options.synchronous)
   try {
     if (options.role === 'dispatcher') await dispatcher(board, options)

@@ -6,7 +6,7 @@ import { wallNow } from '../clock.ts'
 import type { Contender, Figures, RunContext, RunResult } from '../contender.ts'
 import { openRaw, rawTasksSchema, type Synchronous } from '../baselines/raw-database.ts'
 import { rawClaimLoop } from '../baselines/raw-claim.ts'
-import { boardPragma, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
+import { adapterModuleName, boardPragma, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
 import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from '../children/fleet-protocol.ts'
 import { FLEET_HEARTBEAT_EVERY_MS, FLEET_LEASE_MS } from '../goals.ts'
 import { maximum, percentile } from '../stats.ts'
@@ -56,7 +56,7 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
     const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
     const leaseMs = fleetLeaseMs(context)
     const base = {
-      type: 'init', mode: 'board', path, synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
+      type: 'init', mode: 'board', path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
       readyBacklog: readyBacklog(context),
     } as const
     const inits: FleetInit[] = [
@@ -127,7 +127,7 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
     setup.exec(rawTasksSchema)
     rawClaimLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, 2))
     const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
-      type: 'init', role: 'worker', mode: 'raw', path, synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
+      type: 'init', role: 'worker', mode: 'raw', path, adapterModule: adapterModuleName(), synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
       heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
     }))
     const reports = await runChildren(children, inits, context.durationMs, () => {})
