@@ -4,9 +4,17 @@ import type { BoardSchema } from '../schema/board-schema.js'
 import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.js'
 import type { TaskStatus } from './transitions.js'
 import type {
-  BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim,
-  Task, TaskComment, TaskFilter,
+  Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
+  EventBatch, EventQuery, FailOptions, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, TakeEventsOptions, Task, TaskComment,
+  TaskFilter,
 } from './types.js'
+
+/** What `completeAndClaimNext` returns. */
+export interface CompletedAndClaimed {
+  readonly completed: Task
+  /** The next task claimed in the same commit, or undefined when nothing was ready. */
+  readonly next: ClaimedTask | undefined
+}
 
 /**
  * One open kanban board: what a dispatcher, its workers and a dashboard do to one shared SQLite
@@ -57,27 +65,69 @@ export interface Board {
    */
   complete(taskId: string, claimToken: string, result?: JsonValue): Promise<Task>
   /**
-   * Ends the claim as failed: back to ready while attempts remain (unless `retry: false`), else
-   * failed. `error` is a message or an Error (its message is kept).
+   * `complete`, then `claimNext(claim)`, in ONE transaction (one commit): a worker finishing a task
+   * and taking its next one never leaves a gap another claimer could see, and pays one fsync.
    */
-  fail(taskId: string, claimToken: string, error: string | Error, options?: { readonly retry?: boolean }): Promise<Task>
+  completeAndClaimNext(taskId: string, claimToken: string, result: JsonValue | undefined, claim: ClaimOptions): Promise<CompletedAndClaimed>
+  /**
+   * Ends the claim as failed. `error` is a message or an Error (its message is kept). Each failure
+   * (kind `error`, `spawn`, `timeout`) counts one consecutive failure: back to ready while retries
+   * and attempts remain; past `maxRetries` (the task's, else the board's, default 2) blocked with a
+   * `gave-up` event; when every attempt is used, or with `retry: false`, failed. `rateLimited`
+   * requeues to ready counting nothing.
+   */
+  fail(taskId: string, claimToken: string, error: string | Error, options?: FailOptions): Promise<Task>
   /**
    * Parks a todo, ready or running task as blocked. A running task's claim ends; pass its
    * `claimToken` when the worker itself blocks, so a stale worker cannot block a newer attempt.
+   * With `kind`: the same kind twice in a row sends the task to triage (a block loop); kind
+   * `dependency` adds `dependsOn` and sends it back to todo (ready when no dependency is open).
    */
-  block(taskId: string, reason: string, options?: { readonly claimToken?: string }): Promise<Task>
+  block(taskId: string, reason: string, options?: BlockOptions): Promise<Task>
   /** Takes a blocked task back to ready (or todo while a dependency is not done). */
   unblock(taskId: string): Promise<Task>
   /** Puts a task away for good (from any status but archived). A running claim ends. */
   archive(taskId: string): Promise<Task>
+  /** Takes a task out of triage: ready, or todo while a dependency is not done. */
+  accept(taskId: string): Promise<Task>
+  /** Makes a triage, todo, ready or blocked task `scheduled`: not claimable before `dueAt`. */
+  schedule(taskId: string, dueAt: number): Promise<Task>
+  /** Moves scheduled tasks that are due to ready (or todo); `claimNext` does this itself. Returns their ids. */
+  promoteScheduled(now?: number): Promise<string[]>
+
+  /**
+   * The running attempt asks for review (its claim ends; the task waits in `review` with `summary`
+   * and `result`). Reviewers claim it with `claimNext({ role: 'review' })`, never the worker that
+   * did the work.
+   */
+  requestReview(taskId: string, claimToken: string, request?: ReviewRequest): Promise<Task>
+  /** The reviewer holding `reviewToken` approves: done, dependents released in the same transaction. */
+  approve(taskId: string, reviewToken: string, options?: { readonly comment?: string }): Promise<Task>
+  /**
+   * The reviewer rejects with `reasons`: back to ready for a fix; at the board's
+   * `maxReviewRejections` rejections in a row (default 3), to triage for a person.
+   */
+  reject(taskId: string, reviewToken: string, reasons: string): Promise<Task>
 
   /** Adds a comment to a task (any status), with one `commented` event. */
   addComment(taskId: string, comment: CommentInput): Promise<TaskComment>
   /** The task's comments, oldest first. */
   comments(taskId: string): Promise<TaskComment[]>
+  /** Records a file's metadata on a task (the bytes stay at `uri`), with one `attachment-added` event. */
+  addAttachment(taskId: string, attachment: AttachmentInput): Promise<Attachment>
+  /** The task's attachments, oldest first. */
+  attachments(taskId: string): Promise<Attachment[]>
 
-  /** Running tasks whose lease expired by `now` go back to ready (or failed past max attempts). */
+  /**
+   * Running tasks whose lease expired by `now` go back to ready (or failed past max attempts); an
+   * expiry is not counted as a failure. Reviewer claims that expired end; their tasks stay in review.
+   */
   releaseStaleClaims(now?: number): Promise<ReleasedClaim[]>
+  /**
+   * Running tasks past their `maxRuntimeMs` (a read): terminate each worker, then `fail` the task
+   * with kind `timeout` (it counts a failure).
+   */
+  overrunningClaims(now?: number): Promise<OverrunningClaim[]>
   /**
    * Running tasks of this host whose worker pid is gone (`isAlive` false) go back to ready (or
    * failed), except claims younger than `graceMs` (default `KANBAN_DB_CRASH_GRACE_MS`, else 30 s).
@@ -85,6 +135,18 @@ export interface Board {
   detectCrashedWorkers(options: CrashDetectionOptions): Promise<ReleasedClaim[]>
   /** The event log after `afterId`, oldest first, for notifiers and dashboards. */
   events(query?: EventQuery): Promise<BoardEvent[]>
+  /**
+   * Creates the notification subscription `subscriber` if it does not exist (cursor at the first
+   * event, or with `from: 'now'` after the newest) and returns its cursor.
+   */
+  subscribe(subscriber: string, options?: { readonly from?: 'start' | 'now' }): Promise<number>
+  /**
+   * Leases the events after the subscriber's cursor to this notifier; undefined when another
+   * notifier of the subscriber holds a batch or nothing is new. Deliver them, then `ackEvents`.
+   */
+  takeEvents(subscriber: string, options: TakeEventsOptions): Promise<EventBatch | undefined>
+  /** Moves the subscriber's cursor past the batch; `ClaimMismatch` when its lease was lost. Returns the cursor. */
+  ackEvents(subscriber: string, leaseToken: string): Promise<number>
 
   /**
    * The one way to write: runs `fn` in a BEGIN IMMEDIATE transaction with a Kysely bound to it and

@@ -6,21 +6,27 @@ import type { HygienicConnection } from '../hygiene/open-connection.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { readSchemaVersion } from '../schema/migrations.js'
 import { WriteQueue, type WriteTxnOptions } from '../write/write-transaction.js'
-import type { Board, BoardHealth } from './board.js'
+import { addAttachmentIn, toAttachment } from './attachments.js'
+import type { Board, BoardHealth, CompletedAndClaimed } from './board.js'
 import { addCommentIn, toComment } from './comments.js'
-import { anyReady, claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim } from './claims.js'
+import { anyReady, claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim, type ValidFailure } from './claims.js'
 import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
 import { addDependencyIn } from './dependencies.js'
+import type { BoardRules } from './failure-accounting.js'
 import { archiveIn, blockIn, unblockIn } from './parking.js'
-import { expiredClaims, releaseClaimsIn, runningClaimsOf } from './reclaim.js'
+import { expiredClaims, overrunningClaimsOf, releaseClaimsIn, releaseExpiredReviewsIn, runningClaimsOf } from './reclaim.js'
+import { approveIn, rejectIn, requestReviewIn } from './review.js'
+import { acceptIn, promoteDueIn, scheduleIn } from './scheduling.js'
+import { ackEventsIn, mayTakeEvents, subscribeIn, takeEventsIn } from './subscriptions.js'
 import { toEvent, toTask } from './rows.js'
 import { TASK_STATUSES, type TaskStatus } from './transitions.js'
 import type {
-  BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput, EventQuery, JsonValue, ReleasedClaim,
-  Task, TaskComment, TaskFilter,
+  Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
+  EventBatch, EventQuery, FailOptions, AttemptFailureKind, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, TakeEventsOptions, Task,
+  TaskComment, TaskFilter,
 } from './types.js'
 import {
-  invalid, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireStatus, requireString, toJson,
+  invalid, optionalBoolean, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireStatus, requireString, toJson,
 } from './validate.js'
 
 /** Where the crash grace period comes from when `detectCrashedWorkers` is given none. */
@@ -39,6 +45,7 @@ export interface ConnectionBoardParts {
   readonly db: Kysely<BoardSchema>
   readonly writes: WriteQueue<BoardSchema>
   readonly clock: () => number
+  readonly rules: BoardRules
 }
 
 /**
@@ -52,6 +59,7 @@ export class ConnectionBoard implements Board {
   readonly #hygienic: HygienicConnection
   readonly #writes: WriteQueue<BoardSchema>
   readonly #clock: () => number
+  readonly #rules: BoardRules
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -62,6 +70,7 @@ export class ConnectionBoard implements Board {
     this.#hygienic = parts.hygienic
     this.#writes = parts.writes
     this.#clock = parts.clock
+    this.#rules = parts.rules
   }
 
   // --- tasks ---------------------------------------------------------------------------------------
@@ -93,12 +102,14 @@ export class ConnectionBoard implements Board {
         ? undefined
         : (Array.isArray(filter.status) ? filter.status : [filter.status]).map((status: unknown, index: number) => requireStatus(`filter.status[${index}]`, status))
     const assignee = optionalString('filter.assignee', filter.assignee, { max: 200 })
+    const tenant = optionalString('filter.tenant', filter.tenant, { max: 200 })
     const limit = optionalInteger('filter.limit', filter.limit, 100, { min: 1, max: 10_000 })
     const offset = optionalInteger('filter.offset', filter.offset, 0, { min: 0, max: Number.MAX_SAFE_INTEGER })
     const rows = await this.#read('listing tasks', (db) => {
       let query = db.selectFrom('tasks').selectAll()
       if (statuses !== undefined) query = query.where('status', 'in', statuses.length > 0 ? statuses : ['-none-'])
       if (assignee !== null) query = query.where('assignee', '=', assignee)
+      if (tenant !== null) query = query.where('tenant', '=', tenant)
       return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).offset(offset).execute()
     })
     return rows.map(toTask)
@@ -113,21 +124,27 @@ export class ConnectionBoard implements Board {
   // --- claims --------------------------------------------------------------------------------------
 
   async claimNext(options: ClaimOptions): Promise<ClaimedTask | undefined> {
-    requireObject('options', options)
-    const claim: ValidClaim = {
-      workerId: requireString('options.workerId', options.workerId, { max: 200 }),
-      pid: options.pid === undefined ? process.pid : requireInteger('options.pid', options.pid, { min: 1, max: 2 ** 31 - 1 }),
-      host: options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 }),
-      leaseMs: requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS }),
-      assignee: options.assignee === undefined ? undefined : optionalString('options.assignee', options.assignee, { max: 200 }),
-    }
+    const claim = validateClaim('options', options)
     // An idle poller must not take the write lock: a plain read first, and no transaction when
     // nothing is ready. A task that turns ready right after this read is claimed by the next call,
     // exactly as if this call had come a moment earlier.
-    if (this.#writes.currentTransaction() === undefined && !(await this.#read('looking for ready tasks', (db) => anyReady(db, claim)))) {
+    const now = this.#clock()
+    if (this.#writes.currentTransaction() === undefined && !(await this.#read('looking for ready tasks', (db) => anyReady(db, claim, now)))) {
       return undefined
     }
     return this.writeTxn((trx) => claimNextIn(trx, claim, this.#clock()))
+  }
+
+  async completeAndClaimNext(taskId: string, claimToken: string, result: JsonValue | undefined, claimOptions: ClaimOptions): Promise<CompletedAndClaimed> {
+    requireId('taskId', taskId)
+    requireString('claimToken', claimToken, { max: 200 })
+    const resultJson = result === undefined ? null : toJson('result', result, MAX_RESULT_BYTES)
+    const claim = validateClaim('claim', claimOptions)
+    return this.writeTxn(async (trx) => {
+      const now = this.#clock()
+      const completed = await completeIn(trx, taskId, claimToken, resultJson, now)
+      return { completed, next: await claimNextIn(trx, claim, now) }
+    })
   }
 
   async heartbeat(taskId: string, claimToken: string, options: { readonly leaseMs?: number } = {}): Promise<Task> {
@@ -145,22 +162,34 @@ export class ConnectionBoard implements Board {
     return this.writeTxn((trx) => completeIn(trx, taskId, claimToken, resultJson, this.#clock()))
   }
 
-  async fail(taskId: string, claimToken: string, error: string | Error, options: { readonly retry?: boolean } = {}): Promise<Task> {
+  async fail(taskId: string, claimToken: string, error: string | Error, options: FailOptions = {}): Promise<Task> {
     requireId('taskId', taskId)
     requireString('claimToken', claimToken, { max: 200 })
     const message = error instanceof Error ? error.message || error.name : error
     requireString('error', message, { min: 0, max: 64 * 1024 })
     requireObject('options', options)
-    if (options.retry !== undefined && typeof options.retry !== 'boolean') throw invalid('options.retry', 'expected a boolean', options.retry)
-    return this.writeTxn((trx) => failIn(trx, taskId, claimToken, message, options.retry ?? true, this.#clock()))
+    const kind = options.kind ?? 'error'
+    if (!(FAILURE_KINDS as readonly unknown[]).includes(kind)) throw invalid('options.kind', `expected one of ${FAILURE_KINDS.join(', ')}`, kind)
+    const failure: ValidFailure = {
+      error: message,
+      retry: optionalBoolean('options.retry', options.retry, true),
+      kind,
+      rateLimited: optionalBoolean('options.rateLimited', options.rateLimited, false),
+    }
+    return this.writeTxn((trx) => failIn(trx, taskId, claimToken, failure, this.#rules, this.#clock()))
   }
 
-  async block(taskId: string, reason: string, options: { readonly claimToken?: string } = {}): Promise<Task> {
+  async block(taskId: string, reason: string, options: BlockOptions = {}): Promise<Task> {
     requireId('taskId', taskId)
     requireString('reason', reason, { max: 10_000 })
     requireObject('options', options)
     const claimToken = options.claimToken === undefined ? undefined : requireString('options.claimToken', options.claimToken, { max: 200 })
-    return this.writeTxn((trx) => blockIn(trx, taskId, reason, claimToken, this.#clock()))
+    const kind = optionalString('options.kind', options.kind, { max: 100 })
+    const dependsOn = options.dependsOn ?? []
+    if (!Array.isArray(dependsOn)) throw invalid('options.dependsOn', 'expected an array of task ids', dependsOn)
+    if (dependsOn.length > 0 && kind !== 'dependency') throw invalid('options.dependsOn', "only a block of kind 'dependency' adds dependencies")
+    const dependencies = dependsOn.map((id, index) => requireId(`options.dependsOn[${index}]`, id))
+    return this.writeTxn((trx) => blockIn(trx, taskId, { reason, claimToken, kind, dependsOn: dependencies }, this.#clock()))
   }
 
   async unblock(taskId: string): Promise<Task> {
@@ -171,6 +200,48 @@ export class ConnectionBoard implements Board {
   async archive(taskId: string): Promise<Task> {
     requireId('taskId', taskId)
     return this.writeTxn((trx) => archiveIn(trx, taskId, this.#clock()))
+  }
+
+  async accept(taskId: string): Promise<Task> {
+    requireId('taskId', taskId)
+    return this.writeTxn((trx) => acceptIn(trx, taskId, this.#clock()))
+  }
+
+  async schedule(taskId: string, dueAt: number): Promise<Task> {
+    requireId('taskId', taskId)
+    requireInteger('dueAt', dueAt, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    return this.writeTxn((trx) => scheduleIn(trx, taskId, dueAt, this.#clock()))
+  }
+
+  async promoteScheduled(now?: number): Promise<string[]> {
+    const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    return this.writeTxn((trx) => promoteDueIn(trx, at))
+  }
+
+  // --- review --------------------------------------------------------------------------------------
+
+  async requestReview(taskId: string, claimToken: string, request: ReviewRequest = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('claimToken', claimToken, { max: 200 })
+    requireObject('request', request)
+    const summary = optionalString('request.summary', request.summary, { min: 0, max: 100_000 })
+    const resultJson = request.result === undefined ? null : toJson('request.result', request.result, MAX_RESULT_BYTES)
+    return this.writeTxn((trx) => requestReviewIn(trx, taskId, claimToken, summary, resultJson, this.#clock()))
+  }
+
+  async approve(taskId: string, reviewToken: string, options: { readonly comment?: string } = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('reviewToken', reviewToken, { max: 200 })
+    requireObject('options', options)
+    const comment = optionalString('options.comment', options.comment, { max: 100_000 })
+    return this.writeTxn((trx) => approveIn(trx, taskId, reviewToken, comment, this.#clock()))
+  }
+
+  async reject(taskId: string, reviewToken: string, reasons: string): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('reviewToken', reviewToken, { max: 200 })
+    requireString('reasons', reasons, { max: 64 * 1024 })
+    return this.writeTxn((trx) => rejectIn(trx, taskId, reviewToken, reasons, this.#rules, this.#clock()))
   }
 
   // --- comments ------------------------------------------------------------------------------------
@@ -191,14 +262,47 @@ export class ConnectionBoard implements Board {
     return rows.map(toComment)
   }
 
+  async addAttachment(taskId: string, attachment: AttachmentInput): Promise<Attachment> {
+    requireId('taskId', taskId)
+    requireObject('attachment', attachment)
+    const sha256 = optionalString('attachment.sha256', attachment.sha256, { min: 64, max: 64 })
+    if (sha256 !== null && !/^[0-9a-f]{64}$/.test(sha256)) throw invalid('attachment.sha256', 'expected 64 lowercase hex digits', sha256)
+    const valid = {
+      name: requireString('attachment.name', attachment.name, { max: 500 }),
+      uri: requireString('attachment.uri', attachment.uri, { max: 4096 }),
+      mediaType: optionalString('attachment.mediaType', attachment.mediaType, { max: 200 }),
+      sizeBytes:
+        attachment.sizeBytes === undefined || attachment.sizeBytes === null
+          ? null
+          : requireInteger('attachment.sizeBytes', attachment.sizeBytes, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+      sha256,
+      createdBy: optionalString('attachment.createdBy', attachment.createdBy, { max: 200 }),
+    }
+    return this.writeTxn((trx) => addAttachmentIn(trx, taskId, valid, this.#clock()))
+  }
+
+  async attachments(taskId: string): Promise<Attachment[]> {
+    requireId('taskId', taskId)
+    const rows = await this.#read('reading attachments', (db) =>
+      db.selectFrom('attachments').selectAll().where('task_id', '=', taskId).orderBy('created_at').orderBy('id').execute(),
+    )
+    return rows.map(toAttachment)
+  }
+
   // --- reclaiming ----------------------------------------------------------------------------------
 
   async releaseStaleClaims(now?: number): Promise<ReleasedClaim[]> {
     const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
     return this.writeTxn(async (trx) => {
       const expired = await expiredClaims(trx, at)
-      return releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at)
+      const released = await releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at, this.#rules)
+      return [...released, ...(await releaseExpiredReviewsIn(trx, at))]
     })
+  }
+
+  async overrunningClaims(now?: number): Promise<OverrunningClaim[]> {
+    const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    return this.#read('reading overrunning claims', (db) => overrunningClaimsOf(db, at))
   }
 
   async detectCrashedWorkers(options: CrashDetectionOptions): Promise<ReleasedClaim[]> {
@@ -215,7 +319,7 @@ export class ConnectionBoard implements Board {
       if (task.worker_pid !== null && !(await options.isAlive(Number(task.worker_pid)))) dead.push(task)
     }
     if (dead.length === 0) return []
-    return this.writeTxn((trx) => releaseClaimsIn(trx, dead, 'crashed', now, (current) => Number(current.claimed_at) <= claimedBy))
+    return this.writeTxn((trx) => releaseClaimsIn(trx, dead, 'crashed', now, (current) => Number(current.claimed_at) <= claimedBy, this.#rules))
   }
 
   async events(query: EventQuery = {}): Promise<BoardEvent[]> {
@@ -229,6 +333,33 @@ export class ConnectionBoard implements Board {
       return select.orderBy('id', 'asc').limit(limit).execute()
     })
     return rows.map(toEvent)
+  }
+
+  async subscribe(subscriber: string, options: { readonly from?: 'start' | 'now' } = {}): Promise<number> {
+    requireString('subscriber', subscriber, { max: 200 })
+    requireObject('options', options)
+    const from = options.from ?? 'start'
+    if (from !== 'start' && from !== 'now') throw invalid('options.from', "expected 'start' or 'now'", from)
+    return this.writeTxn((trx) => subscribeIn(trx, subscriber, from === 'now', this.#clock()))
+  }
+
+  async takeEvents(subscriber: string, options: TakeEventsOptions): Promise<EventBatch | undefined> {
+    requireString('subscriber', subscriber, { max: 200 })
+    requireObject('options', options)
+    const limit = optionalInteger('options.limit', options.limit, 100, { min: 1, max: 10_000 })
+    const leaseMs = requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: 24 * 60 * 60 * 1000 })
+    // Like claimNext: an idle or waiting notifier answers from a plain read, without the write lock.
+    const now = this.#clock()
+    if (this.#writes.currentTransaction() === undefined && !(await this.#read('looking for new events', (db) => mayTakeEvents(db, subscriber, now)))) {
+      return undefined
+    }
+    return this.writeTxn((trx) => takeEventsIn(trx, subscriber, limit, leaseMs, this.#clock()))
+  }
+
+  async ackEvents(subscriber: string, leaseToken: string): Promise<number> {
+    requireString('subscriber', subscriber, { max: 200 })
+    requireString('leaseToken', leaseToken, { max: 200 })
+    return this.writeTxn((trx) => ackEventsIn(trx, subscriber, leaseToken, this.#clock()))
   }
 
   // --- the write path and the file -----------------------------------------------------------------
@@ -292,6 +423,23 @@ export class ConnectionBoard implements Board {
 
   #assertOpen(): void {
     if (this.#closed || this.#closing) throw new BoardClosed(`The board ${this.path} is closed. Open it again with openBoard.`, { details: { path: this.path } })
+  }
+}
+
+const FAILURE_KINDS: readonly AttemptFailureKind[] = ['error', 'spawn', 'timeout']
+
+function validateClaim(field: string, options: ClaimOptions): ValidClaim {
+  requireObject(field, options)
+  const role = options.role ?? 'work'
+  if (role !== 'work' && role !== 'review') throw invalid(`${field}.role`, "expected 'work' or 'review'", role)
+  return {
+    workerId: requireString(`${field}.workerId`, options.workerId, { max: 200 }),
+    pid: options.pid === undefined ? process.pid : requireInteger(`${field}.pid`, options.pid, { min: 1, max: 2 ** 31 - 1 }),
+    host: options.host === undefined ? hostname() : requireString(`${field}.host`, options.host, { max: 255 }),
+    leaseMs: requireInteger(`${field}.leaseMs`, options.leaseMs, { min: 1, max: MAX_LEASE_MS }),
+    assignee: options.assignee === undefined ? undefined : optionalString(`${field}.assignee`, options.assignee, { max: 200 }),
+    role,
+    tenant: options.tenant === undefined ? undefined : requireString(`${field}.tenant`, options.tenant, { max: 200 }),
   }
 }
 

@@ -4,10 +4,10 @@ import { appendEvent } from './event-log.js'
 import { newId } from './ids.js'
 import { toTask } from './rows.js'
 import { loadTask } from './task-queries.js'
-import { assertTransition } from './transitions.js'
+import { assertTransition, type TaskStatus } from './transitions.js'
 import type { CreateTaskInput, Task } from './types.js'
 import {
-  invalid, objectToJson, optionalInteger, optionalString, requireId, requireObject, requireString,
+  invalid, objectToJson, optionalBoolean, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireString,
 } from './validate.js'
 
 /** A create input after validation: ready to insert. */
@@ -22,6 +22,11 @@ export interface ValidTaskInput {
   readonly meta: string
   readonly maxAttempts: number
   readonly dependsOn: readonly string[]
+  readonly maxRetries: number | null
+  readonly triage: boolean
+  readonly dueAt: number | null
+  readonly tenant: string | null
+  readonly maxRuntimeMs: number | null
 }
 
 /** The most tasks one `createTasks` call takes. */
@@ -48,12 +53,19 @@ export function validateTaskInput(field: string, value: unknown): ValidTaskInput
       if (dependency === id) throw invalid(`${field}.dependsOn`, `a task cannot depend on itself (${dependency})`)
       return dependency
     }),
+    maxRetries: input.maxRetries === undefined ? null : requireInteger(`${field}.maxRetries`, input.maxRetries, { min: 0, max: 1000 }),
+    triage: optionalBoolean(`${field}.triage`, input.triage),
+    dueAt: input.dueAt === undefined ? null : requireInteger(`${field}.dueAt`, input.dueAt, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+    tenant: optionalString(`${field}.tenant`, input.tenant, { max: 200 }),
+    maxRuntimeMs: input.maxRuntimeMs === undefined ? null : requireInteger(`${field}.maxRuntimeMs`, input.maxRuntimeMs, { min: 1, max: 7 * 24 * 60 * 60 * 1000 }),
   }
 }
 
 /**
  * Creates tasks in the caller's write transaction, in order, so a task may depend on one created
- * before it in the same batch. A repeated idempotency key returns the existing task unchanged.
+ * before it in the same batch. A repeated idempotency key returns the existing task unchanged: the
+ * unique index on `idempotency_key` decides (INSERT ... ON CONFLICT DO NOTHING), so two creators in
+ * any number of processes get the same task and only one row, one event, exists.
  */
 export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly ValidTaskInput[], now: number): Promise<Task[]> {
   const created: Task[] = []
@@ -74,7 +86,7 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
     for (const dependency of input.dependsOn) {
       if ((await loadTask(trx, dependency)).status !== 'done') unfinished++
     }
-    const status = unfinished > 0 ? 'todo' : 'ready'
+    const status: TaskStatus = input.triage ? 'triage' : input.dueAt !== null && input.dueAt > now ? 'scheduled' : unfinished > 0 ? 'todo' : 'ready'
     assertTransition('create', null, status, id)
     const row: NewTaskRow = {
       id,
@@ -90,8 +102,24 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
       updated_at: now,
       attempts: 0,
       max_attempts: input.maxAttempts,
+      max_retries: input.maxRetries,
+      due_at: input.dueAt,
+      tenant: input.tenant,
+      max_runtime_ms: input.maxRuntimeMs,
     }
-    const inserted = await trx.insertInto('tasks').values(row).returningAll().executeTakeFirstOrThrow()
+    const inserted = await trx
+      .insertInto('tasks')
+      .values(row)
+      .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    if (!inserted) {
+      // Under BEGIN IMMEDIATE the read above already saw the key; the index is the backstop for
+      // engines that serialise less (the same code will run on Postgres).
+      const existing = await trx.selectFrom('tasks').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirstOrThrow()
+      created.push(toTask(existing))
+      continue
+    }
     if (input.dependsOn.length > 0) {
       await trx
         .insertInto('task_dependencies')

@@ -12,7 +12,8 @@ import { assertNotNewer, isSchemaCurrent, LATEST_SCHEMA_VERSION, migrate, readSc
 import { resolveWriteOptions, WriteQueue, type WriteOptions } from '../write/write-transaction.js'
 import type { Board } from './board.js'
 import { ConnectionBoard } from './connection-board.js'
-import { invalid, requireObject, requireString } from './validate.js'
+import { DEFAULT_MAX_RETRIES, DEFAULT_MAX_REVIEW_REJECTIONS, type BoardRules } from './failure-accounting.js'
+import { invalid, optionalInteger, requireObject, requireString } from './validate.js'
 
 const MEMORY = ':memory:'
 
@@ -36,6 +37,10 @@ export interface BoardOptions {
   readonly write?: WriteOptions
   /** Milliseconds since the epoch for every time the board writes. Default `Date.now` (inject one in tests). */
   readonly clock?: () => number
+  /** Retries after consecutive failures for tasks that set no `maxRetries` (0-1000). Default 2. */
+  readonly maxRetries?: number
+  /** Review rejections in a row that send a task to triage (1-1000). Default 3. */
+  readonly maxReviewRejections?: number
 }
 
 /**
@@ -56,6 +61,10 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
   const clock = options.clock ?? Date.now
   if (typeof clock !== 'function') throw invalid('options.clock', 'expected a function returning milliseconds since the epoch')
   const writeOptions = resolveWriteOptions(options.write)
+  const rules: BoardRules = {
+    maxRetries: optionalInteger('options.maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES, { min: 0, max: 1000 }),
+    maxReviewRejections: optionalInteger('options.maxReviewRejections', options.maxReviewRejections, DEFAULT_MAX_REVIEW_REJECTIONS, { min: 1, max: 1000 }),
+  }
   if (readonly && path !== MEMORY && !existsSync(path)) {
     throw new BoardNotFound(`No board at ${path}: a read-only open never creates one. Open it once without readonly to create it.`, { details: { path } })
   }
@@ -83,5 +92,5 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
 
   const db = new Kysely<BoardSchema>({ dialect: new ConnectionDialect(hygienic.connection) })
   const writes = new WriteQueue<BoardSchema>(db, hygienic.connection, { ...writeOptions, readonly })
-  return new ConnectionBoard({ path, readonly, hygienic, db, writes, clock })
+  return new ConnectionBoard({ path, readonly, hygienic, db, writes, clock, rules })
 }

@@ -1,14 +1,41 @@
 import type { Kysely } from 'kysely'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { appendEvent } from './event-log.js'
+import { decideAfterFailure, GAVE_UP, gaveUpReason, type BoardRules } from './failure-accounting.js'
 import { endRun } from './runs.js'
 import { NO_CLAIM } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
-import type { ReleasedClaim } from './types.js'
+import type { OverrunningClaim, ReleasedClaim } from './types.js'
 
 /** Running tasks whose lease ran out by `now`. */
 export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promise<TaskRow[]> {
   return db.selectFrom('tasks').selectAll().where('status', '=', 'running').where('claim_expires_at', '<=', now).orderBy('claim_expires_at').orderBy('id').execute()
+}
+
+/**
+ * Ends the reviewer claims of review tasks whose lease ran out by `now`: the task stays in review
+ * for another reviewer (the run closes as `expired`, one `review-released` event each).
+ */
+export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: number): Promise<ReleasedClaim[]> {
+  const expired = await trx
+    .selectFrom('tasks')
+    .selectAll()
+    .where('status', '=', 'review')
+    .where('claim_token', 'is not', null)
+    .where('claim_expires_at', '<=', now)
+    .orderBy('claim_expires_at')
+    .orderBy('id')
+    .execute()
+  const released: ReleasedClaim[] = []
+  for (const task of expired) {
+    assertTransition('release-review', 'review', 'review', task.id)
+    await trx.updateTable('tasks').set({ ...NO_CLAIM, updated_at: now }).where('id', '=', task.id).where('claim_token', '=', task.claim_token).execute()
+    const error = `the review claim of ${task.claimed_by} expired at ${task.claim_expires_at} without a heartbeat`
+    await endRun(trx, task.current_run_id, 'expired', now, error)
+    await appendEvent(trx, { taskId: task.id, runId: task.current_run_id, kind: 'review-released', from: 'review', to: 'review', payload: { reviewerId: task.claimed_by }, now })
+    released.push({ taskId: task.id, runId: task.current_run_id, status: 'review' })
+  }
+  return released
 }
 
 /** Running tasks claimed on `host` at or before `claimedBy`. */
@@ -25,9 +52,11 @@ export async function runningClaimsOf(db: Kysely<BoardSchema>, host: string, cla
 }
 
 /**
- * Takes back the claims of `tasks` (as read before this transaction): each goes to ready while
- * attempts remain, else failed; its run closes with `outcome`; one event each. A task whose claim
- * changed since it was read (completed, heartbeated into a new claim) is skipped.
+ * Takes back the claims of `tasks` (as read before this transaction); its run closes with
+ * `outcome`; one event each. An expired lease is not the worker's failure: back to ready while
+ * attempts remain, else failed. A crash counts a consecutive failure (`decideAfterFailure`): ready,
+ * blocked with a `gave-up` event, or failed. A task whose claim changed since it was read
+ * (completed, heartbeated into a new claim) is skipped.
  */
 export async function releaseClaimsIn(
   trx: Kysely<BoardSchema>,
@@ -35,20 +64,30 @@ export async function releaseClaimsIn(
   outcome: 'expired' | 'crashed',
   now: number,
   stillEligible: (current: TaskRow) => boolean,
+  rules: BoardRules,
 ): Promise<ReleasedClaim[]> {
   const released: ReleasedClaim[] = []
   for (const seen of tasks) {
     const current = await trx.selectFrom('tasks').selectAll().where('id', '=', seen.id).executeTakeFirst()
     if (!current || current.status !== 'running' || current.claim_token !== seen.claim_token || !stillEligible(current)) continue
-    const to: TaskStatus = Number(current.attempts) < Number(current.max_attempts) ? 'ready' : 'failed'
-    assertTransition(outcome === 'expired' ? 'expire' : 'crash', 'running', to, current.id)
     const error =
       outcome === 'expired'
         ? `the claim of ${current.claimed_by} expired at ${current.claim_expires_at} without a heartbeat`
         : `worker ${current.claimed_by} (pid ${current.worker_pid} on ${current.worker_host}) is gone`
+    const decision = outcome === 'crashed' ? decideAfterFailure(current, true, rules) : undefined
+    const to: TaskStatus = decision?.to ?? (Number(current.attempts) < Number(current.max_attempts) ? 'ready' : 'failed')
+    assertTransition(outcome === 'expired' ? 'expire' : 'crash', 'running', to, current.id)
     await trx
       .updateTable('tasks')
-      .set({ ...NO_CLAIM, status: to, last_error: error, completed_at: to === 'failed' ? now : null, updated_at: now })
+      .set({
+        ...NO_CLAIM,
+        status: to,
+        last_error: error,
+        completed_at: to === 'failed' ? now : null,
+        ...(decision ? { consecutive_failures: decision.consecutiveFailures } : {}),
+        ...(decision?.gaveUp ? { block_reason: gaveUpReason(decision, error), block_kind: GAVE_UP, block_recurrences: 1 } : {}),
+        updated_at: now,
+      })
       .where('id', '=', current.id)
       .where('claim_token', '=', current.claim_token)
       .execute()
@@ -56,13 +95,41 @@ export async function releaseClaimsIn(
     await appendEvent(trx, {
       taskId: current.id,
       runId: current.current_run_id,
-      kind: outcome,
+      kind: decision?.gaveUp ? 'gave-up' : outcome,
       from: 'running',
       to,
-      payload: { workerId: current.claimed_by, pid: current.worker_pid, host: current.worker_host, attempt: Number(current.attempts) },
+      payload: {
+        workerId: current.claimed_by,
+        pid: current.worker_pid,
+        host: current.worker_host,
+        attempt: Number(current.attempts),
+        ...(decision ? { failureKind: 'crash', consecutiveFailures: decision.consecutiveFailures, maxRetries: decision.maxRetries } : {}),
+      },
       now,
     })
     released.push({ taskId: current.id, runId: current.current_run_id, status: to })
   }
   return released
+}
+
+/** Running tasks whose attempt has run past the task's `maxRuntimeMs` by `now` (a plain read). */
+export async function overrunningClaimsOf(db: Kysely<BoardSchema>, now: number): Promise<OverrunningClaim[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .selectAll()
+    .where('status', '=', 'running')
+    .where('max_runtime_ms', 'is not', null)
+    .where((eb) => eb(eb('claimed_at', '+', eb.ref('max_runtime_ms')), '<=', now))
+    .orderBy('claimed_at')
+    .orderBy('id')
+    .execute()
+  return rows.map((row) => ({
+    taskId: row.id,
+    runId: row.current_run_id,
+    workerId: row.claimed_by,
+    pid: row.worker_pid === null ? null : Number(row.worker_pid),
+    host: row.worker_host,
+    startedAt: Number(row.claimed_at),
+    maxRuntimeMs: Number(row.max_runtime_ms),
+  }))
 }

@@ -31,6 +31,16 @@ export function toTask(row: TaskRow): Task {
     result: parseJson<JsonValue>(row.result),
     lastError: row.last_error,
     blockReason: row.block_reason,
+    consecutiveFailures: Number(row.consecutive_failures),
+    maxRetries: numberOrNull(row.max_retries),
+    blockKind: row.block_kind,
+    blockRecurrences: Number(row.block_recurrences),
+    dueAt: numberOrNull(row.due_at),
+    tenant: row.tenant,
+    maxRuntimeMs: numberOrNull(row.max_runtime_ms),
+    reviewRequestedBy: row.review_requested_by,
+    reviewSummary: row.review_summary,
+    reviewRejections: Number(row.review_rejections),
   }
 }
 

@@ -1,10 +1,10 @@
 import { InvalidTransition } from '../errors/errors.js'
 
 /** Where a task is in its life. */
-export type TaskStatus = 'todo' | 'ready' | 'running' | 'blocked' | 'done' | 'failed' | 'archived'
+export type TaskStatus = 'triage' | 'todo' | 'scheduled' | 'ready' | 'running' | 'review' | 'blocked' | 'done' | 'failed' | 'archived'
 
 /** Every status, in the order a task usually meets them. */
-export const TASK_STATUSES: readonly TaskStatus[] = ['todo', 'ready', 'running', 'blocked', 'done', 'failed', 'archived']
+export const TASK_STATUSES: readonly TaskStatus[] = ['triage', 'todo', 'scheduled', 'ready', 'running', 'review', 'blocked', 'done', 'failed', 'archived']
 
 /** What an operation does to a task; each is one row of {@link transitions}. */
 export type TaskAction =
@@ -20,6 +20,14 @@ export type TaskAction =
   | 'block'
   | 'unblock'
   | 'archive'
+  | 'accept'
+  | 'schedule'
+  | 'due'
+  | 'request-review'
+  | 'claim-review'
+  | 'release-review'
+  | 'approve'
+  | 'reject'
 
 /** The statuses an action starts from and the statuses it may lead to. */
 export interface Transition {
@@ -37,18 +45,46 @@ export interface Transition {
  * `create` starts from no status: its `from` is empty and {@link assertTransition} is given `null`.
  */
 export const transitions: Readonly<Record<TaskAction, Transition>> = {
-  create: { from: [], to: ['todo', 'ready'], description: 'a new task is todo while a dependency is not done, else ready' },
-  depend: { from: ['todo', 'ready', 'blocked'], to: ['todo', 'ready', 'blocked'], description: 'adding a dependency that is not done moves a ready task back to todo' },
+  create: {
+    from: [],
+    to: ['triage', 'todo', 'scheduled', 'ready'],
+    description: 'a new task is triage when asked, scheduled while its due time is ahead, todo while a dependency is not done, else ready',
+  },
+  depend: { from: ['triage', 'todo', 'scheduled', 'ready', 'blocked'], to: ['triage', 'todo', 'scheduled', 'ready', 'blocked'], description: 'adding a dependency that is not done moves a ready task back to todo' },
   promote: { from: ['todo'], to: ['ready'], description: 'the last dependency became done (in the completing transaction)' },
-  claim: { from: ['ready'], to: ['running'], description: 'a worker takes the task with a lease' },
-  heartbeat: { from: ['running'], to: ['running'], description: 'the claim holder extends its lease' },
+  claim: { from: ['ready'], to: ['running'], description: 'a worker takes the task with a lease (claimNext; never a scheduled task before its due time)' },
+  heartbeat: { from: ['running', 'review'], to: ['running', 'review'], description: 'the claim holder (a worker, or a reviewer of a review) extends its lease' },
   complete: { from: ['running'], to: ['done'], description: 'the claim holder finished; dependents are released in the same transaction' },
-  fail: { from: ['running'], to: ['ready', 'failed'], description: 'the claim holder failed: retried while attempts remain, else failed' },
-  expire: { from: ['running'], to: ['ready', 'failed'], description: 'the lease ran out (releaseStaleClaims)' },
-  crash: { from: ['running'], to: ['ready', 'failed'], description: 'the worker process is gone (detectCrashedWorkers)' },
-  block: { from: ['todo', 'ready', 'running'], to: ['blocked'], description: 'parked with a reason; a running claim is ended' },
+  fail: {
+    from: ['running'],
+    to: ['ready', 'blocked', 'failed'],
+    description: 'the claim holder failed: retried while attempts remain, blocked (gave-up) past maxRetries consecutive failures, else failed; a rate-limited outcome requeues without counting',
+  },
+  expire: { from: ['running'], to: ['ready', 'failed'], description: 'the lease ran out (releaseStaleClaims); not counted as a consecutive failure' },
+  crash: { from: ['running'], to: ['ready', 'blocked', 'failed'], description: 'the worker process is gone (detectCrashedWorkers); counts as a failure' },
+  block: {
+    from: ['todo', 'ready', 'running'],
+    to: ['blocked', 'triage', 'todo', 'ready'],
+    description: 'parked with a reason; the same block kind twice in a row goes to triage, kind dependency back to todo (ready when no dependency is open); a running claim is ended',
+  },
   unblock: { from: ['blocked'], to: ['ready', 'todo'], description: 'back to ready, or todo while a dependency is not done' },
-  archive: { from: ['todo', 'ready', 'running', 'blocked', 'done', 'failed'], to: ['archived'], description: 'put away for good; a running claim is ended' },
+  archive: {
+    from: ['triage', 'todo', 'scheduled', 'ready', 'running', 'review', 'blocked', 'done', 'failed'],
+    to: ['archived'],
+    description: 'put away for good; a running claim is ended',
+  },
+  accept: { from: ['triage'], to: ['ready', 'todo'], description: 'a person accepted a triaged task: ready, or todo while a dependency is not done' },
+  schedule: { from: ['triage', 'todo', 'ready', 'blocked'], to: ['scheduled'], description: 'not claimable before its due time' },
+  due: { from: ['scheduled'], to: ['ready', 'todo'], description: 'the due time came (on the next claim or promoteScheduled): ready, or todo while a dependency is not done' },
+  'request-review': { from: ['running'], to: ['review'], description: 'the claim holder finished its attempt and asks for review; the claim ends' },
+  'claim-review': { from: ['review'], to: ['review'], description: 'a reviewer (never the worker that did the work) takes the review with a lease' },
+  'release-review': { from: ['review'], to: ['review'], description: "a reviewer's lease ran out; the task waits for another reviewer" },
+  approve: { from: ['review'], to: ['done'], description: 'the reviewer approved; dependents are released in the same transaction' },
+  reject: {
+    from: ['review'],
+    to: ['ready', 'triage'],
+    description: 'the reviewer rejected with reasons: back to ready for a fix, or to triage at the rejection limit',
+  },
 }
 
 /** True when `action` may move a task from `from` to `to`. */

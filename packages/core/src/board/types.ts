@@ -42,6 +42,25 @@ export interface Task {
   /** The error of the last failed, expired or crashed attempt. */
   readonly lastError: string | null
   readonly blockReason: string | null
+  /** Counted failures (errors, spawn failures, crashes, timeouts) since the last success. */
+  readonly consecutiveFailures: number
+  /** Retries after consecutive failures before the task gives up; null: the board's `maxRetries`. */
+  readonly maxRetries: number | null
+  /** Kind of the last block (kept after unblock, to detect a block loop). */
+  readonly blockKind: string | null
+  /** Blocks in a row of `blockKind`. */
+  readonly blockRecurrences: number
+  /** When a scheduled task becomes claimable. */
+  readonly dueAt: number | null
+  readonly tenant: string | null
+  /** A running attempt longer than this is reported by `overrunningClaims`. */
+  readonly maxRuntimeMs: number | null
+  /** Worker id of the attempt that asked for review (it may not review its own work). */
+  readonly reviewRequestedBy: string | null
+  /** What the worker said when it asked for review. */
+  readonly reviewSummary: string | null
+  /** Rejections since the last approval. */
+  readonly reviewRejections: number
 }
 
 /** A task just claimed: the claim token proves the claim to `heartbeat`, `complete` and `fail`. */
@@ -71,12 +90,23 @@ export interface CreateTaskInput {
   readonly maxAttempts?: number
   /** Ids of tasks that must be done first (existing, or earlier in the same `createTasks` batch). */
   readonly dependsOn?: readonly string[]
+  /** Retries after consecutive failures before the task gives up (blocked, `gave-up`). 0-1000; default the board's. */
+  readonly maxRetries?: number
+  /** Start in `triage` (a person accepts it with `accept`). Default false. */
+  readonly triage?: boolean
+  /** Not claimable before this time (ms since the epoch): the task is `scheduled` while it is ahead. */
+  readonly dueAt?: number
+  /** The tenant the task belongs to (up to 200 characters). Default none. */
+  readonly tenant?: string | null
+  /** An attempt running longer is reported by `overrunningClaims` (1 ms to 7 days). Default none. */
+  readonly maxRuntimeMs?: number
 }
 
 /** What `listTasks` takes. */
 export interface TaskFilter {
   readonly status?: TaskStatus | readonly TaskStatus[]
   readonly assignee?: string
+  readonly tenant?: string
   /** Default 100, at most 10,000. */
   readonly limit?: number
   readonly offset?: number
@@ -97,7 +127,17 @@ export interface ClaimOptions {
    * left out, any ready task (a dispatcher that spawns the right profile itself).
    */
   readonly assignee?: string | null
+  /**
+   * `work` (default) claims ready tasks; `review` claims tasks waiting in `review` whose work was
+   * not done by `workerId`, for `approve` or `reject`.
+   */
+  readonly role?: ClaimRole
+  /** Only tasks of this tenant. Default: any tenant. */
+  readonly tenant?: string
 }
+
+/** Who claims: a worker (`work`) or a reviewer (`review`). */
+export type ClaimRole = 'work' | 'review'
 
 /** The kinds of events the board writes. */
 export type EventKind =
@@ -114,6 +154,17 @@ export type EventKind =
   | 'unblocked'
   | 'archived'
   | 'commented'
+  | 'gave-up'
+  | 'requeued'
+  | 'accepted'
+  | 'scheduled'
+  | 'due'
+  | 'review-requested'
+  | 'review-claimed'
+  | 'review-released'
+  | 'approved'
+  | 'rejected'
+  | 'attachment-added'
 
 /** One row of the event log. */
 export interface BoardEvent {
@@ -139,7 +190,112 @@ export interface EventQuery {
 }
 
 /** How a run (one attempt) ended. */
-export type RunOutcome = 'completed' | 'failed' | 'expired' | 'crashed' | 'blocked' | 'archived'
+export type RunOutcome =
+  | 'completed'
+  | 'failed'
+  | 'expired'
+  | 'crashed'
+  | 'blocked'
+  | 'archived'
+  | 'spawn-failed'
+  | 'timed-out'
+  | 'rate-limited'
+  | 'review-requested'
+  | 'approved'
+  | 'rejected'
+
+/** Why an attempt failed: each counts one consecutive failure. */
+export type AttemptFailureKind = 'error' | 'spawn' | 'timeout'
+
+/** What `fail` takes. */
+export interface FailOptions {
+  /** False fails the task at once (no retry). Default true. */
+  readonly retry?: boolean
+  /** Default `error`. Spawn failures and timeouts count like errors; the run's outcome names them. */
+  readonly kind?: AttemptFailureKind
+  /**
+   * The worker was rate limited: the task goes back to ready without counting a failure or an
+   * attempt. Default false.
+   */
+  readonly rateLimited?: boolean
+}
+
+/** What `block` takes. */
+export interface BlockOptions {
+  /** The claim of the worker that blocks its own running attempt. */
+  readonly claimToken?: string
+  /**
+   * What the task waits for (up to 100 characters). The same kind twice in a row sends the task to
+   * `triage` (a block loop); kind `dependency` sends it back to `todo` (ready when no dependency is
+   * open). Default `other`.
+   */
+  readonly kind?: string
+  /** With kind `dependency`: tasks to wait for, added as dependencies in the same transaction. */
+  readonly dependsOn?: readonly string[]
+}
+
+/** What `requestReview` takes. */
+export interface ReviewRequest {
+  /** What was done, for the reviewer (up to 100,000 characters). */
+  readonly summary?: string
+  /** Stored like `complete`'s result; the task keeps it when approved. */
+  readonly result?: JsonValue
+}
+
+/** A task whose running attempt is past its `maxRuntimeMs`: terminate its worker, then `fail` it with kind `timeout`. */
+export interface OverrunningClaim {
+  readonly taskId: string
+  readonly runId: string | null
+  readonly workerId: string | null
+  readonly pid: number | null
+  readonly host: string | null
+  readonly startedAt: number
+  readonly maxRuntimeMs: number
+}
+
+/** Metadata of a file that belongs to a task (the bytes live at `uri`, never in the database). */
+export interface Attachment {
+  readonly id: string
+  readonly taskId: string
+  readonly name: string
+  readonly uri: string
+  readonly mediaType: string | null
+  readonly sizeBytes: number | null
+  readonly sha256: string | null
+  readonly createdBy: string | null
+  readonly createdAt: number
+}
+
+/** What `addAttachment` takes. */
+export interface AttachmentInput {
+  /** 1-500 characters. */
+  readonly name: string
+  /** Where the bytes are (1-4096 characters). */
+  readonly uri: string
+  readonly mediaType?: string | null
+  readonly sizeBytes?: number | null
+  /** 64 lowercase hex digits. */
+  readonly sha256?: string | null
+  readonly createdBy?: string | null
+}
+
+/** A batch of events leased to one notifier of a subscription (see `takeEvents`). */
+export interface EventBatch {
+  readonly subscriber: string
+  /** Proves the lease to `ackEvents`. */
+  readonly leaseToken: string
+  readonly events: readonly BoardEvent[]
+  /** The cursor after an `ackEvents` of this batch. */
+  readonly untilEventId: number
+}
+
+/** What `takeEvents` takes. */
+export interface TakeEventsOptions {
+  /** Default 100, at most 10,000. */
+  readonly limit?: number
+  /** How long the batch is this notifier's before another may take it again. 1 ms to 1 day. */
+  readonly leaseMs: number
+}
 
 /** What `detectCrashedWorkers` takes. */
 export interface CrashDetectionOptions {

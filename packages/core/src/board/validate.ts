@@ -34,6 +34,12 @@ export function optionalInteger(field: string, value: unknown, fallback: number,
   return value === undefined ? fallback : requireInteger(field, value, options)
 }
 
+export function optionalBoolean(field: string, value: unknown, fallback = false): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw invalid(field, `expected a boolean, got ${describe(value)}`, value)
+  return value
+}
+
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/
 
 export function requireId(field: string, value: unknown): string {

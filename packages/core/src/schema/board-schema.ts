@@ -13,6 +13,8 @@ export interface BoardSchema {
   task_runs: TaskRunTable
   events: EventTable
   comments: CommentTable
+  attachments: AttachmentTable
+  subscriptions: SubscriptionTable
 }
 
 /** One task (a card on the board). */
@@ -56,6 +58,24 @@ export interface TaskTable {
   result: string | null
   last_error: string | null
   block_reason: string | null
+  /** Failed attempts since the last success (v2). */
+  consecutive_failures: Generated<number>
+  /** Retries after consecutive failures before the task gives up; null: the board's (v2). */
+  max_retries: number | null
+  /** Kind of the last block, kept after unblock to detect block loops (v2). */
+  block_kind: string | null
+  /** How many blocks in a row had `block_kind` (v2). */
+  block_recurrences: Generated<number>
+  /** When a scheduled task becomes claimable (v2). */
+  due_at: number | null
+  tenant: string | null
+  /** A running attempt longer than this is reported for termination (v2). */
+  max_runtime_ms: number | null
+  /** Worker id of the attempt that asked for review; it may not review its own work (v2). */
+  review_requested_by: string | null
+  review_summary: string | null
+  /** Rejections since the last approval (v2). */
+  review_rejections: Generated<number>
 }
 
 /** `task_id` may not be claimed before `depends_on_id` is done. */
@@ -107,6 +127,32 @@ export interface CommentTable {
   created_at: number
 }
 
+/** Metadata of a file that belongs to a task; the bytes live elsewhere (`uri`). */
+export interface AttachmentTable {
+  id: string
+  task_id: string
+  name: string
+  uri: string
+  media_type: string | null
+  size_bytes: number | null
+  sha256: string | null
+  created_by: string | null
+  created_at: number
+}
+
+/** A notifier's cursor in the event log, with the lease of the batch being delivered. */
+export interface SubscriptionTable {
+  id: string
+  /** Every event up to this id was delivered and acknowledged. */
+  last_event_id: number
+  lease_token: string | null
+  lease_expires_at: number | null
+  /** The last event id of the leased batch. */
+  lease_until_event_id: number | null
+  created_at: number
+  updated_at: number
+}
+
 export type TaskRow = Selectable<TaskTable>
 export type NewTaskRow = Insertable<TaskTable>
 export type TaskRowUpdate = Updateable<TaskTable>
@@ -116,3 +162,5 @@ export type NewTaskRunRow = Insertable<TaskRunTable>
 export type EventRow = Selectable<EventTable>
 export type NewEventRow = Insertable<EventTable>
 export type CommentRow = Selectable<CommentTable>
+export type AttachmentRow = Selectable<AttachmentTable>
+export type SubscriptionRow = Selectable<SubscriptionTable>

@@ -100,6 +100,47 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS comments_by_task ON comments (task_id, created_at);
     `,
   },
+  {
+    version: 2,
+    description: 'failure accounting, block loops, scheduled/review/triage fields, tenants, max runtime, attachments, subscriptions',
+    sql: `
+      ALTER TABLE tasks ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tasks ADD COLUMN max_retries INTEGER;
+      ALTER TABLE tasks ADD COLUMN block_kind TEXT;
+      ALTER TABLE tasks ADD COLUMN block_recurrences INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tasks ADD COLUMN due_at INTEGER;
+      ALTER TABLE tasks ADD COLUMN tenant TEXT;
+      ALTER TABLE tasks ADD COLUMN max_runtime_ms INTEGER;
+      ALTER TABLE tasks ADD COLUMN review_requested_by TEXT;
+      ALTER TABLE tasks ADD COLUMN review_summary TEXT;
+      ALTER TABLE tasks ADD COLUMN review_rejections INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX IF NOT EXISTS tasks_scheduled_due ON tasks (status, due_at);
+      CREATE INDEX IF NOT EXISTS tasks_by_tenant ON tasks (tenant, status);
+
+      CREATE TABLE IF NOT EXISTS attachments (
+        id TEXT PRIMARY KEY NOT NULL,
+        task_id TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        uri TEXT NOT NULL,
+        media_type TEXT,
+        size_bytes INTEGER,
+        sha256 TEXT,
+        created_by TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS attachments_by_task ON attachments (task_id, created_at);
+
+      CREATE TABLE IF NOT EXISTS subscriptions (
+        id TEXT PRIMARY KEY NOT NULL,
+        last_event_id INTEGER NOT NULL DEFAULT 0,
+        lease_token TEXT,
+        lease_expires_at INTEGER,
+        lease_until_event_id INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ]
 
 /** The schema version this code writes and expects. */

@@ -1,0 +1,87 @@
+import type { Kysely } from 'kysely'
+import { ClaimMismatch } from '../errors/errors.js'
+import type { BoardSchema, SubscriptionRow } from '../schema/board-schema.js'
+import { newClaimToken } from './ids.js'
+import { toEvent } from './rows.js'
+import { invalid } from './validate.js'
+import type { EventBatch } from './types.js'
+
+/**
+ * Notification subscriptions: each subscriber has a cursor (the last event id delivered and
+ * acknowledged). A notifier takes the next batch under a lease and acknowledges it; while the lease
+ * runs no other notifier of the same subscriber gets events, so two notifier processes never deliver
+ * one event twice, and the cursor only moves past events that were acknowledged, so none is skipped.
+ * A notifier that dies mid-batch loses its lease at expiry and the batch is taken again.
+ *
+ * Event ids never go backwards in commit order: every write is one BEGIN IMMEDIATE transaction, so
+ * an event with a smaller id can never commit after a larger one was read.
+ */
+
+/** Creates the subscription if it does not exist (its cursor at the start, or at the newest event). */
+export async function subscribeIn(trx: Kysely<BoardSchema>, subscriber: string, fromNow: boolean, now: number): Promise<number> {
+  const existing = await trx.selectFrom('subscriptions').select('last_event_id').where('id', '=', subscriber).executeTakeFirst()
+  if (existing) return Number(existing.last_event_id)
+  let cursor = 0
+  if (fromNow) {
+    const newest = await trx.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()
+    cursor = Number(newest?.id ?? 0)
+  }
+  await trx.insertInto('subscriptions').values({ id: subscriber, last_event_id: cursor, created_at: now, updated_at: now }).execute()
+  return cursor
+}
+
+/**
+ * True when `takeEvents` may find something: no other notifier holds an unexpired lease and an event
+ * follows the cursor (a plain read, so idle notifiers never take the write lock).
+ */
+export async function mayTakeEvents(db: Kysely<BoardSchema>, subscriber: string, now: number): Promise<boolean> {
+  const subscription = await loadSubscription(db, subscriber)
+  if (subscription.lease_token !== null && Number(subscription.lease_expires_at) > now) return false
+  const next = await db.selectFrom('events').select('id').where('id', '>', Number(subscription.last_event_id)).limit(1).executeTakeFirst()
+  return next !== undefined
+}
+
+/**
+ * Leases the events after the subscriber's cursor (up to `limit`) to one notifier. Undefined when
+ * another notifier holds an unexpired lease or no event is waiting.
+ */
+export async function takeEventsIn(trx: Kysely<BoardSchema>, subscriber: string, limit: number, leaseMs: number, now: number): Promise<EventBatch | undefined> {
+  const subscription = await loadSubscription(trx, subscriber)
+  if (subscription.lease_token !== null && Number(subscription.lease_expires_at) > now) return undefined
+  const rows = await trx.selectFrom('events').selectAll().where('id', '>', Number(subscription.last_event_id)).orderBy('id').limit(limit).execute()
+  if (rows.length === 0) return undefined
+  const leaseToken = newClaimToken()
+  const untilEventId = Number(rows[rows.length - 1]!.id)
+  await trx
+    .updateTable('subscriptions')
+    .set({ lease_token: leaseToken, lease_expires_at: now + leaseMs, lease_until_event_id: untilEventId, updated_at: now })
+    .where('id', '=', subscriber)
+    .execute()
+  return { subscriber, leaseToken, events: rows.map(toEvent), untilEventId }
+}
+
+/** Moves the cursor past the leased batch. `ClaimMismatch` when the lease was lost to another notifier. */
+export async function ackEventsIn(trx: Kysely<BoardSchema>, subscriber: string, leaseToken: string, now: number): Promise<number> {
+  const subscription = await loadSubscription(trx, subscriber)
+  if (subscription.lease_token !== leaseToken || subscription.lease_until_event_id === null) {
+    throw new ClaimMismatch(
+      `Cannot acknowledge events of subscription ${subscriber}: the lease is not this batch's (it expired and another notifier took the events again). ` +
+        'The cursor was not moved; take the next batch.',
+      { details: { subscriber, cursor: Number(subscription.last_event_id) } },
+    )
+  }
+  const cursor = Number(subscription.lease_until_event_id)
+  await trx
+    .updateTable('subscriptions')
+    .set({ last_event_id: cursor, lease_token: null, lease_expires_at: null, lease_until_event_id: null, updated_at: now })
+    .where('id', '=', subscriber)
+    .where('lease_token', '=', leaseToken)
+    .execute()
+  return cursor
+}
+
+async function loadSubscription(db: Kysely<BoardSchema>, subscriber: string): Promise<SubscriptionRow> {
+  const row = await db.selectFrom('subscriptions').selectAll().where('id', '=', subscriber).executeTakeFirst()
+  if (!row) throw invalid('subscriber', `no subscription named ${subscriber}; call subscribe(${JSON.stringify(subscriber)}) first`, subscriber)
+  return row
+}
