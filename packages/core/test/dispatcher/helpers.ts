@@ -34,8 +34,9 @@ export class ForkedWorkers {
   async finish(taskId: string, code = 0): Promise<void> {
     const entry = this.#children.get(taskId)
     if (!entry) throw new Error(`no worker for ${taskId}`)
-    await entry.started
-    entry.child.send({ type: 'exit', code })
+    // A worker that died before it could report (killed, channel gone) has nothing to be told.
+    await Promise.race([entry.started, entry.handle.exit])
+    if (entry.child.connected) entry.child.send({ type: 'exit', code })
     await entry.handle.exit
   }
 
