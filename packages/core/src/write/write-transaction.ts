@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { setImmediate as nextTurnOfTheEventLoop, setTimeout as delay } from 'node:timers/promises'
+import { statSync } from 'node:fs'
+import { setImmediate as nextTurnOfTheEventLoop } from 'node:timers/promises'
 import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
 import type { SqliteConnection, SqliteStatement } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
@@ -18,9 +19,10 @@ import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, Transact
  *    that later writes fails at once with SQLITE_BUSY), with SQLite's busy handler switched off for
  *    that one statement: SQLite's handler is not a queue (its waiters sleep up to 100 ms while the
  *    process that just committed takes the lock again, and a synchronous driver blocks the whole
- *    process, heartbeat timers included, while it sleeps). If another process holds the lock, the
- *    connection is released, the process sleeps a jittered 0.1-0.5 ms, lets its event loop turn
- *    (timers and I/O run) and tries again: waiters poll at millisecond scale, so the lock changes
+ *    process, heartbeat timers included, while it sleeps). If another process holds the lock, this
+ *    process tries again every 0.1-0.5 ms (jittered; the thread sleeps in between) for a slice of
+ *    at most 5 ms, then releases the connection, lets its event loop turn (timers, heartbeats and
+ *    I/O run) and starts another slice: waiters poll at sub-millisecond scale, so the lock changes
  *    hands soon after the holder's COMMIT has returned. After `busyRetryBudgetMs` the turns that
  *    were to run get `Busy`. No lock file and no leader: the only lock is SQLite's, which the
  *    kernel releases when its holder dies.
@@ -61,6 +63,8 @@ export class WriteQueue<DB> {
   #savepoints = 0
   #policyBusyTimeoutMs: number | undefined
   #dataVersion: SqliteStatement | undefined
+  #walLimit: WalLimit | undefined
+  #commitsBeforeWalCheck = 0
 
   constructor(db: Kysely<DB>, connection: SqliteConnection, options: WriteQueueOptions = {}) {
     this.#db = db
@@ -158,7 +162,7 @@ export class WriteQueue<DB> {
 
   /** One transaction to the end: waits for the lock, runs a batch, commits. Settles what it takes. */
   async #transaction(): Promise<void> {
-    await this.#stepAsideIfHogging()
+    this.#stepAsideIfHogging()
     const started = performance.now()
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.#db.connection().execute((connection) => this.#attempt(connection))
@@ -176,7 +180,7 @@ export class WriteQueue<DB> {
         }
         return
       }
-      await pauseBeforeRetry()
+      await nextTurnOfTheEventLoop()
     }
   }
 
@@ -201,22 +205,31 @@ export class WriteQueue<DB> {
   }
 
   /**
-   * `BEGIN IMMEDIATE` without SQLite's busy handler (unless `lockPolling` is off): busy_timeout is
-   * 0 for this statement only, and the policy's value is back before anything else runs.
+   * `BEGIN IMMEDIATE`. With `lockPolling` (the default) SQLite's busy handler is off (busy_timeout 0,
+   * the policy's value back before anything else runs) and a lock held elsewhere is tried again
+   * after a jittered 0.1-0.5 ms sleep (the thread sleeps, using no CPU), for at most
+   * `lockPollSliceMs`; then the caller lets the event loop turn and comes back.
    */
   #begin(): BeginOutcome {
+    if (!this.#options.lockPolling) return this.#tryBegin()
+    this.#policyBusyTimeoutMs ??= readBusyTimeout(this.#connection)
+    this.#connection.exec('PRAGMA busy_timeout = 0')
     try {
-      if (this.#options.lockPolling) {
-        this.#policyBusyTimeoutMs ??= readBusyTimeout(this.#connection)
-        try {
-          this.#connection.exec('PRAGMA busy_timeout = 0')
-          this.#connection.exec('BEGIN IMMEDIATE')
-        } finally {
-          this.#connection.exec(`PRAGMA busy_timeout = ${this.#policyBusyTimeoutMs}`)
-        }
-      } else {
-        this.#connection.exec('BEGIN IMMEDIATE')
+      const sliceEnd = performance.now() + lockPollSliceMs
+      for (;;) {
+        const outcome = this.#tryBegin()
+        if (outcome.kind !== 'busy' || performance.now() >= sliceEnd) return outcome
+        sleep(0.1 + Math.random() * 0.4)
       }
+    } finally {
+      this.#connection.exec(`PRAGMA busy_timeout = ${this.#policyBusyTimeoutMs}`)
+    }
+  }
+
+  /** One `BEGIN IMMEDIATE`; on success, notes whether another connection committed since the last. */
+  #tryBegin(): BeginOutcome {
+    try {
+      this.#connection.exec('BEGIN IMMEDIATE')
     } catch (error) {
       const classified = classifySqliteError(error, 'starting a write transaction (BEGIN IMMEDIATE)')
       if (classified instanceof Busy) {
@@ -233,8 +246,9 @@ export class WriteQueue<DB> {
   }
 
   /** Has this process held the lock `yieldAfterCommits` times in a row while others want it? Then pause. */
-  async #stepAsideIfHogging(): Promise<void> {
-    if (this.#contention.shouldStepAside(this.#options.yieldAfterCommits)) await delay(this.#options.yieldMs)
+  #stepAsideIfHogging(): void {
+    // A sleep of the thread, not a timer: on a loaded machine a 1 ms timer can fire 10+ ms late.
+    if (this.#contention.shouldStepAside(this.#options.yieldAfterCommits)) sleep(this.#options.yieldMs)
   }
 
   /** Runs each turn of the batch in the open transaction, then commits and settles them all. */
@@ -276,6 +290,37 @@ export class WriteQueue<DB> {
       if (result.kind === 'failed') turn.reject(result.error)
       else turn.resolve(result.value)
     })
+    this.#keepWalBounded()
+  }
+
+  /**
+   * After a commit (the callers are already settled; the connection is still this turn's): when the
+   * -wal file has grown past `walCeiling` times the configured checkpoint size, run a TRUNCATE
+   * checkpoint. SQLite's automatic checkpoint is PASSIVE and runs after COMMIT has released the
+   * write lock, so a writer polling at millisecond scale can start appending while it runs; the WAL
+   * then never rewinds and grows (sqlite-wal-facts.md §4). A TRUNCATE checkpoint holds new writers
+   * off while it copies, then empties the file. It waits at most `walCheckpointWaitMs` for the
+   * writer and readers in its way; if it cannot finish (a reader holds an old snapshot), it is tried
+   * again 100 commits later.
+   */
+  #keepWalBounded(): void {
+    if (this.#options.walCeiling === 0) return
+    if (this.#commitsBeforeWalCheck > 0) return void this.#commitsBeforeWalCheck--
+    this.#walLimit ??= readWalLimit(this.#connection)
+    if (this.#walLimit.bytes === 0) return
+    const size = statSync(this.#walLimit.path, { throwIfNoEntry: false })?.size ?? 0
+    if (size <= this.#walLimit.bytes * this.#options.walCeiling) return
+    this.#policyBusyTimeoutMs ??= readBusyTimeout(this.#connection)
+    try {
+      this.#connection.exec(`PRAGMA busy_timeout = ${walCheckpointWaitMs}`)
+      this.#connection.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    } catch {
+      // A checkpoint that fails changes nothing; the WAL is checked again after a later commit.
+    } finally {
+      this.#connection.exec(`PRAGMA busy_timeout = ${this.#policyBusyTimeoutMs}`)
+    }
+    const after = statSync(this.#walLimit.path, { throwIfNoEntry: false })?.size ?? 0
+    if (after > this.#walLimit.bytes * this.#options.walCeiling) this.#commitsBeforeWalCheck = walRecheckAfterCommits
   }
 
   /**
@@ -416,15 +461,21 @@ export interface WriteOptions {
    * get the lock. 0 never steps aside. Default 8.
    */
   readonly yieldAfterCommits?: number
-  /** How long to step aside, in ms. Default 2. */
+  /** How long to step aside, in ms (the thread sleeps). Default 1. */
   readonly yieldMs?: number
   /**
    * Wait for another process's write lock by kanban-db's own polling (BEGIN IMMEDIATE with
-   * busy_timeout 0, retried every 0.1-0.5 ms with the event loop turning in between). false leaves the
+   * busy_timeout 0, retried every 0.1-0.5 ms, the event loop turning every 5 ms). false leaves the
    * waiting to SQLite's busy handler with the policy's `busy_timeout`, which is neither fair nor
    * bounded and blocks the process while it sleeps (sqlite-wal-facts.md §4). Default true.
    */
   readonly lockPolling?: boolean
+  /**
+   * After a commit, when the -wal file is larger than this many times the size SQLite's automatic
+   * checkpoint aims for (wal_autocheckpoint x page_size), run a TRUNCATE checkpoint, which holds
+   * writers off while it copies and then empties the file. 0 never does. Default 2.
+   */
+  readonly walCeiling?: number
 }
 
 /** Options of one `writeTxn` call. */
@@ -455,18 +506,19 @@ export const defaultWriteOptions: Required<WriteOptions> = Object.freeze({
   transactionTimeoutMs: 30_000,
   maxBatchSize: 64,
   yieldAfterCommits: 8,
-  yieldMs: 2,
+  yieldMs: 1,
   lockPolling: true,
+  walCeiling: 2,
 })
 
 /** The write options with defaults applied, after checking each is a sensible value. */
 export function resolveWriteOptions(options: WriteOptions = {}): Required<WriteOptions> {
   const resolved: { -readonly [K in keyof WriteOptions]-?: WriteOptions[K] } = { ...defaultWriteOptions }
-  for (const key of ['busyRetryBudgetMs', 'transactionTimeoutMs', 'yieldMs'] as const) {
+  for (const key of ['busyRetryBudgetMs', 'transactionTimeoutMs', 'yieldMs', 'walCeiling'] as const) {
     const value = options[key]
     if (value === undefined) continue
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new InvalidInput(`Invalid ${key}: expected a number of milliseconds >= 0, got ${String(value)}.`, { details: { field: key, value } })
+      throw new InvalidInput(`Invalid ${key}: expected a number >= 0, got ${String(value)}.`, { details: { field: key, value } })
     }
     resolved[key] = value
   }
@@ -510,16 +562,42 @@ function attachRollbackError(original: unknown, rollbackError: unknown): unknown
   return wrapped
 }
 
-/**
- * Between two tries at a lock another process holds: sleep a jittered 0.1-0.5 ms (the thread sleeps,
- * using no CPU), then let the event loop turn once so timers, I/O and new callers run.
- */
-async function pauseBeforeRetry(): Promise<void> {
-  Atomics.wait(sleeper, 0, 0, 0.1 + Math.random() * 0.4)
-  await nextTurnOfTheEventLoop()
+/** How long one slice of polling for a lock held elsewhere may block the event loop. */
+const lockPollSliceMs = 5
+
+/** Sleeps the thread for `ms` (fractions allowed) without using the CPU. */
+function sleep(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms)
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/** How long the TRUNCATE checkpoint of an overgrown WAL waits for the writer and readers in its way. */
+const walCheckpointWaitMs = 50
+
+/** How many commits pass before an overgrown WAL that could not be truncated is tried again. */
+const walRecheckAfterCommits = 100
+
+/** Where the connection's -wal file is and how large SQLite's automatic checkpoint lets it get. */
+interface WalLimit {
+  readonly path: string
+  /** wal_autocheckpoint x page_size; 0 when there is no file or automatic checkpoints are off. */
+  readonly bytes: number
+}
+
+function readWalLimit(connection: SqliteConnection): WalLimit {
+  if (connection.path === ':memory:' || connection.path === '') return { path: '', bytes: 0 }
+  const read = (pragma: string): number => {
+    const statement = connection.prepare(`PRAGMA ${pragma}`)
+    try {
+      const row = statement.all([])[0]
+      return Number(row ? Object.values(row)[0] : 0)
+    } finally {
+      statement.finalize()
+    }
+  }
+  return { path: `${connection.path}-wal`, bytes: read('wal_autocheckpoint') * read('page_size') }
+}
 
 /** The connection's busy_timeout as the open policy set it, to restore after each BEGIN. */
 function readBusyTimeout(connection: SqliteConnection): number {
