@@ -121,7 +121,8 @@ export function withInjectedIoErrors(adapter: SqliteAdapter): { adapter: SqliteA
       return connection.inTransaction
     },
     prepare: (sql) => wrapStatement(connection.prepare(sql)),
-    exec: (sql) => (faults.on && !/^\s*ROLLBACK/i.test(sql) ? fail() : connection.exec(sql)),
+    // ROLLBACK and `PRAGMA busy_timeout` do no file I/O, so a real disk error never fails them.
+    exec: (sql) => (faults.on && !/^\s*(ROLLBACK|PRAGMA busy_timeout)/i.test(sql) ? fail() : connection.exec(sql)),
     backup: (destination) => connection.backup(destination),
     close: () => connection.close(),
   })
