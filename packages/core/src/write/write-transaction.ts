@@ -299,9 +299,9 @@ export class WriteQueue<DB> {
    * checkpoint. SQLite's automatic checkpoint is PASSIVE and runs after COMMIT has released the
    * write lock, so a writer polling at millisecond scale can start appending while it runs; the WAL
    * then never rewinds and grows (sqlite-wal-facts.md §4). A TRUNCATE checkpoint holds new writers
-   * off while it copies, then empties the file. It waits at most `walCheckpointWaitMs` for the
-   * writer and readers in its way; if it cannot finish (a reader holds an old snapshot), it is tried
-   * again 100 commits later.
+   * off while it copies, then empties the file. It polls for the writer lock like BEGIN does, for
+   * one 5 ms slice; if it cannot finish (a writer won every try, or a reader holds an old
+   * snapshot), it is tried again 10 commits later.
    */
   #keepWalBounded(): void {
     if (this.#options.walCeiling === 0) return
@@ -311,16 +311,23 @@ export class WriteQueue<DB> {
     const size = statSync(this.#walLimit.path, { throwIfNoEntry: false })?.size ?? 0
     if (size <= this.#walLimit.bytes * this.#options.walCeiling) return
     this.#policyBusyTimeoutMs ??= readBusyTimeout(this.#connection)
+    let truncated = false
+    this.#connection.exec('PRAGMA busy_timeout = 0')
     try {
-      this.#connection.exec(`PRAGMA busy_timeout = ${walCheckpointWaitMs}`)
-      this.#connection.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      // The checkpoint competes for the writer lock the way BEGIN does, by polling: in SQLite's busy
+      // handler (sleeps of 1, 2, 5, 10 ... ms) it would lose every time to the other processes' polls.
+      const sliceEnd = performance.now() + lockPollSliceMs
+      for (;;) {
+        truncated = checkpointTruncate(this.#connection)
+        if (truncated || performance.now() >= sliceEnd) break
+        sleep(0.1 + Math.random() * 0.4)
+      }
     } catch {
-      // A checkpoint that fails changes nothing; the WAL is checked again after a later commit.
+      // A checkpoint that fails changes nothing; the WAL is checked again after later commits.
     } finally {
       this.#connection.exec(`PRAGMA busy_timeout = ${this.#policyBusyTimeoutMs}`)
     }
-    const after = statSync(this.#walLimit.path, { throwIfNoEntry: false })?.size ?? 0
-    if (after > this.#walLimit.bytes * this.#options.walCeiling) this.#commitsBeforeWalCheck = walRecheckAfterCommits
+    if (!truncated) this.#commitsBeforeWalCheck = walRecheckAfterCommits
   }
 
   /**
@@ -572,11 +579,22 @@ function sleep(ms: number): void {
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
-/** How long the TRUNCATE checkpoint of an overgrown WAL waits for the writer and readers in its way. */
-const walCheckpointWaitMs = 50
-
 /** How many commits pass before an overgrown WAL that could not be truncated is tried again. */
-const walRecheckAfterCommits = 100
+const walRecheckAfterCommits = 10
+
+/**
+ * `PRAGMA wal_checkpoint(TRUNCATE)`: true when it finished (SQLite reports busy = 0: every frame
+ * copied and the -wal emptied); false when a writer or a reader was in its way.
+ */
+function checkpointTruncate(connection: SqliteConnection): boolean {
+  const statement = connection.prepare('PRAGMA wal_checkpoint(TRUNCATE)')
+  try {
+    const row = statement.all([])[0]
+    return row !== undefined && Number(Object.values(row)[0]) === 0
+  } finally {
+    statement.finalize()
+  }
+}
 
 /** Where the connection's -wal file is and how large SQLite's automatic checkpoint lets it get. */
 interface WalLimit {
