@@ -29,12 +29,13 @@ import { transientIoerrNeverDowngrades } from './hazard.transient-ioerr-never-do
 import { twoSqliteCopies } from './hazard.two-sqlite-copies.js'
 import { locksLostFsRead } from './hazard.locks-lost-fs-read.js'
 import { locksLostSecondCopy } from './hazard.locks-lost-second-copy.js'
+import { locksLostDispatcherReopens } from './hazard.locks-lost-dispatcher-reopens.js'
 import { foreignPythonReader } from './foreign.python-reader.js'
 import { foreignPythonWriter } from './foreign.python-writer.js'
 import { foreignShellBackup } from './foreign.shell-backup.js'
-import { foreignMixedFleet } from './foreign.mixed-fleet.js'
 import { faultsBoardWorkerEio } from './faults.board-worker-eio.js'
 import { faultsDispatcherEio } from './faults.dispatcher-eio.js'
+import { foreignMixedFleet } from './foreign.mixed-fleet.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -68,6 +69,7 @@ export const allCases: readonly ConformanceCase[] = [
   lockingProtocolFallback,
   locksLostSecondCopy,
   locksLostFsRead,
+  locksLostDispatcherReopens,
   foreignPythonReader,
   foreignPythonWriter,
   foreignShellBackup,

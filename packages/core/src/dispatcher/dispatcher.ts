@@ -545,7 +545,9 @@ function isStaleClaim(error: unknown): boolean {
 
 /** Errors after which the board's connection is closed and opened again next tick. */
 function needsReopen(error: unknown): boolean {
-  return KanbanDbError.isKanbanDbError(error) && ['GHOST_FILE', 'TRANSIENT_IO', 'BOARD_CLOSED'].includes(error.code)
+  // LOCKS_LOST: this process's POSIX locks on the board were dropped (H1/H2); only closing every
+  // connection to the file and opening again takes them afresh.
+  return KanbanDbError.isKanbanDbError(error) && ['GHOST_FILE', 'LOCKS_LOST', 'TRANSIENT_IO', 'BOARD_CLOSED'].includes(error.code)
 }
 
 function messageOf(error: unknown): string {
