@@ -5,7 +5,7 @@ import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.j
 import type { TaskStatus } from './transitions.js'
 import type {
   Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
-  EventBatch, EventQuery, FailOptions, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, TakeEventsOptions, Task, TaskComment,
+  EventBatch, EventQuery, FailOptions, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task, TaskComment,
   TaskFilter,
 } from './types.js'
 
@@ -121,8 +121,10 @@ export interface Board {
   /**
    * Running tasks whose lease expired by `now` go back to ready (or failed past max attempts); an
    * expiry is not counted as a failure. Reviewer claims that expired end; their tasks stay in review.
+   * With `options.isAlive`, an expired claim of this host whose worker is alive and heartbeated
+   * recently is extended by its lease instead (an `extended` event), never stolen.
    */
-  releaseStaleClaims(now?: number): Promise<ReleasedClaim[]>
+  releaseStaleClaims(now?: number, options?: StaleClaimOptions): Promise<ReleasedClaim[]>
   /**
    * Running tasks past their `maxRuntimeMs` (a read): terminate each worker, then `fail` the task
    * with kind `timeout` (it counts a failure).

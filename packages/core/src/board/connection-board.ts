@@ -14,7 +14,7 @@ import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
 import { addDependencyIn } from './dependencies.js'
 import type { BoardRules } from './failure-accounting.js'
 import { archiveIn, blockIn, unblockIn } from './parking.js'
-import { expiredClaims, overrunningClaimsOf, releaseClaimsIn, releaseExpiredReviewsIn, runningClaimsOf } from './reclaim.js'
+import { expiredClaims, extendLiveClaimsIn, overrunningClaimsOf, releaseClaimsIn, releaseExpiredReviewsIn, runningClaimsOf } from './reclaim.js'
 import { approveIn, rejectIn, requestReviewIn } from './review.js'
 import { acceptIn, promoteDueIn, scheduleIn } from './scheduling.js'
 import { ackEventsIn, mayTakeEvents, subscribeIn, takeEventsIn } from './subscriptions.js'
@@ -22,7 +22,7 @@ import { toEvent, toTask } from './rows.js'
 import { TASK_STATUSES, type TaskStatus } from './transitions.js'
 import type {
   Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
-  EventBatch, EventQuery, FailOptions, AttemptFailureKind, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, TakeEventsOptions, Task,
+  EventBatch, EventQuery, FailOptions, AttemptFailureKind, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task,
   TaskComment, TaskFilter,
 } from './types.js'
 import {
@@ -291,9 +291,25 @@ export class ConnectionBoard implements Board {
 
   // --- reclaiming ----------------------------------------------------------------------------------
 
-  async releaseStaleClaims(now?: number): Promise<ReleasedClaim[]> {
+  async releaseStaleClaims(now?: number, options: StaleClaimOptions = {}): Promise<ReleasedClaim[]> {
     const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    requireObject('options', options)
+    if (options.isAlive !== undefined && typeof options.isAlive !== 'function') throw invalid('options.isAlive', 'expected a function (pid) => boolean')
+    const host = options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 })
+    const recent =
+      options.recentHeartbeatMs === undefined ? undefined : requireInteger('options.recentHeartbeatMs', options.recentHeartbeatMs, { min: 0, max: MAX_LEASE_MS })
+    // Ask isAlive outside any write transaction (it may be slow); each claim is re-checked inside it.
+    const alive: TaskRow[] = []
+    if (options.isAlive !== undefined) {
+      const expired = await this.#read('reading expired claims', (db) => expiredClaims(db, at))
+      for (const task of expired) {
+        const window = recent ?? 2 * Number(task.lease_ms ?? 0)
+        const beatRecently = task.heartbeat_at !== null && Number(task.heartbeat_at) >= at - window
+        if (task.worker_host === host && task.worker_pid !== null && beatRecently && (await options.isAlive(Number(task.worker_pid)))) alive.push(task)
+      }
+    }
     return this.writeTxn(async (trx) => {
+      await extendLiveClaimsIn(trx, alive, at)
       const expired = await expiredClaims(trx, at)
       const released = await releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at, this.#rules)
       return [...released, ...(await releaseExpiredReviewsIn(trx, at))]

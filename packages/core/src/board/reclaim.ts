@@ -133,3 +133,36 @@ export async function overrunningClaimsOf(db: Kysely<BoardSchema>, now: number):
     maxRuntimeMs: Number(row.max_runtime_ms),
   }))
 }
+
+/**
+ * Extends, by their own lease, the expired claims in `alive` (read before this transaction, their
+ * workers found alive with a recent heartbeat), with one `extended` event each. A claim that changed
+ * since it was read is skipped. Returns the ids extended.
+ */
+export async function extendLiveClaimsIn(trx: Kysely<BoardSchema>, alive: readonly TaskRow[], now: number): Promise<string[]> {
+  const extended: string[] = []
+  for (const seen of alive) {
+    const lease = Number(seen.lease_ms ?? 0)
+    assertTransition('heartbeat', 'running', 'running', seen.id)
+    const result = await trx
+      .updateTable('tasks')
+      .set({ claim_expires_at: now + lease, updated_at: now })
+      .where('id', '=', seen.id)
+      .where('status', '=', 'running')
+      .where('claim_token', '=', seen.claim_token)
+      .where('claim_expires_at', '<=', now)
+      .executeTakeFirst()
+    if (Number(result.numUpdatedRows) === 0) continue
+    await appendEvent(trx, {
+      taskId: seen.id,
+      runId: seen.current_run_id,
+      kind: 'extended',
+      from: 'running',
+      to: 'running',
+      payload: { workerId: seen.claimed_by, pid: seen.worker_pid, host: seen.worker_host, heartbeatAt: seen.heartbeat_at, leaseMs: lease },
+      now,
+    })
+    extended.push(seen.id)
+  }
+  return extended
+}

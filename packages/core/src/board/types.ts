@@ -165,6 +165,7 @@ export type EventKind =
   | 'approved'
   | 'rejected'
   | 'attachment-added'
+  | 'extended'
 
 /** One row of the event log. */
 export interface BoardEvent {
@@ -310,6 +311,23 @@ export interface CrashDetectionOptions {
   readonly host?: string
   /** Default: the board's clock. */
   readonly now?: number
+}
+
+/** What `releaseStaleClaims` takes besides `now`. */
+export interface StaleClaimOptions {
+  /**
+   * True when the process with this pid is alive on `host`. With it, an expired claim of this host
+   * whose worker is alive and heartbeated within `recentHeartbeatMs` is extended by its lease
+   * instead of taken back (the worker is slow to heartbeat, not gone).
+   */
+  readonly isAlive?: (pid: number) => boolean | Promise<boolean>
+  /** Default `os.hostname()`. */
+  readonly host?: string
+  /**
+   * How recent the last heartbeat must be for an extension. Default: twice the claim's lease (a
+   * heartbeat extends the lease, so an expired claim's last heartbeat is at least one lease old).
+   */
+  readonly recentHeartbeatMs?: number
 }
 
 /** A task taken back from a claim that expired or whose worker crashed. */
