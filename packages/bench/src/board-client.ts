@@ -21,6 +21,13 @@ export interface BenchBoard {
   }): Promise<{ readonly id: string; readonly claimToken: string } | undefined>
   heartbeat(taskId: string, claimToken: string): Promise<unknown>
   complete(taskId: string, claimToken: string, result?: unknown): Promise<unknown>
+  /** Issue 11: complete and claim the next task in one commit. Optional: older boards lack it. */
+  completeAndClaimNext?(
+    taskId: string,
+    claimToken: string,
+    result: unknown,
+    claim: { readonly workerId: string; readonly pid: number; readonly host: string; readonly leaseMs: number },
+  ): Promise<{ readonly next: { readonly id: string; readonly claimToken: string } | undefined }>
   releaseStaleClaims(now?: number): Promise<ReadonlyArray<{ readonly taskId: string }>>
   events(query?: { readonly afterId?: number; readonly limit?: number }): Promise<ReadonlyArray<{ readonly id: number; readonly kind: string }>>
   writeTxn<T>(fn: (trx: Kysely<any>) => Promise<T> | T): Promise<T>

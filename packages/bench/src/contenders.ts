@@ -43,6 +43,8 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     fleet('NORMAL', 'board'),
     fleet('FULL', 'raw'),
     fleet('FULL', 'board'),
+    fleet('NORMAL', 'chained'),
+    fleet('FULL', 'chained'),
   ]
 }
 

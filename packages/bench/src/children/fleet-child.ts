@@ -109,20 +109,30 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
   const progress = process.env['BENCH_DEBUG']
     ? setInterval(() => console.error(`[${options.workerId}] cycles=${claimedIds.length} empty=${empty} busy=${busy} beats=${heartbeatLatenessMs.length} stopping=${stopping}`), 1000)
     : undefined
+  // In chained mode the next task comes from the previous completeAndClaimNext.
+  let next: { readonly id: string; readonly claimToken: string } | undefined
   while (!stopping && failures.length < 5) {
     try {
       const t0 = now()
-      const task = await board.claimNext(claim)
+      const task = next ?? (await board.claimNext(claim))
+      next = undefined
       const t1 = now()
       if (!task) {
         empty++
         await delay(1)
         continue
       }
-      claimLatenciesMs.push(t1 - t0)
       const window = Math.floor((wallNow() - goAt) / 1000)
       windows[window] = (windows[window] ?? 0) + 1
-      await board.complete(task.id, task.claimToken, { ok: true })
+      if (options.chained) {
+        // One commit completes this task and claims the next: its latency is the claim wait.
+        const t2 = now()
+        next = (await board.completeAndClaimNext!(task.id, task.claimToken, { ok: true }, claim)).next
+        claimLatenciesMs.push(now() - t2)
+      } else {
+        claimLatenciesMs.push(t1 - t0)
+        await board.complete(task.id, task.claimToken, { ok: true })
+      }
       claimedIds.push(task.id)
       claimTokens.push(task.claimToken)
     } catch (error) {
@@ -135,6 +145,16 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
   }
   const elapsedMs = now() - start
   clearInterval(progress)
+  if (next) {
+    // Claimed by the last chained call when stop came: finish it so every claim is completed.
+    try {
+      await board.complete(next.id, next.claimToken, { ok: true })
+      claimedIds.push(next.id)
+      claimTokens.push(next.claimToken)
+    } catch (error) {
+      failures.push(`completing the last chained task ${next.id}: ${describe(error)}`)
+    }
+  }
   clearTimeout(heartbeatTimer)
   let heldCompleted = 0
   try {

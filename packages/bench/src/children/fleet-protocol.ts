@@ -7,6 +7,8 @@ export interface FleetInit {
   /** `board`: through openBoard; `raw`: the hand-written raw claim loop with busy_timeout 5000 (reference only). */
   readonly mode: 'board' | 'raw'
   readonly path: string
+  /** Workers finish each task with `completeAndClaimNext` (one commit per cycle) instead of two calls. */
+  readonly chained: boolean
   /** The adapter module boards open through (`board` mode). */
   readonly adapterModule: string
   readonly synchronous: Synchronous

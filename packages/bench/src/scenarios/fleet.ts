@@ -3,7 +3,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CompiledQuery } from 'kysely'
 import { wallNow } from '../clock.ts'
-import type { Contender, Figures, RunContext, RunResult } from '../contender.ts'
+import { type Contender, type Figures, NotMeasured, type RunContext, type RunResult } from '../contender.ts'
 import { openRaw, rawTasksSchema, type Synchronous } from '../baselines/raw-database.ts'
 import { rawClaimLoop } from '../baselines/raw-claim.ts'
 import { adapterModuleName, boardPragma, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
@@ -31,22 +31,27 @@ const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
  * `raw-fleet/<sync>` is the reference without kanban-db: the same 4 workers running the hand-written
  * raw loop under SQLite's busy handler (busy_timeout 5000), no dispatcher, no heartbeats.
  */
-export function fleet(synchronous: Synchronous, mode: 'board' | 'raw'): Contender {
+export function fleet(synchronous: Synchronous, mode: 'board' | 'raw' | 'chained'): Contender {
+  const name = { board: 'fleet', raw: 'raw-fleet', chained: 'fleet-chained' }[mode]
   return {
-    id: `${mode === 'board' ? 'fleet' : 'raw-fleet'}/${synchronous}`,
+    id: `${name}/${synchronous}`,
     description:
-      mode === 'board'
-        ? `dispatcher + ${WORKERS} worker processes through openBoard, ${synchronous}; aggregate cycles per second`
-        : `${WORKERS} processes running the raw claim loop, busy_timeout 5000, ${synchronous}; aggregate cycles per second`,
-    kind: mode === 'board' ? 'kanban-db' : 'baseline',
+      mode === 'raw'
+        ? `${WORKERS} processes running the raw claim loop, busy_timeout 5000, ${synchronous}; aggregate cycles per second`
+        : `dispatcher + ${WORKERS} worker processes through openBoard${mode === 'chained' ? ' finishing with completeAndClaimNext' : ''}, ${synchronous}; aggregate cycles per second`,
+    kind: mode === 'raw' ? 'baseline' : 'kanban-db',
     multiProcess: true,
-    run: (context) => (mode === 'board' ? runBoardFleet(context, synchronous) : runRawFleet(context, synchronous)),
+    run: (context) => (mode === 'raw' ? runRawFleet(context, synchronous) : runBoardFleet(context, synchronous, mode === 'chained')),
   }
 }
 
-async function runBoardFleet(context: RunContext, synchronous: Synchronous): Promise<RunResult> {
+async function runBoardFleet(context: RunContext, synchronous: Synchronous, chained: boolean): Promise<RunResult> {
   const path = join(context.dir, 'board.db')
   const dashboard = await openBenchBoard(path, synchronous)
+  if (chained && typeof dashboard.completeAndClaimNext !== 'function') {
+    await dashboard.close()
+    throw new NotMeasured('the Board has no completeAndClaimNext yet (issue 11)')
+  }
   const children: ChildProcess[] = []
   let sampler: NodeJS.Timeout | undefined
   let poller: NodeJS.Timeout | undefined
@@ -56,7 +61,7 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous): Pro
     const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
     const leaseMs = fleetLeaseMs(context)
     const base = {
-      type: 'init', mode: 'board', path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
+      type: 'init', mode: 'board', chained, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
       readyBacklog: readyBacklog(context),
     } as const
     const inits: FleetInit[] = [
@@ -127,7 +132,7 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
     setup.exec(rawTasksSchema)
     rawClaimLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, 2))
     const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
-      type: 'init', role: 'worker', mode: 'raw', path, adapterModule: adapterModuleName(), synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
+      type: 'init', role: 'worker', mode: 'raw', chained: false, path, adapterModule: adapterModuleName(), synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
       heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
     }))
     const reports = await runChildren(children, inits, context.durationMs, () => {})
