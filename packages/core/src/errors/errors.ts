@@ -129,6 +129,14 @@ export class ReadOnlyBoard extends KanbanDbError {
 export class NotSupported extends KanbanDbError {
   readonly code = 'NOT_SUPPORTED'
 }
+/**
+ * The board is already open in this process through an adapter that keeps a private image of the
+ * file (sql.js, `sharedFile: false`): a second board on it would write its image back over the
+ * first's acknowledged writes. Close the first board, or use an adapter with a shared file.
+ */
+export class BoardInUse extends KanbanDbError {
+  readonly code = 'BOARD_IN_USE'
+}
 /** A SQLite error that fits no other class (a constraint, a bug). Its `cause` says more. */
 export class SqliteFailure extends KanbanDbError {
   readonly code = 'SQLITE_FAILURE'

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
-import { BoardClosed, BoardNotFound, GhostFile } from '../errors/errors.js'
+import { BoardClosed, BoardInUse, BoardNotFound, GhostFile } from '../errors/errors.js'
 import { databaseSize, runCheckpoint, walBytes, type CheckpointMode, type CheckpointResult } from './connection-health.js'
 import { fileIdentity, sameFile, type FileIdentity } from './file-identity.js'
 import { checkFilesystem, type FilesystemCheck } from './filesystem-check.js'
@@ -11,7 +11,7 @@ import type { HygienePolicy } from './hygiene-policy.js'
 import { establishJournalMode } from './journal-mode.js'
 import { assertLocksHeld, auditLocks } from './lock-audit.js'
 import { backupDatabase } from './online-backup.js'
-import { assertSameSqliteCopy, claimOpenFile, fileRegistryKey, pendingRegistryKey, type OpenFileClaim } from './open-file-registry.js'
+import { assertSameSqliteCopy, claimOpenFile, fileRegistryKey, isFileHeld, pendingRegistryKey, type OpenFileClaim } from './open-file-registry.js'
 import { applyPragmas, busyTimeoutSetting, pragmaSettings, runReadTransaction, verifyPragmas } from './pragma-policy.js'
 import { auditSidecars } from './sidecar-audit.js'
 
@@ -138,7 +138,16 @@ export async function openHygienicConnection(
   if (onDisk && readonly && before === undefined) {
     throw new BoardNotFound(`No board at ${path}. A read-only open never creates one: open it writable once first.`, { details: { path } })
   }
-  if (onDisk) assertSameSqliteCopy([pendingRegistryKey(path), ...(before ? [fileRegistryKey(before)] : [])], adapter.identity, path)
+  const registryKeys = onDisk ? [pendingRegistryKey(path), ...(before ? [fileRegistryKey(before)] : [])] : []
+  if (onDisk) assertSameSqliteCopy(registryKeys, adapter.identity, path)
+  if (onDisk && !adapter.capabilities.sharedFile && isFileHeld(registryKeys)) {
+    throw new BoardInUse(
+      `Refusing a second open of ${path} through ${adapter.identity.name}: it keeps a private in-memory image of the file, ` +
+        'and the second board would write its image back over the first one\'s acknowledged writes. ' +
+        'Close the first board before opening it again, or share one board object, or use an adapter with a shared file (better-sqlite3, node:sqlite).',
+      { details: { path, adapter: adapter.identity.name } },
+    )
+  }
   const pending = onDisk && before === undefined ? claimOpenFile(pendingRegistryKey(path), adapter.identity, path) : undefined
 
   let connection: SqliteConnection

@@ -63,6 +63,11 @@ export function assertSameSqliteCopy(keys: readonly string[], adapter: AdapterId
   }
 }
 
+/** True when this process already holds any of `keys` open through a hygienic connection. */
+export function isFileHeld(keys: readonly string[]): boolean {
+  return keys.some((key) => registry().has(key))
+}
+
 /**
  * Records that this process holds the file under `key` through `adapter`'s SQLite copy, after
  * checking it is not held through another copy.
