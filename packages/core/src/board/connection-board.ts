@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
 import { classifySqliteError } from '../errors/classify.js'
-import { BoardClosed } from '../errors/errors.js'
+import { BoardClosed, InvalidTransition } from '../errors/errors.js'
 import type { HygienicConnection } from '../hygiene/open-connection.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { readSchemaVersion } from '../schema/migrations.js'
@@ -140,6 +140,7 @@ export class ConnectionBoard implements Board {
     requireString('claimToken', claimToken, { max: 200 })
     const resultJson = result === undefined ? null : toJson('result', result, MAX_RESULT_BYTES)
     const claim = validateClaim('claim', claimOptions)
+    this.#assertCompletable(taskId)
     return this.writeTxn(async (trx) => {
       const now = this.#clock()
       const completed = await completeIn(trx, taskId, claimToken, resultJson, now)
@@ -159,6 +160,7 @@ export class ConnectionBoard implements Board {
     requireId('taskId', taskId)
     requireString('claimToken', claimToken, { max: 200 })
     const resultJson = result === undefined ? null : toJson('result', result, MAX_RESULT_BYTES)
+    this.#assertCompletable(taskId)
     return this.writeTxn((trx) => completeIn(trx, taskId, claimToken, resultJson, this.#clock()))
   }
 
@@ -435,6 +437,16 @@ export class ConnectionBoard implements Board {
     } catch (error) {
       throw classifySqliteError(error, doing)
     }
+  }
+
+  /** Under the board rule "require review before done", only `approve` makes a task done. */
+  #assertCompletable(taskId: string): void {
+    if (!this.#rules.requireReview) return
+    throw new InvalidTransition(
+      `Cannot complete task ${taskId}: this board requires a review before done. Call requestReview with the claim token; ` +
+        'a reviewer approves it. The task was not changed.',
+      { details: { taskId, action: 'complete', rule: 'requireReview' } },
+    )
   }
 
   #assertOpen(): void {

@@ -12,6 +12,8 @@ export interface BoardRules {
   readonly maxRetries: number
   /** Rejections in a row that escalate a task to triage. Default {@link DEFAULT_MAX_REVIEW_REJECTIONS}. */
   readonly maxReviewRejections: number
+  /** True: no task is done without an approved review (`complete` is refused; use `requestReview`). Default false. */
+  readonly requireReview: boolean
 }
 
 /** Where a counted failure sends the task. */

@@ -13,7 +13,7 @@ import { resolveWriteOptions, WriteQueue, type WriteOptions } from '../write/wri
 import type { Board } from './board.js'
 import { ConnectionBoard } from './connection-board.js'
 import { DEFAULT_MAX_RETRIES, DEFAULT_MAX_REVIEW_REJECTIONS, type BoardRules } from './failure-accounting.js'
-import { invalid, optionalInteger, requireObject, requireString } from './validate.js'
+import { invalid, optionalBoolean, optionalInteger, requireObject, requireString } from './validate.js'
 
 const MEMORY = ':memory:'
 
@@ -41,6 +41,12 @@ export interface BoardOptions {
   readonly maxRetries?: number
   /** Review rejections in a row that send a task to triage (1-1000). Default 3. */
   readonly maxReviewRejections?: number
+  /**
+   * The board rule "require review before done": `complete` and `completeAndClaimNext` are refused
+   * with `InvalidTransition`; a worker finishes with `requestReview` and only `approve` makes a task
+   * done. Default false.
+   */
+  readonly requireReview?: boolean
 }
 
 /**
@@ -64,6 +70,7 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
   const rules: BoardRules = {
     maxRetries: optionalInteger('options.maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES, { min: 0, max: 1000 }),
     maxReviewRejections: optionalInteger('options.maxReviewRejections', options.maxReviewRejections, DEFAULT_MAX_REVIEW_REJECTIONS, { min: 1, max: 1000 }),
+    requireReview: optionalBoolean('options.requireReview', options.requireReview),
   }
   if (readonly && path !== MEMORY && !existsSync(path)) {
     throw new BoardNotFound(`No board at ${path}: a read-only open never creates one. Open it once without readonly to create it.`, { details: { path } })

@@ -334,7 +334,10 @@ export interface StaleClaimOptions {
 export interface ReleasedClaim {
   readonly taskId: string
   readonly runId: string | null
-  /** `ready` when attempts remain, else `failed`. */
+  /**
+   * `ready` when attempts remain, else `failed`; `blocked` when a crash gave up (past `maxRetries`);
+   * `review` when a reviewer's claim expired (the task waits for another reviewer).
+   */
   readonly status: TaskStatus
 }
 

@@ -127,3 +127,19 @@ for (const { name, create } of bundledAdapters) {
     })
   })
 }
+
+for (const { name, create } of bundledAdapters) {
+  describe(`the require-review rule on ${name}`, () => {
+    it('refuses complete, so only an approved review makes a task done', async () => {
+      const { board } = await openTestBoard(await create(), { requireReview: true })
+      const task = await board.createTask({ title: 't' })
+      const work = (await board.claimNext(worker))!
+      const refused = await expectRefused(board, 'INVALID_TRANSITION', () => board.complete(task.id, work.claimToken))
+      expect(refused.message).toContain('requires a review')
+      await expectRefused(board, 'INVALID_TRANSITION', () => board.completeAndClaimNext(task.id, work.claimToken, null, worker))
+      await board.requestReview(task.id, work.claimToken)
+      const review = (await board.claimNext(reviewer))!
+      expect(await board.approve(task.id, review.claimToken)).toMatchObject({ status: 'done' })
+    })
+  })
+}
