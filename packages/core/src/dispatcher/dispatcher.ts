@@ -304,8 +304,14 @@ export class Dispatcher {
     if (!(await this.#guard(supervised, tick, 'record', () => this.#recordExits(supervised, tick)))) return 0
     if (final) return 0
     if (!(await this.#guard(supervised, tick, 'check', () => this.#periodicCheck(supervised)))) return 0
+    // Heartbeat this dispatcher's own running workers first, so a late tick (a loaded machine, many
+    // boards) cannot take back the claims of workers that are alive and working.
+    if (!(await this.#guard(supervised, tick, 'heartbeat', () => this.#heartbeat(supervised, board)))) return 0
     const now = this.#now()
-    const expired = await this.#guard(supervised, tick, 'release-stale', () => board.releaseStaleClaims(now))
+    const expired = await this.#guard(supervised, tick, 'release-stale', () =>
+      // A live worker of this host with a recent heartbeat is extended, not stolen.
+      board.releaseStaleClaims(now, { isAlive: this.#isAlive, host: this.#host }),
+    )
     if (expired === undefined) return 0
     if (expired.length > 0) this.#emit({ type: 'reclaimed', tick, board: supervised.path, reason: 'expired', claims: expired })
     const crashed = await this.#guard(supervised, tick, 'detect-crashed', () =>
@@ -318,7 +324,6 @@ export class Dispatcher {
     )
     if (crashed === undefined) return 0
     if (crashed.length > 0) this.#emit({ type: 'reclaimed', tick, board: supervised.path, reason: 'crashed', claims: crashed })
-    if (!(await this.#guard(supervised, tick, 'heartbeat', () => this.#heartbeat(supervised, board)))) return 0
     const spawned = await this.#guard(supervised, tick, 'claim', () => this.#claimAndSpawn(supervised, board, tick))
     if (spawned === undefined) return 0
     supervised.lastError = undefined
@@ -400,7 +405,7 @@ export class Dispatcher {
         handle = await this.#spawn(task, board)
       } catch (error) {
         this.#reportError(supervised, tick, 'spawn', error)
-        await board.fail(task.id, task.claimToken, `the dispatcher could not start a worker: ${messageOf(error)}`)
+        await board.fail(task.id, task.claimToken, `the dispatcher could not start a worker: ${messageOf(error)}`, { kind: 'spawn' })
         break
       }
       const worker = this.#workers.add(supervised.path, task, handle, this.#now())

