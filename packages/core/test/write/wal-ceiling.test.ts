@@ -49,3 +49,35 @@ for (const { name, create } of bundledAdapters.filter((adapter) => adapter.name 
     })
   })
 }
+
+describe('checkpoints between writers', () => {
+  it('runs a RESTART checkpoint after every checkpointEvery commits while another connection writes too, and none alone', async () => {
+    const { default: createAdapter } = await import('@kanban-db/adapter-better-sqlite3')
+    const { wrapExec } = await import('./wrapping-adapter.js')
+    const path = join(tempDir(), 'b.db')
+    const checkpoints: string[] = []
+    const adapter = wrapExec(await createAdapter(), (text, real) => {
+      if (/wal_checkpoint\(RESTART\)/.test(text)) checkpoints.push(text)
+      real(text)
+    })
+    const board = await openBoard({ path, adapter, write: { checkpointEvery: 4 } })
+    try {
+      // Alone on the board: SQLite's automatic checkpoint is enough.
+      for (let index = 0; index < 12; index++) await board.createTask({ title: `alone ${index}` })
+      expect(checkpoints).toEqual([])
+      // Another connection commits between this board's commits: now this board checkpoints.
+      const other = await openBoard({ path, adapter: await createAdapter() })
+      try {
+        for (let index = 0; index < 8; index++) {
+          await other.createTask({ title: `other ${index}` })
+          await board.createTask({ title: `shared ${index}` })
+        }
+      } finally {
+        await other.close()
+      }
+      expect(checkpoints.length).toBe(2)
+    } finally {
+      await board.close()
+    }
+  })
+})
