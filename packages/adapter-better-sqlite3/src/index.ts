@@ -5,7 +5,7 @@ import type {
   AcquireLockOptions, AdapterIdentity, Capabilities, OpenOptions, ProcessLock, RunResult, SqliteAdapter,
   SqliteConnection, SqliteRow, SqliteStatement, SqliteValue,
 } from '@kanban-db/core'
-import { acquireLockWith } from '@kanban-db/core'
+import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core'
 
 const require = createRequire(import.meta.url)
 
@@ -57,22 +57,13 @@ export async function createAdapter(options: BetterSqlite3AdapterOptions = {}): 
     identity,
     capabilities,
     open,
-    probeJournalMode: (connection) => String(firstValue(connection, 'PRAGMA journal_mode')).toLowerCase(),
-    setPragma: (connection, name, value) => {
-      connection.exec(`PRAGMA ${name} = ${value}`)
-      return String(firstValue(connection, `PRAGMA ${name}`))
-    },
+    ...sqlPragmaHooks,
     acquireLock: (lockPath: string, lockOptions: AcquireLockOptions): Promise<ProcessLock> =>
       acquireLockWith(open, lockPath, lockOptions),
   }
 }
 
 export default createAdapter
-
-function firstValue(connection: SqliteConnection, sql: string): SqliteValue | undefined {
-  const row = connection.prepare(sql).all([])[0]
-  return row === undefined ? undefined : Object.values(row)[0]
-}
 
 class BetterSqlite3Connection implements SqliteConnection {
   constructor(

@@ -5,7 +5,7 @@ import type {
   AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
   SqliteStatement, SqliteValue,
 } from '@kanban-db/core'
-import { acquireLockWith, BoardNotFound } from '@kanban-db/core'
+import { acquireLockWith, BoardNotFound, sqlPragmaHooks } from '@kanban-db/core'
 
 const require = createRequire(import.meta.url)
 
@@ -59,11 +59,7 @@ export async function createAdapter(): Promise<SqliteAdapter> {
     identity,
     capabilities,
     open,
-    probeJournalMode: (connection) => String(firstValue(connection, 'PRAGMA journal_mode')).toLowerCase(),
-    setPragma: (connection, name, value) => {
-      connection.exec(`PRAGMA ${name} = ${value}`)
-      return String(firstValue(connection, `PRAGMA ${name}`))
-    },
+    ...sqlPragmaHooks,
     acquireLock: (lockPath, lockOptions) => acquireLockWith(open, lockPath, lockOptions),
   }
 }
@@ -83,11 +79,6 @@ function loadNodeSqlite(): NodeSqlite {
       { cause: error },
     )
   }
-}
-
-function firstValue(connection: SqliteConnection, sql: string): SqliteValue | undefined {
-  const row = connection.prepare(sql).all([])[0]
-  return row === undefined ? undefined : Object.values(row)[0]
 }
 
 class NodeSqliteConnection implements SqliteConnection {

@@ -6,7 +6,7 @@ import type {
   AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
   SqliteStatement, SqliteValue,
 } from '@kanban-db/core'
-import { BoardNotFound, acquireInProcessLock } from '@kanban-db/core'
+import { BoardNotFound, acquireInProcessLock, sqlPragmaHooks } from '@kanban-db/core'
 
 const require = createRequire(import.meta.url)
 
@@ -58,21 +58,12 @@ export async function createAdapter(): Promise<SqliteAdapter> {
     identity,
     capabilities,
     open,
-    probeJournalMode: (connection) => String(firstValue(connection, 'PRAGMA journal_mode')).toLowerCase(),
-    setPragma: (connection, name, value) => {
-      connection.exec(`PRAGMA ${name} = ${value}`)
-      return String(firstValue(connection, `PRAGMA ${name}`))
-    },
+    ...sqlPragmaHooks,
     acquireLock: (lockPath, lockOptions) => acquireInProcessLock(lockPath, lockOptions),
   }
 }
 
 export default createAdapter
-
-function firstValue(connection: SqliteConnection, sql: string): SqliteValue | undefined {
-  const row = connection.prepare(sql).all([])[0]
-  return row === undefined ? undefined : Object.values(row)[0]
-}
 
 class SqlJsConnection implements SqliteConnection {
   #open = true

@@ -2,6 +2,7 @@ import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { PragmaMismatch } from '../errors/errors.js'
 import type { HygienePolicy } from './hygiene-policy.js'
+import { readFirstValue } from '../adapter/sql-pragma-hooks.js'
 
 /** One pragma the policy sets: the value written and what `PRAGMA name` must read back. */
 export interface PragmaSetting {
@@ -53,8 +54,7 @@ export function verifyPragmas(connection: SqliteConnection, settings: readonly P
 
 /** `PRAGMA name` as a string (the first column of the first row), without changing it. */
 export function readPragma(connection: SqliteConnection, name: string): string {
-  const row = connection.prepare(`PRAGMA ${name}`).all([])[0]
-  return row === undefined ? '' : String(Object.values(row)[0])
+  return String(readFirstValue(connection, `PRAGMA ${name}`) ?? '')
 }
 
 /** Runs one read transaction, so pragmas that change at a connection's first transaction have changed. */
