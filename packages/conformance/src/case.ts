@@ -49,6 +49,11 @@ export interface CaseContext {
   spawnWorker<T = unknown>(task: string, args?: Record<string, unknown>, options?: SpawnOptions): TaskHandle<T>
   /** Writes one line of detail into the report (kept in `--json`, shown in the matrix's reasons). */
   note(line: string): void
+  /**
+   * Ends the case as `skip` with `reason`: for what only running can tell (a tool missing on this
+   * machine, no second SQLite copy reachable). Never pass a case that tested nothing; skip it.
+   */
+  skip(reason: string): never
 }
 
 /**

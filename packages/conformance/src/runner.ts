@@ -9,6 +9,7 @@ import type { AdapterReport, CaseResult } from './report.js'
 import { describeError } from './run-task.js'
 import { TaskRegistry } from './task-handle.js'
 import { spawnWorkerTask } from './worker-thread.js'
+import { CaseSkipped, skipReasonOf } from './case-skipped.js'
 
 /** Options for {@link runCase}. */
 export interface RunCaseOptions {
@@ -52,6 +53,9 @@ export async function runCase(
     spawnWorker: <T>(task: string, args: Record<string, unknown> = {}, spawnOptions: SpawnOptions = {}) =>
       children.add(spawnWorkerTask<T>(task, args, taskOptions(spawnOptions.timeoutMs))),
     note: (line) => notes.push(line),
+    skip: (reason) => {
+      throw new CaseSkipped(reason)
+    },
   }
   const started = performance.now()
   let error: unknown
@@ -64,6 +68,8 @@ export async function runCase(
     rmSync(dir, { recursive: true, force: true }) // --allow-fs: the case's own scratch directory
   }
   const ms = Math.round(performance.now() - started)
+  const skipReason = skipReasonOf(error)
+  if (skipReason !== undefined) return { id, tier, title, status: 'skip', ms, notes, detail: [skipReason, ...notes].join('\n') }
   const failure = error === undefined ? '' : describeError(error)
   const detail = [failure, ...notes].filter(Boolean).join('\n')
   if (plan.expectFailure !== undefined) {

@@ -191,16 +191,4 @@ export function countInjected(log: string): number {
   return text.split('(INJECTED)').length - 1
 }
 
-/**
- * A case cannot run on this machine (a tool is missing, ptrace is refused, the platform has no
- * `/proc/locks`). The runner reports it as a skip with `reason` where it understands this error
- * (`error.skipReason`); elsewhere it fails loudly with the reason, never passes silently.
- */
-export class CaseSkipped extends Error {
-  readonly skipReason: string
-  constructor(reason: string) {
-    super(`skipped: ${reason}`)
-    this.name = 'CaseSkipped'
-    this.skipReason = reason
-  }
-}
+export { CaseSkipped } from './case-skipped.js'

@@ -30,10 +30,7 @@ export const fsCopyUnlinksSidecars: ConformanceCase = {
   timeoutMs: 90_000,
   async run(context) {
     const closer = findOldSqliteCloser()
-    if (!closer) {
-      context.note('not applicable: needs an old-SQLite closer (python3 with sqlite3, or the sqlite3 shell) on PATH; neither was found')
-      return
-    }
+    if (!closer) return context.skip('needs an old-SQLite closer (python3 with sqlite3, or the sqlite3 shell) on PATH; neither was found')
     const control = await scenario(context, 'control', closer, async (_board, path) => {
       // The hazard itself: a naive file-copy "backup" of the live board. --allow-fs: the control
       for (const suffix of ['', '-wal', '-shm']) {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { MixedSqliteCopies, openHygienicConnection } from '@kanban-db/core'
+import { loadAdapter, MixedSqliteCopies, openHygienicConnection, type SqliteAdapter } from '@kanban-db/core'
 import type { CaseContext, ConformanceCase } from '../case.js'
 import { damageOf, deletedSidecarFds, ghostCheckCode, hazardBoardOptions, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
 import { NODE_SQLITE_COPY, nodeSqliteCopy } from './hazard.node-sqlite-copy.js'
@@ -19,18 +19,13 @@ export const twoSqliteCopies: ConformanceCase = {
   requires: ['sharedFile', 'wal'],
   timeoutMs: 60_000,
   async run(context) {
-    if (context.adapter.identity.sqliteCopy === NODE_SQLITE_COPY) {
-      // The only second copy this package can load is node:sqlite itself, which is this adapter.
-      context.note('not applicable: the adapter under test is node:sqlite, the only other SQLite copy reachable here; better-sqlite3 runs the pair')
-      return
-    }
-    const other = nodeSqliteCopy()
+    const other = await secondCopy(context)
     const control = await scenario(context, 'control', async (path) => {
       const foreign = await other.open(path)
       foreign.prepare('SELECT count(*) AS n FROM items').all([])
       foreign.close()
     })
-    context.note(`control (${context.adapter.identity.name} + node:sqlite ${other.identity.sqliteVersion} in one process): ${control.damage.join('; ') || 'no damage'}`)
+    context.note(`control (${context.adapter.identity.name} + ${other.identity.name} ${other.identity.sqliteVersion} in one process): ${control.damage.join('; ') || 'no damage'}`)
     if (control.damage.length === 0) throw new Error('control did not reproduce the hazard: a second SQLite copy closing on the file lost nothing')
     assert.ok(control.detected, 'checkGhost did not notice the lost locks right after the second copy closed')
     context.note(`detected: checkGhost raised ${control.detected} right after the second copy closed, before the third process wrote`)
@@ -65,4 +60,20 @@ async function scenario(context: CaseContext, name: string, intrude: (path: stri
   }
   views['after the board closed'] = await readInFreshProcess(context, path)
   return { damage: damageOf(expected, views, deleted), detected }
+}
+
+/**
+ * A SQLite copy other than the adapter's own: node:sqlite (built into Node) for any other adapter;
+ * for node:sqlite itself, better-sqlite3 where its adapter package can be loaded from here. Without
+ * one the case is skipped with that reason: the hazard needs two copies in one process.
+ */
+async function secondCopy(context: CaseContext): Promise<SqliteAdapter> {
+  if (context.adapter.identity.sqliteCopy !== NODE_SQLITE_COPY) return nodeSqliteCopy()
+  try {
+    const betterSqlite3 = await loadAdapter('@kanban-db/adapter-better-sqlite3', context.resolveFrom)
+    if (betterSqlite3.identity.sqliteCopy !== context.adapter.identity.sqliteCopy) return betterSqlite3
+  } catch {
+    // Not installed beside the suite: skipped below.
+  }
+  return context.skip('the adapter under test is node:sqlite and no second SQLite copy (better-sqlite3) can be loaded from here')
 }
