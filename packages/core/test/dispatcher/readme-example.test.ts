@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { tempDir } from '../temp-dir.js'
 
-const README = fileURLToPath(new URL('../../src/dispatcher/README.md', import.meta.url))
+// The Dispatcher section of core's README holds the README's only ```js block.
+const README = fileURLToPath(new URL('../../README.md', import.meta.url))
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url))
 
 describe('the Dispatcher README', () => {
