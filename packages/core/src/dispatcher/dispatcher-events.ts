@@ -82,12 +82,23 @@ export interface RecoveredEvent extends EventBase {
   readonly quarantinedForMs: number
 }
 
+/**
+ * This tick left a board alone: another dispatcher (in this or another process) was running its
+ * turn on it and held its tick lock. Exits of this dispatcher's own workers are still reaped.
+ */
+export interface SkippedEvent extends EventBase {
+  readonly type: 'skipped'
+  readonly board: string
+  /** `locked`: another dispatcher held the board's tick lock. */
+  readonly reason: 'locked'
+}
+
 /** Something failed; the dispatcher carried on (the board is retried next tick). */
 export interface ErrorEvent extends EventBase {
   readonly type: 'error'
   /** The board, or undefined for the dispatcher itself. */
   readonly board: string | undefined
-  /** What was being done: open, ghost-check, record, release-stale, detect-crashed, heartbeat, claim, spawn, probe, close. */
+  /** What was being done: lock, unlock, open, ghost-check, record, release-stale, detect-crashed, heartbeat, claim, spawn, probe, close. */
   readonly phase: string
   readonly kind: FailureKind
   /** The error's stable code, when it is a kanban-db error. */
@@ -106,6 +117,7 @@ export type DispatcherEvent =
   | QuarantinedEvent
   | ProbedEvent
   | RecoveredEvent
+  | SkippedEvent
   | ErrorEvent
 
 /** The event type names. */

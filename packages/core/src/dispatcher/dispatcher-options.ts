@@ -54,6 +54,13 @@ export interface DispatcherOptions {
    * operation meets it).
    */
   readonly checkEveryMs?: number
+  /**
+   * Run each board's turn under the board's tick lock (`<board>.dispatch-lock`, a SQLite-held lock
+   * the kernel releases when its holder dies), so two dispatchers never tick one board at the same
+   * time; a dispatcher that finds it held skips the board that tick. Default true. Switch off only
+   * to show what the lock protects against.
+   */
+  readonly tickLock?: boolean
   /** Run `integrity_check` instead of `quick_check` when checking, confirming and probing. Default false. */
   readonly integrityProbe?: boolean
   /** Connection-hygiene policy overrides for every board. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
+import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { Board } from '../board/board.js'
 import { openBoard } from '../board/open-board.js'
 import { classifyFailure, type FailureKind } from '../corruption/failure-kind.js'
@@ -9,7 +9,7 @@ import {
   afterFailedProbe, enterQuarantine, hasStaleWal, quarantineStep, resolveQuarantinePolicy, type QuarantinePolicy,
   type QuarantineRecord,
 } from '../corruption/quarantine.js'
-import { Corrupt, InvalidInput, KanbanDbError, StaleSidecar } from '../errors/errors.js'
+import { Corrupt, InvalidInput, KanbanDbError, LockTimeout, StaleSidecar } from '../errors/errors.js'
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
@@ -29,6 +29,8 @@ export interface BoardStatus {
   readonly unrecorded: number
   /** Workers spawned for this board since the dispatcher started. */
   readonly spawned: number
+  /** Ticks whose turn on this board was skipped because another dispatcher held its tick lock. */
+  readonly skipped: number
   /** The quarantine, while the board is in it. */
   readonly quarantine?: QuarantineRecord
   /** The last error on this board (cleared by a tick that went through). */
@@ -63,6 +65,7 @@ interface SupervisedBoard {
   board: Board | undefined
   quarantine: QuarantineRecord | undefined
   spawned: number
+  skipped: number
   lastError: BoardStatus['lastError']
   /** When the periodic file check last ran (`checkEveryMs`). */
   lastCheckAt: number | undefined
@@ -103,6 +106,7 @@ export class Dispatcher {
   readonly #quarantinePolicy: QuarantinePolicy
   readonly #integrityProbe: boolean
   readonly #checkEveryMs: number | undefined
+  readonly #tickLock: boolean
   readonly #openBoard: (path: string, adapter: SqliteAdapter) => Promise<Board>
   readonly #now: () => number
   readonly #events: EventHub
@@ -143,6 +147,7 @@ export class Dispatcher {
     this.#quarantinePolicy = resolveQuarantinePolicy(options.quarantine)
     this.#integrityProbe = options.integrityProbe ?? false
     this.#checkEveryMs = options.checkEveryMs === undefined ? undefined : positive('options.checkEveryMs', options.checkEveryMs)
+    this.#tickLock = options.tickLock ?? true
     this.#now = options.now ?? Date.now
     const policy = options.policy
     const now = this.#now
@@ -152,7 +157,7 @@ export class Dispatcher {
     )
     const paths = [...new Set(options.boards.map((path) => resolve(path)))]
     this.#boards = paths.map((path) => ({
-      path, board: undefined, quarantine: undefined, spawned: 0, lastError: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
+      path, board: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
     }))
   }
 
@@ -218,6 +223,7 @@ export class Dispatcher {
         workers: this.#workers.running(supervised.path).length,
         unrecorded: this.#workers.unrecordedOn(supervised.path).length,
         spawned: supervised.spawned,
+        skipped: supervised.skipped,
         ...(supervised.quarantine ? { quarantine: supervised.quarantine } : {}),
         ...(supervised.lastError ? { lastError: supervised.lastError } : {}),
       })),
@@ -264,7 +270,7 @@ export class Dispatcher {
     // 2. Each board in order, isolated from the others.
     for (const supervised of this.#boards) {
       try {
-        spawned += await this.#visit(supervised, tick, final)
+        spawned += await this.#visitLocked(supervised, tick, final)
       } catch (error) {
         // #visit handles its own errors; this is a last line so one board can never stop the loop.
         this.#reportError(supervised, tick, 'visit', error)
@@ -280,6 +286,37 @@ export class Dispatcher {
       workers: this.#workers.runningCount,
       quarantined: this.#boards.filter((supervised) => supervised.quarantine).length,
     })
+  }
+
+  /**
+   * One board's turn under its tick lock (`<board>.dispatch-lock`, taken without waiting): while
+   * another dispatcher, in any process, runs its turn on the board, this one skips the board this
+   * tick (a `skipped` event). The kernel drops a dead holder's lock, so a crashed dispatcher never
+   * stops the others. Returns how many workers it spawned.
+   */
+  async #visitLocked(supervised: SupervisedBoard, tick: number, final: boolean): Promise<number> {
+    if (!this.#tickLock) return this.#visit(supervised, tick, final)
+    let lock: ProcessLock
+    try {
+      lock = await this.#adapter.acquireLock(`${supervised.path}.dispatch-lock`, { timeoutMs: 0 })
+    } catch (error) {
+      if (error instanceof LockTimeout) {
+        supervised.skipped += 1
+        this.#emit({ type: 'skipped', tick, board: supervised.path, reason: 'locked' })
+      } else {
+        this.#reportError(supervised, tick, 'lock', error)
+      }
+      return 0
+    }
+    try {
+      return await this.#visit(supervised, tick, final)
+    } finally {
+      try {
+        lock.release()
+      } catch (error) {
+        this.#reportError(supervised, tick, 'unlock', error)
+      }
+    }
   }
 
   /** One board's turn. Returns how many workers it spawned. */

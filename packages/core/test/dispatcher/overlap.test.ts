@@ -57,6 +57,8 @@ async function runUnarbitratedControl(adapter: SqliteAdapter, dir: string): Prom
         boards: [controlPath],
         adapter,
         concurrency: 4,
+        // Both in this process on one board: the tick lock would take turns, and claims must arbitrate on their own.
+        tickLock: false,
         openBoard: openWithUnarbitratedClaims,
         spawn: (task) => {
           controlSpawned.push(task.id)
