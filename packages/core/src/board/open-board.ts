@@ -4,6 +4,7 @@ import { Kysely } from 'kysely'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardNotFound, SchemaMismatch } from '../errors/errors.js'
+import { inspectBeforeInit, isCorrupt, preserveCorruptBoard, recordOpenRepair, reindexDamagedIndexes, type OpenRepair } from '../corruption/preserve-on-open.js'
 import { resolvePolicy, type HygienePolicy } from '../hygiene/hygiene-policy.js'
 import { openHygienicConnection } from '../hygiene/open-connection.js'
 import { ConnectionDialect } from '../kysely/connection-dialect.js'
@@ -53,6 +54,13 @@ export interface BoardOptions {
  * Opens (creating and migrating when needed) the board at `options.path` through the connection-
  * hygiene policy, and returns it. Schema migrations run under the cross-process init lock, forward
  * only; a file written by a newer kanban-db is refused with `SchemaMismatch`.
+ *
+ * A damaged file is never written into on its way out. An existing file about to take the init path
+ * (not yet WAL, or an older schema) is first checked with `integrity_check`: damage confined to
+ * indexes is rebuilt with `REINDEX`, checked again and reported by `openRepairOf(board)`. Any other
+ * damage, found there or raised as `Corrupt` by the open policy or the first read, leaves the file
+ * untouched, keeps a copy at `<path>.corrupt-<sha256 prefix>` (and `-wal`) once no connection of this
+ * process has it open, and raises `Corrupt` naming the copy. Busy and lock errors are never corruption.
  */
 export async function openBoard(options: BoardOptions): Promise<Board> {
   requireObject('options', options)
@@ -76,12 +84,27 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
     throw new BoardNotFound(`No board at ${path}: a read-only open never creates one. Open it once without readonly to create it.`, { details: { path } })
   }
 
-  const hygienic = await openHygienicConnection(adapter, path, {
-    policy: resolvePolicy(options.policy),
-    readonly,
-    initialise: migrate,
-    isInitialised: isSchemaCurrent,
-  })
+  // Corruption preservation: an existing file about to take the init path is checked with
+  // integrity_check before anything writes to it; index-only damage is rebuilt below, any other
+  // damage is kept as a hashed copy (made with no connection open) and raised as Corrupt.
+  const onDisk = path !== MEMORY
+  const inspection = onDisk && !readonly ? await inspectBeforeInit(adapter, path, LATEST_SCHEMA_VERSION) : { checked: false as const }
+  if (inspection.checked && !inspection.ok && inspection.indexes === undefined) {
+    throw preserveCorruptBoard(path, undefined, inspection.problems)
+  }
+  let hygienic
+  try {
+    hygienic = await openHygienicConnection(adapter, path, {
+      policy: resolvePolicy(options.policy),
+      readonly,
+      initialise: migrate,
+      isInitialised: isSchemaCurrent,
+    })
+  } catch (error) {
+    if (onDisk && isCorrupt(error)) throw preserveCorruptBoard(path, error, [])
+    throw error
+  }
+  let repair: OpenRepair | undefined
   try {
     const version = readSchemaVersion(hygienic.connection)
     assertNotNewer(hygienic.connection, version)
@@ -92,12 +115,19 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
         { details: { path, version, latest: LATEST_SCHEMA_VERSION } },
       )
     }
+    if (inspection.checked && !inspection.ok && inspection.indexes !== undefined) {
+      repair = reindexDamagedIndexes(hygienic.connection, path, inspection.indexes, inspection.problems)
+    }
   } catch (error) {
     hygienic.close()
-    throw classifySqliteError(error, `checking the schema of ${path}`)
+    const named = classifySqliteError(error, `checking the schema of ${path}`)
+    if (onDisk && isCorrupt(named)) throw preserveCorruptBoard(path, named, [])
+    throw named
   }
 
   const db = new Kysely<BoardSchema>({ dialect: new ConnectionDialect(hygienic.connection) })
   const writes = new WriteQueue<BoardSchema>(db, hygienic.connection, { ...writeOptions, readonly })
-  return new ConnectionBoard({ path, readonly, hygienic, db, writes, clock, rules })
+  const board = new ConnectionBoard({ path, readonly, hygienic, db, writes, clock, rules })
+  if (repair !== undefined) recordOpenRepair(board, repair)
+  return board
 }
