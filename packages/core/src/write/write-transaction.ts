@@ -42,7 +42,11 @@ import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, Transact
  *    disk in one caller's work), the callers that already ran reject and those that had not run yet
  *    go back to the front of the queue. If ROLLBACK itself fails, the caller still receives the
  *    ORIGINAL error, with the rollback failure attached as `error.rollbackError`.
- * 7. Every SQLite error reaches the caller classified (`classifySqliteError`); errors that are not
+ * 7. After the commit, while other processes write too, every `checkpointEvery` commits a RESTART
+ *    checkpoint (`#checkpointBetweenWriters`), and an overgrown -wal gets a TRUNCATE checkpoint
+ *    (`#keepWalBounded`): SQLite's automatic checkpoint runs after the lock is released, while the
+ *    next writer appends, and the WAL would never rewind.
+ * 8. Every SQLite error reaches the caller classified (`classifySqliteError`); errors that are not
  *    SQLite's (a bug in the callback) reach it unchanged.
  *
  * A `run` inside a running callback (board operations inside `board.writeTxn`) joins the open
