@@ -1,6 +1,7 @@
 import type { ReleasedClaim } from '../board/types.js'
 import type { FailureKind } from '../corruption/failure-kind.js'
 import type { QuarantineRecord } from '../corruption/quarantine.js'
+import type { CheckpointResult } from '../hygiene/connection-health.js'
 import type { ExitDecision } from './exit-policy.js'
 import type { WorkerExit } from './worker-handle.js'
 
@@ -82,6 +83,13 @@ export interface RecoveredEvent extends EventBase {
   readonly quarantinedForMs: number
 }
 
+/** The periodic passive checkpoint (`checkpointEveryMs`) ran on a board; `result.busy` 1 means a reader kept it from finishing. */
+export interface CheckpointedEvent extends EventBase {
+  readonly type: 'checkpointed'
+  readonly board: string
+  readonly result: CheckpointResult
+}
+
 /**
  * This tick left a board alone: another dispatcher (in this or another process) was running its
  * turn on it and held its tick lock. Exits of this dispatcher's own workers are still reaped.
@@ -98,7 +106,7 @@ export interface ErrorEvent extends EventBase {
   readonly type: 'error'
   /** The board, or undefined for the dispatcher itself. */
   readonly board: string | undefined
-  /** What was being done: lock, unlock, open, ghost-check, record, release-stale, detect-crashed, heartbeat, claim, spawn, probe, close. */
+  /** What was being done: lock, unlock, open, ghost-check, record, release-stale, detect-crashed, heartbeat, claim, spawn, checkpoint, probe, close. */
   readonly phase: string
   readonly kind: FailureKind
   /** The error's stable code, when it is a kanban-db error. */
@@ -118,6 +126,7 @@ export type DispatcherEvent =
   | ProbedEvent
   | RecoveredEvent
   | SkippedEvent
+  | CheckpointedEvent
   | ErrorEvent
 
 /** The event type names. */

@@ -61,6 +61,13 @@ export interface DispatcherOptions {
    * to show what the lock protects against.
    */
   readonly tickLock?: boolean
+  /**
+   * Run a passive WAL checkpoint (`board.checkpoint('PASSIVE')`) on each board at most this often
+   * (ms, by `now`), at the end of a turn; the first one period after the board's first turn. It
+   * never waits for readers or writers. The result is in a `checkpointed` event, in
+   * `status().boards[i].lastCheckpoint` and in the board's `health().lastCheckpoint`. Default 300,000 (5 min).
+   */
+  readonly checkpointEveryMs?: number
   /** Run `integrity_check` instead of `quick_check` when checking, confirming and probing. Default false. */
   readonly integrityProbe?: boolean
   /** Connection-hygiene policy overrides for every board. */

@@ -9,10 +9,12 @@ import {
   afterFailedProbe, enterQuarantine, hasStaleWal, quarantineStep, resolveQuarantinePolicy, type QuarantinePolicy,
   type QuarantineRecord,
 } from '../corruption/quarantine.js'
+import type { CheckpointResult } from '../hygiene/connection-health.js'
 import { Corrupt, InvalidInput, KanbanDbError, LockTimeout, StaleSidecar } from '../errors/errors.js'
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
+import { canCheckpoint } from './board-checkpoint.js'
 import { isProcessAlive, localHost, newDispatcherId, type DispatcherOptions } from './dispatcher-options.js'
 import { defaultExitPolicy, type ExitPolicy } from './exit-policy.js'
 import { WorkerTable } from './worker-table.js'
@@ -31,6 +33,8 @@ export interface BoardStatus {
   readonly spawned: number
   /** Ticks whose turn on this board was skipped because another dispatcher held its tick lock. */
   readonly skipped: number
+  /** The last periodic checkpoint this dispatcher ran on the board (`checkpointEveryMs`). */
+  readonly lastCheckpoint?: CheckpointResult
   /** The quarantine, while the board is in it. */
   readonly quarantine?: QuarantineRecord
   /** The last error on this board (cleared by a tick that went through). */
@@ -67,6 +71,9 @@ interface SupervisedBoard {
   spawned: number
   skipped: number
   lastError: BoardStatus['lastError']
+  /** When the periodic checkpoint last ran, or the board's first turn (`checkpointEveryMs`). */
+  lastCheckpointAt: number | undefined
+  lastCheckpoint: CheckpointResult | undefined
   /** When the periodic file check last ran (`checkEveryMs`). */
   lastCheckAt: number | undefined
   /** The file the open board was opened on. */
@@ -107,6 +114,7 @@ export class Dispatcher {
   readonly #integrityProbe: boolean
   readonly #checkEveryMs: number | undefined
   readonly #tickLock: boolean
+  readonly #checkpointEveryMs: number
   readonly #openBoard: (path: string, adapter: SqliteAdapter) => Promise<Board>
   readonly #now: () => number
   readonly #events: EventHub
@@ -148,6 +156,7 @@ export class Dispatcher {
     this.#integrityProbe = options.integrityProbe ?? false
     this.#checkEveryMs = options.checkEveryMs === undefined ? undefined : positive('options.checkEveryMs', options.checkEveryMs)
     this.#tickLock = options.tickLock ?? true
+    this.#checkpointEveryMs = positive('options.checkpointEveryMs', options.checkpointEveryMs ?? 300_000)
     this.#now = options.now ?? Date.now
     const policy = options.policy
     const now = this.#now
@@ -157,7 +166,7 @@ export class Dispatcher {
     )
     const paths = [...new Set(options.boards.map((path) => resolve(path)))]
     this.#boards = paths.map((path) => ({
-      path, board: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
+      path, board: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckpointAt: undefined, lastCheckpoint: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
     }))
   }
 
@@ -224,6 +233,7 @@ export class Dispatcher {
         unrecorded: this.#workers.unrecordedOn(supervised.path).length,
         spawned: supervised.spawned,
         skipped: supervised.skipped,
+        ...(supervised.lastCheckpoint ? { lastCheckpoint: supervised.lastCheckpoint } : {}),
         ...(supervised.quarantine ? { quarantine: supervised.quarantine } : {}),
         ...(supervised.lastError ? { lastError: supervised.lastError } : {}),
       })),
@@ -363,8 +373,25 @@ export class Dispatcher {
     if (crashed.length > 0) this.#emit({ type: 'reclaimed', tick, board: supervised.path, reason: 'crashed', claims: crashed })
     const spawned = await this.#guard(supervised, tick, 'claim', () => this.#claimAndSpawn(supervised, board, tick))
     if (spawned === undefined) return 0
+    if (!(await this.#guard(supervised, tick, 'checkpoint', () => this.#periodicCheckpoint(supervised, board, tick)))) return spawned
     supervised.lastError = undefined
     return spawned
+  }
+
+  /**
+   * The `checkpointEveryMs` checkpoint: `board.checkpoint('PASSIVE')` once a period has passed since
+   * the last one (or since the board's first turn). PASSIVE never waits for readers or writers; a
+   * reader that pins the WAL shows as `busy` in the result. Returns true (false is reserved for #guard).
+   */
+  async #periodicCheckpoint(supervised: SupervisedBoard, board: Board, tick: number): Promise<boolean> {
+    const now = this.#now()
+    if (supervised.lastCheckpointAt === undefined) supervised.lastCheckpointAt = now
+    if (now - supervised.lastCheckpointAt < this.#checkpointEveryMs || !canCheckpoint(board)) return true
+    supervised.lastCheckpointAt = now
+    const result = await board.checkpoint('PASSIVE')
+    supervised.lastCheckpoint = result
+    this.#emit({ type: 'checkpointed', tick, board: supervised.path, result })
+    return true
   }
 
   /** The `checkEveryMs` check: a fresh read-only probe; damage it finds is thrown as `Corrupt`. */

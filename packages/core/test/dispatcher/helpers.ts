@@ -59,7 +59,7 @@ export class ForkedWorkers {
 /** Every event a dispatcher emits, in order. */
 export function recordEvents(dispatcher: Dispatcher): DispatcherEvent[] {
   const events: DispatcherEvent[] = []
-  for (const type of ['tick', 'spawned', 'reaped', 'recorded', 'reclaimed', 'quarantined', 'probed', 'recovered', 'skipped', 'error'] as const) {
+  for (const type of ['tick', 'spawned', 'reaped', 'recorded', 'reclaimed', 'quarantined', 'probed', 'recovered', 'skipped', 'checkpointed', 'error'] as const) {
     dispatcher.on(type, (event) => events.push(event))
   }
   return events
