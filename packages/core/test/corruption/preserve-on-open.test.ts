@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readdirSync, readSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
@@ -194,6 +194,40 @@ describe('corruption preservation on open', () => {
     })
   }
 
+  for (const { name, create } of fileAdapters) {
+    it(`${name}: a damaged board with a -wal another process left behind keeps both, untouched, and copies both`, async () => {
+      const adapter = await create()
+      const dir = tempDir()
+      const path = join(dir, 'board.db')
+      const board = await openBoard({ path, adapter })
+      await board.createTasks(Array.from({ length: TASKS }, (_, i) => ({ title: `task ${i}`, body: 'x'.repeat(500) })))
+      const pageSize = (await checkBoard(board)).header.pageSize
+      await board.close()
+      await killedMidWal(path)
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(0)
+      // Page 1 keeps its 100-byte header; its b-tree (sqlite_schema) becomes garbage. The WAL holds no copy of page 1.
+      const garbage = Buffer.alloc(pageSize - 100)
+      for (let i = 0; i < garbage.length; i += 1) garbage[i] = (i * 131 + 7) & 0xff
+      const fd = openSync(path, 'r+') // --allow-fs: test fault injection into a file nobody has open
+      try {
+        writeSync(fd, garbage, 0, garbage.length, 100)
+      } finally {
+        closeSync(fd)
+      }
+      const control = await integrityCheck(adapter, path).catch((error: unknown) => [String(error)])
+      if (control.length === 1 && control[0] === 'ok') throw new Error('control did not reproduce the hazard')
+
+      const before = { db: fileHash(path), wal: fileHash(`${path}-wal`) }
+      const error = await openError({ path, adapter })
+      expect(error).toBeInstanceOf(Corrupt)
+      const { copyPath, walCopyPath } = (error as Corrupt).details as { copyPath: string; walCopyPath: string }
+      expect(walCopyPath).toBe(`${copyPath}-wal`)
+      expect((error as Corrupt).message).toContain(walCopyPath)
+      expect({ db: fileHash(path), wal: fileHash(`${path}-wal`) }).toEqual(before)
+      expect({ db: fileHash(copyPath), wal: fileHash(walCopyPath) }).toEqual(before)
+    })
+  }
+
   it('better-sqlite3 and node:sqlite: a board another process holds EXCLUSIVE is busy, never corrupt, and no copy is made', async () => {
     for (const { create } of fileAdapters) {
       const adapter = await create()
@@ -257,3 +291,23 @@ function holdExclusive(path: string): { locked: Promise<void>; release: () => Pr
   }
 }
 
+
+/**
+ * A child process (better-sqlite3) that rewrites every task's title with automatic checkpoints off,
+ * then kills itself with SIGKILL: the committed pages stay in a non-empty -wal beside the board.
+ */
+async function killedMidWal(path: string): Promise<void> {
+  const script = `
+    const Database = require('better-sqlite3')
+    const db = new Database(process.argv[1])
+    db.pragma('wal_autocheckpoint = 0')
+    db.exec("UPDATE tasks SET title = title || ' (rewritten)'")
+    process.kill(process.pid, 'SIGKILL')
+  `
+  const cwd = fileURLToPath(new URL('../../../adapter-better-sqlite3/', import.meta.url))
+  const child = spawn(process.execPath, ['-e', script, path], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)))
+  if (signal !== 'SIGKILL') throw new Error(`the writer was expected to die by SIGKILL: ${stderr}`)
+}
