@@ -88,14 +88,17 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
   // integrity_check before anything writes to it; index-only damage is rebuilt below, any other
   // damage is kept as a hashed copy (made with no connection open) and raised as Corrupt.
   const onDisk = path !== MEMORY
-  const inspection = onDisk && !readonly ? await inspectBeforeInit(adapter, path, LATEST_SCHEMA_VERSION) : { checked: false as const }
+  const policy = resolvePolicy(options.policy)
+  const inspection = onDisk && !readonly
+    ? await inspectBeforeInit(adapter, path, LATEST_SCHEMA_VERSION, { allowUnsupportedFilesystem: policy.allowUnsupportedFilesystem })
+    : { checked: false as const }
   if (inspection.checked && !inspection.ok && inspection.indexes === undefined) {
     throw preserveCorruptBoard(path, undefined, inspection.problems)
   }
   let hygienic
   try {
     hygienic = await openHygienicConnection(adapter, path, {
-      policy: resolvePolicy(options.policy),
+      policy,
       readonly,
       initialise: migrate,
       isInitialised: isSchemaCurrent,

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto'
 import { copyFileSync, constants as fsConstants, readFileSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { Corrupt, KanbanDbError } from '../errors/errors.js'
 import { primaryCode } from '../errors/sqlite-codes.js'
 import { fileIdentity } from '../hygiene/file-identity.js'
-import { fileRegistryKey, isFileHeld, pendingRegistryKey } from '../hygiene/open-file-registry.js'
+import { checkFilesystem } from '../hygiene/filesystem-check.js'
+import { assertSameSqliteCopy, fileRegistryKey, isFileHeld, pendingRegistryKey } from '../hygiene/open-file-registry.js'
 import { classifyFailure } from './failure-kind.js'
 
 /** What `openBoard` repaired on its way in: index-only damage rebuilt with `REINDEX`. */
@@ -18,6 +20,12 @@ export interface OpenRepair {
   readonly problems: readonly string[]
   /** What `integrity_check` said after it: always `['ok']` (otherwise the open raised `Corrupt`). */
   readonly recheck: readonly string[]
+}
+
+/** What {@link inspectBeforeInit} takes. */
+export interface InspectOptions {
+  /** The open policy's `allowUnsupportedFilesystem`. Default false. */
+  readonly allowUnsupportedFilesystem?: boolean
 }
 
 /** What {@link inspectBeforeInit} found. */
@@ -38,9 +46,23 @@ export type InitInspection =
  *
  * Lock and busy errors say nothing about the file: they are left for the open itself to report.
  */
-export async function inspectBeforeInit(adapter: SqliteAdapter, path: string, latestVersion: number): Promise<InitInspection> {
+export async function inspectBeforeInit(
+  adapter: SqliteAdapter,
+  path: string,
+  latestVersion: number,
+  options: InspectOptions = {},
+): Promise<InitInspection> {
   const stats = statSync(path, { throwIfNoEntry: false })
   if (stats === undefined || stats.size === 0) return { checked: false }
+  // The open policy's first refusals, before this look opens anything: a filesystem WAL cannot be
+  // safe on, and a file this process holds through another SQLite copy (opening and closing it
+  // through this copy would drop that copy's locks, H1). A file this process already holds through
+  // this copy is past its init path: nothing to look at.
+  if (adapter.capabilities.sharedFile) checkFilesystem(dirname(path), { allowUnsupported: options.allowUnsupportedFilesystem })
+  const identity = fileIdentity(path)
+  const keys = [pendingRegistryKey(path), ...(identity ? [fileRegistryKey(identity)] : [])]
+  assertSameSqliteCopy(keys, adapter.identity, path)
+  if (isFileHeld(keys)) return { checked: false }
   let connection: SqliteConnection
   try {
     connection = await adapter.open(path, { readonly: true, create: false })

@@ -228,6 +228,34 @@ describe('corruption preservation on open', () => {
     })
   }
 
+  it('the look before the init path never opens a file this process holds through another SQLite copy (H1)', async () => {
+    const [first, second] = await Promise.all(fileAdapters.map(({ create }) => create()))
+    const dir = tempDir()
+
+    // Control: a plain open and close of a held board through the other copy drops the holder's locks.
+    const controlPath = join(dir, 'control.db')
+    const control = await openBoard({ path: controlPath, adapter: first! })
+    try {
+      expect((await control.health()).locksMissing).toEqual([])
+      const stray = await second!.open(controlPath, { readonly: true, create: false })
+      stray.prepare('PRAGMA journal_mode').all([])
+      stray.close()
+      if ((await control.health()).locksMissing?.length === 0) throw new Error('control did not reproduce the hazard')
+    } finally {
+      await control.close()
+    }
+
+    const path = join(dir, 'board.db')
+    const board = await openBoard({ path, adapter: first! })
+    try {
+      const error = await openError({ path, adapter: second! })
+      expect((error as KanbanDbError).code).toBe('MIXED_SQLITE_COPIES')
+      expect((await board.health()).locksMissing).toEqual([])
+    } finally {
+      await board.close()
+    }
+  })
+
   it('better-sqlite3 and node:sqlite: a board another process holds EXCLUSIVE is busy, never corrupt, and no copy is made', async () => {
     for (const { create } of fileAdapters) {
       const adapter = await create()
