@@ -134,7 +134,16 @@ export class WriteQueue<DB> {
     if (this.#draining) return
     this.#draining = true
     try {
-      while (this.#waitingCount() > 0) await this.#transaction()
+      while (this.#waitingCount() > 0) {
+        try {
+          await this.#transaction()
+        } catch (error) {
+          // #transaction settles what it takes; this only catches what should never happen (the
+          // connection could not even be acquired), so that the callers waiting cannot hang.
+          this.#abandonTransaction()
+          for (const turn of this.#takeBatch()) turn.reject(error)
+        }
+      }
     } finally {
       this.#draining = false
       for (const resolve of this.#idle.splice(0)) resolve()
