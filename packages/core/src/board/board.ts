@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
 import type { HygieneHealth } from '../hygiene/open-connection.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.js'
@@ -165,6 +166,12 @@ export interface Board {
   backupTo(destinationPath: string): Promise<void>
   /** Throws `GhostFile` when the file was deleted, moved or replaced under this board. */
   checkGhost(): void
+  /**
+   * Runs `PRAGMA wal_checkpoint(mode)` (default PASSIVE, which never waits for readers or writers)
+   * once no write of this board is running; `health().lastCheckpoint` reports the last result. The
+   * dispatcher runs one per board every `checkpointEveryMs`.
+   */
+  checkpoint(mode?: CheckpointMode): Promise<CheckpointResult>
   /** Waits for the running write, then closes. Later calls fail with `BoardClosed`. Twice is a no-op. */
   close(): Promise<void>
 }

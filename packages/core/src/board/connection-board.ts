@@ -1,7 +1,8 @@
 import { hostname } from 'node:os'
 import type { Kysely } from 'kysely'
 import { classifySqliteError } from '../errors/classify.js'
-import { BoardClosed, InvalidTransition } from '../errors/errors.js'
+import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
+import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
 import type { HygienicConnection } from '../hygiene/open-connection.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { readSchemaVersion } from '../schema/migrations.js'
@@ -414,6 +415,21 @@ export class ConnectionBoard implements Board {
   checkGhost(): void {
     this.#assertOpen()
     this.#hygienic.checkGhost()
+  }
+
+  async checkpoint(mode: CheckpointMode = 'PASSIVE'): Promise<CheckpointResult> {
+    this.#assertOpen()
+    if (this.#writes.currentTransaction() !== undefined) {
+      throw new InvalidInput('checkpoint() cannot run inside writeTxn: a checkpoint needs the connection outside a transaction. Call it after the write.')
+    }
+    // Holding the board's connection (as a read does) keeps it outside any write transaction.
+    return this.db.connection().execute(async () => {
+      try {
+        return this.#hygienic.checkpoint(mode)
+      } catch (error) {
+        throw classifySqliteError(error, `running a ${mode} checkpoint`)
+      }
+    })
   }
 
   close(): Promise<void> {

@@ -14,7 +14,6 @@ import { Corrupt, InvalidInput, KanbanDbError, LockTimeout, StaleSidecar } from 
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
-import { canCheckpoint } from './board-checkpoint.js'
 import { isProcessAlive, localHost, newDispatcherId, type DispatcherOptions } from './dispatcher-options.js'
 import { defaultExitPolicy, type ExitPolicy } from './exit-policy.js'
 import { WorkerTable } from './worker-table.js'
@@ -386,7 +385,7 @@ export class Dispatcher {
   async #periodicCheckpoint(supervised: SupervisedBoard, board: Board, tick: number): Promise<boolean> {
     const now = this.#now()
     if (supervised.lastCheckpointAt === undefined) supervised.lastCheckpointAt = now
-    if (now - supervised.lastCheckpointAt < this.#checkpointEveryMs || !canCheckpoint(board)) return true
+    if (now - supervised.lastCheckpointAt < this.#checkpointEveryMs) return true
     supervised.lastCheckpointAt = now
     const result = await board.checkpoint('PASSIVE')
     supervised.lastCheckpoint = result

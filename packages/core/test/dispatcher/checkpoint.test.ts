@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { sql } from 'kysely'
-import { Dispatcher, openBoard, type Board, type CheckpointMode, type CheckpointResult, type SqliteAdapter } from '@kanban-db/core'
+import { Dispatcher, openBoard, type Board } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { tempDir } from '../temp-dir.js'
 import { createBoardWithTasks, ofType, recordEvents } from './helpers.js'
@@ -10,26 +9,6 @@ const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
-
-/**
- * The board with `checkpoint(mode)` running `PRAGMA wal_checkpoint(mode)` on its own connection (the
- * dispatcher calls `board.checkpoint` wherever the board offers it).
- */
-async function openCheckpointingBoard(path: string, adapter: SqliteAdapter, clock: () => number): Promise<Board> {
-  const board = await openBoard({ path, adapter, clock })
-  const checkpoint = async (mode: CheckpointMode): Promise<CheckpointResult> => {
-    const { rows } = await sql<{ busy: number; log: number; checkpointed: number }>`${sql.raw(`PRAGMA wal_checkpoint(${mode})`)}`.execute(board.db)
-    const row = rows[0]!
-    return { mode, busy: Number(row.busy), walFrames: Number(row.log), checkpointedFrames: Number(row.checkpointed), at: clock() }
-  }
-  return new Proxy(board, {
-    get(target, property) {
-      if (property === 'checkpoint') return checkpoint
-      const value = Reflect.get(target, property, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
-}
 
 describe('Dispatcher periodic checkpoint', () => {
   it('runs a passive checkpoint at most every checkpointEveryMs by the injected clock and reports it in a checkpointed event and status', async () => {
@@ -47,7 +26,7 @@ describe('Dispatcher periodic checkpoint', () => {
       spawn: () => {
         throw new Error('no tasks expected')
       },
-      openBoard: async (boardPath, boardAdapter) => (board = await openCheckpointingBoard(boardPath, boardAdapter, clock)),
+      openBoard: async (boardPath, boardAdapter) => (board = await openBoard({ path: boardPath, adapter: boardAdapter, clock })),
       // No task is ready (every one waits for an assignee nobody has), so the WAL only grows.
       assignee: 'nobody',
     })
@@ -71,6 +50,7 @@ describe('Dispatcher periodic checkpoint', () => {
     expect(first!.result.walFrames).toBeGreaterThan(0)
     expect(first!.result.checkpointedFrames).toBe(first!.result.walFrames)
     expect(dispatcher.status().boards[0]!.lastCheckpoint).toEqual(first!.result)
+    expect((await board!.health()).lastCheckpoint).toEqual(first!.result)
 
     now += 1
     await dispatcher.tick()
