@@ -154,7 +154,8 @@ export class ConnectionBoard implements Board {
     requireString('claimToken', claimToken, { max: 200 })
     requireObject('options', options)
     const leaseMs = options.leaseMs === undefined ? undefined : requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS })
-    return this.writeTxn((trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, this.#clock()))
+    // The priority lane: a heartbeat never waits behind the claims and completions queued here.
+    return this.writeTxn((trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, this.#clock()), { priority: true })
   }
 
   async complete(taskId: string, claimToken: string, result?: JsonValue): Promise<Task> {
@@ -466,6 +467,8 @@ export class ConnectionBoard implements Board {
   }
 
   #assertOpen(): void {
+    // Board calls inside a write that was queued before close() still run: close() waits for it.
+    if (this.#closing && !this.#closed && this.#writes.currentTransaction() !== undefined) return
     if (this.#closed || this.#closing) throw new BoardClosed(`The board ${this.path} is closed. Open it again with openBoard.`, { details: { path: this.path } })
   }
 }

@@ -101,6 +101,15 @@ export class WriteQueue<DB> {
     }
     const outer = currentTurn.getStore()
     if (outer && outer.queue === this && !outer.guard.ended) return this.#nested(outer, fn)
+    if (outer && outer.queue === this && outer.guard.timedOut) {
+      // The callback outlived its transaction: its caller was told nothing it wrote was kept, so a
+      // write it makes now must not commit on its own (its retry would then write it twice).
+      return Promise.reject(
+        new TransactionTimeout(
+          'This write comes from a write transaction that timed out and was rolled back; it was refused so that none of that callback\'s work is kept. Nothing was written.',
+        ),
+      )
+    }
     if (this.#closed) return Promise.reject(new BoardClosed('The board is closed; open it again to write.'))
     if (this.#readonly) return Promise.reject(new ReadOnlyBoard('The board was opened read-only; open it without readonly to write. Nothing was written.'))
     return new Promise<T>((resolve, reject) => {
@@ -379,7 +388,7 @@ export class WriteQueue<DB> {
     const trx = connection.withPlugin(guard)
     try {
       const value = await this.#withTimeout(
-        Promise.resolve(currentTurn.run({ queue: this, trx, guard }, () => turn.fn(trx))),
+        Promise.resolve(currentTurn.run({ queue: this, trx, guard, nestedTail: Promise.resolve() }, () => turn.fn(trx))),
         turn.timeoutMs,
         guard,
       )
@@ -398,6 +407,7 @@ export class WriteQueue<DB> {
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        guard.timeOut()
         reject(
           new TransactionTimeout(
             `The write transaction's callback did not finish within ${timeoutMs} ms. It was rolled back and nothing it wrote was kept; ` +
@@ -460,10 +470,30 @@ export class WriteQueue<DB> {
     }
   }
 
-  /** A `run` inside a running callback: a SAVEPOINT in the open transaction. */
+  /**
+   * A `run` inside a running callback: a SAVEPOINT in the open transaction. Nested writes started
+   * together (`Promise.all([board.createTask(a), board.createTask(b)])`) run one after another, each
+   * in its own savepoint, so one's failure rolls back only its own writes. A write nested inside a
+   * nested write gets a level of its own and does not wait for its parent.
+   */
   async #nested<T>(outer: TurnContext, fn: (trx: Kysely<DB>) => Promise<T> | T): Promise<T> {
+    const previous = outer.nestedTail
+    let finished!: () => void
+    outer.nestedTail = new Promise<void>((resolve) => (finished = resolve))
+    await previous
+    try {
+      if (outer.guard.ended) {
+        throw new TransactionTimeout('The write transaction this nested write belongs to is over (it timed out or returned). Nothing was written.')
+      }
+      const inner: TurnContext = { ...outer, nestedTail: Promise.resolve() }
+      return await currentTurn.run(inner, () => this.#inSavepoint(outer.trx as Kysely<DB>, fn))
+    } finally {
+      finished()
+    }
+  }
+
+  async #inSavepoint<T>(trx: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T> | T): Promise<T> {
     const name = `kanban_db_${++this.#savepoints}`
-    const trx = outer.trx as Kysely<DB>
     this.#connection.exec(`SAVEPOINT ${name}`)
     let value: T
     try {
@@ -478,7 +508,11 @@ export class WriteQueue<DB> {
       }
       throw original
     }
-    this.#connection.exec(`RELEASE ${name}`)
+    try {
+      this.#connection.exec(`RELEASE ${name}`)
+    } catch (error) {
+      throw classifySqliteError(error, 'releasing a nested write\'s savepoint')
+    }
     return value
   }
 }
@@ -762,6 +796,8 @@ interface TurnContext {
   readonly queue: WriteQueue<never> | WriteQueue<any>
   readonly trx: Kysely<any>
   readonly guard: TurnGuard
+  /** Settles when the last nested write started at this level has finished: they run one by one. */
+  nestedTail: Promise<void>
 }
 
 /** Which turn the running code belongs to, so nested writes and reads join it. */
@@ -773,12 +809,23 @@ const currentTurn = new AsyncLocalStorage<TurnContext>()
  */
 class TurnGuard implements KyselyPlugin {
   #ended = false
+  #timedOut = false
 
   get ended(): boolean {
     return this.#ended
   }
 
+  /** True when the turn ended because its callback ran past the transaction timeout. */
+  get timedOut(): boolean {
+    return this.#timedOut
+  }
+
   end(): void {
+    this.#ended = true
+  }
+
+  timeOut(): void {
+    this.#timedOut = true
     this.#ended = true
   }
 
