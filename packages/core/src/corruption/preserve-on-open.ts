@@ -5,7 +5,7 @@ import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { Corrupt, KanbanDbError } from '../errors/errors.js'
-import { primaryCode } from '../errors/sqlite-codes.js'
+import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
 import { fileIdentity } from '../hygiene/file-identity.js'
 import { checkFilesystem } from '../hygiene/filesystem-check.js'
 import { assertSameSqliteCopy, fileRegistryKey, isFileHeld, pendingRegistryKey } from '../hygiene/open-file-registry.js'
@@ -166,8 +166,11 @@ export interface PreservedCopy {
  * connection to it drops that process's POSIX locks (H2). When it does hold one (another board
  * object on the same file), no copy is made and the message says why.
  */
-export function preserveCorruptBoard(path: string, cause: unknown, problems: readonly string[]): Corrupt {
-  const what = problems.length > 0 ? problems.slice(0, 5).join('; ') : cause instanceof Error ? cause.message : String(cause)
+export function preserveCorruptBoard(path: string, error: unknown, problems: readonly string[]): Corrupt {
+  const what = problems.length > 0 ? problems.slice(0, 5).join('; ') : error instanceof Error ? error.message : String(error)
+  // The SQLite evidence travels with the error: the driver's error, or else the integrity report.
+  const cause = error ?? Object.assign(new Error(`PRAGMA integrity_check reported: ${problems.join('; ')}`), { name: 'IntegrityCheckFailed', problems })
+  const sqliteCode = (KanbanDbError.isKanbanDbError(error) ? error.sqliteCode : sqliteCodeOf(error)) ?? 'SQLITE_CORRUPT'
   const identity = fileIdentity(path)
   const keys = [pendingRegistryKey(path), ...(identity ? [fileRegistryKey(identity)] : [])]
   if (identity === undefined || isFileHeld(keys)) {
@@ -175,24 +178,24 @@ export function preserveCorruptBoard(path: string, cause: unknown, problems: rea
       `The board ${path} is damaged (${what}). No copy was kept: this process still has another connection to it, and copying a ` +
         'file this process has open would drop its locks. Close every board on this file in this process, open it again to keep a ' +
         'copy, then restore the board from a backup.',
-      { cause, details: { path, problems, copyPath: undefined } },
+      { cause, sqliteCode, details: { path, problems, copyPath: undefined } },
     )
   }
   let copy: PreservedCopy
   try {
     copy = copyDamagedFile(path)
-  } catch (error) {
+  } catch (copyError) {
     return new Corrupt(
-      `The board ${path} is damaged (${what}), and keeping a copy of it failed (${error instanceof Error ? error.message : String(error)}). ` +
+      `The board ${path} is damaged (${what}), and keeping a copy of it failed (${copyError instanceof Error ? copyError.message : String(copyError)}). ` +
         'Copy the file and its -wal aside yourself while nothing has it open, then restore the board from a backup.',
-      { cause, details: { path, problems, copyPath: undefined, copyError: error } },
+      { cause, sqliteCode, details: { path, problems, copyPath: undefined, copyError } },
     )
   }
   return new Corrupt(
     `The board ${path} is damaged (${what}). It was left untouched, and a copy of the damaged file was kept at ${copy.copyPath}` +
       `${copy.walCopyPath ? ` (with its WAL at ${copy.walCopyPath})` : ''}. Restore the board from a backup (or move the damaged ` +
       'file aside and open a new one); keep the copy to investigate or to salvage rows with the sqlite3 .recover command.',
-    { cause, details: { path, problems, ...copy } },
+    { cause, sqliteCode, details: { path, problems, ...copy } },
   )
 }
 
