@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import type { AdapterIdentity } from '../adapter/sqlite-adapter.js'
 import { MixedSqliteCopies } from '../errors/errors.js'
-import { fileKey, type FileIdentity } from './file-identity.js'
+import { fileIdentity, fileKey, type FileIdentity } from './file-identity.js'
 
 /** One file this process holds open through hygienic connections of one SQLite copy. */
 export interface OpenFileEntry {
@@ -50,7 +50,7 @@ export function fileRegistryKey(identity: FileIdentity): string {
  */
 export function assertSameSqliteCopy(keys: readonly string[], adapter: AdapterIdentity, path: string): void {
   for (const key of keys) {
-    const entry = registry().get(key)
+    const entry = liveEntry(key)
     if (entry && entry.sqliteCopy !== adapter.sqliteCopy) {
       throw new MixedSqliteCopies(
         `Refusing to open ${path} with ${adapter.name} (SQLite ${adapter.sqliteVersion}, copy ${adapter.sqliteCopy}): ` +
@@ -65,7 +65,7 @@ export function assertSameSqliteCopy(keys: readonly string[], adapter: AdapterId
 
 /** True when this process already holds any of `keys` open through a hygienic connection. */
 export function isFileHeld(keys: readonly string[]): boolean {
-  return keys.some((key) => registry().has(key))
+  return keys.some((key) => liveEntry(key) !== undefined)
 }
 
 /**
@@ -75,20 +75,35 @@ export function isFileHeld(keys: readonly string[]): boolean {
 export function claimOpenFile(key: string, adapter: AdapterIdentity, path: string): OpenFileClaim {
   assertSameSqliteCopy([key], adapter, path)
   const files = registry()
-  const entry = files.get(key)
+  let entry = liveEntry(key)
   if (entry) entry.count += 1
-  else files.set(key, { sqliteCopy: adapter.sqliteCopy, adapterName: adapter.name, path, count: 1 })
+  else {
+    // A new entry (replacing a stale one whose file is gone and whose inode was reused).
+    entry = { sqliteCopy: adapter.sqliteCopy, adapterName: adapter.name, path, count: 1 }
+    files.set(key, entry)
+  }
+  const held = entry
   let released = false
   return {
     release() {
       if (released) return
       released = true
-      const current = files.get(key)
-      if (!current) return
-      current.count -= 1
-      if (current.count <= 0) files.delete(key)
+      held.count -= 1
+      if (held.count <= 0 && files.get(key) === held) files.delete(key)
     },
   }
+}
+
+/**
+ * The entry for `key` while it still describes a file on disk. An inode key whose file was deleted
+ * (by a cleanup, or a test's temporary directory) while a connection of this process still held it
+ * is stale: the inode number may since name another file, which must not be refused for it.
+ */
+function liveEntry(key: string): OpenFileEntry | undefined {
+  const entry = registry().get(key)
+  if (!entry || !key.startsWith('inode:')) return entry
+  const now = fileIdentity(entry.path)
+  return now !== undefined && `inode:${fileKey(now)}` === key ? entry : undefined
 }
 
 /** The entry for `key`, if this process holds that file (for health reports and tests). */
