@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert'
 import { existsSync, statSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
-import { openBoard, type Board, type BoardEvent, type CreateTaskInput } from '@kanban-db/core'
+import { openBoard, type Board, type BoardEvent, type CreateTaskInput, type ReleasedClaim } from '@kanban-db/core'
 import type { CaseContext } from './case.js'
 import type { ClaimCompleteProcessResult } from './child-tasks/claim-complete-process.js'
+import type { ClaimCompleteWorkerPlan, ClaimCompleteWorkerResult } from './child-tasks/claim-complete-worker.js'
 
 /** The shape of one claim-complete run. */
 export interface ClaimCompleteOptions {
@@ -21,6 +22,20 @@ export interface ClaimCompleteOptions {
   readonly durationMs: number
   /** Tasks per `createTasks` batch. */
   readonly batch: number
+  /** The lease of every claim (default 600,000 ms). */
+  readonly leaseMs?: number
+  /** What each worker does besides claim and complete: held tasks and heartbeats (default: none). */
+  readonly plan?: ClaimCompleteWorkerPlan
+  /**
+   * `complete-then-claim` (default): every worker finishes with `complete` + `claimNext`;
+   * `alternate`: even threads of each process use `completeAndClaimNext` instead.
+   */
+  readonly finish?: 'complete-then-claim' | 'alternate'
+  /**
+   * While producing, this process also calls `releaseStaleClaims` on this period, as a dispatcher
+   * does, so a lease that runs out is taken back for real (default: never).
+   */
+  readonly reclaimEveryMs?: number
 }
 
 /** What a run measured, for notes and bounds. */
@@ -33,7 +48,17 @@ export interface ClaimCompleteMeasures {
   /** Largest `-wal` size seen while the run lasted (stat only). */
   readonly maxWalBytes: number
   readonly walSamples: number
+  /** Claims this process released as expired (`reclaimEveryMs`); each is a lost lease. */
+  readonly released: readonly ReleasedClaim[]
   readonly processes: readonly ClaimCompleteProcessResult[]
+}
+
+/** Optional checks of {@link verifyClaimComplete}, for runs whose workers heartbeat. */
+export interface ClaimCompleteChecks {
+  /** The workers' lease: check their heartbeats with {@link verifyHeartbeats} against it. */
+  readonly leaseMs?: number
+  /** Claims the dispatcher released as expired while the run lasted. */
+  readonly released?: readonly ReleasedClaim[]
 }
 
 /**
@@ -43,7 +68,8 @@ export interface ClaimCompleteMeasures {
  * invariants, never timing: every task done and completed exactly once, no task claimed by two
  * workers, every dependency completed before its dependent was claimed, the event log complete
  * (created, claimed, completed once each, in that order), no error (so no SQLITE_BUSY) surfaced
- * to any worker, one completed run per task, `integrity_check` ok.
+ * to any worker, one completed run per task, `integrity_check` ok. With a `plan`, also the
+ * heartbeat checks of {@link verifyHeartbeats} against the run's lease.
  */
 export async function runClaimComplete(context: CaseContext, options: ClaimCompleteOptions): Promise<ClaimCompleteMeasures> {
   const path = context.path('board.db')
@@ -59,8 +85,10 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
         moduleName: context.moduleName,
         resolveFrom: context.resolveFrom,
         timeoutMs: workerTimeoutMs,
-        leaseMs: 600_000,
+        leaseMs: options.leaseMs ?? 600_000,
         sampleMs: 500,
+        ...(options.plan === undefined ? {} : { plan: options.plan }),
+        ...(options.finish === undefined ? {} : { finish: options.finish }),
       },
       { timeoutMs: workerTimeoutMs },
     ),
@@ -78,7 +106,8 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
     assert.deepEqual(failed, [], 'a worker process failed')
     results = settled.map((outcome) => (outcome as PromiseFulfilledResult<ClaimCompleteProcessResult>).value)
     measures = produced
-    await verifyClaimComplete(board, produced.ids, results)
+    const checks = options.plan === undefined ? {} : { leaseMs: options.leaseMs ?? 600_000, released: produced.released }
+    await verifyClaimComplete(board, produced.ids, results, checks)
   } catch (error) {
     for (const child of processes) child.send('abort')
     throw error
@@ -98,6 +127,7 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
     totalMs: performance.now() - started,
     maxWalBytes: measures.maxWalBytes,
     walSamples: measures.walSamples,
+    released: measures.released,
     processes: results,
   }
 }
@@ -111,6 +141,8 @@ async function produce(board: Board, path: string, options: ClaimCompleteOptions
   const started = performance.now()
   let maxWalBytes = 0
   let walSamples = 0
+  const released: ReleasedClaim[] = []
+  let reclaimed = started
   for (let batch = 0; ; batch++) {
     if (batches !== undefined ? batch >= batches : performance.now() - started >= options.durationMs) break
     const due = started + (batch + 1) * pause
@@ -124,13 +156,17 @@ async function produce(board: Board, path: string, options: ClaimCompleteOptions
       await board.createTasks(inputs)
       ids.push(...inputs.map((input) => input.id!))
     }
+    if (options.reclaimEveryMs !== undefined && performance.now() - reclaimed >= options.reclaimEveryMs) {
+      reclaimed = performance.now()
+      released.push(...(await board.releaseStaleClaims()))
+    }
     if (existsSync(`${path}-wal`)) maxWalBytes = Math.max(maxWalBytes, statSync(`${path}-wal`).size) // stat only
     walSamples += 1
     // Load shaping, not coordination: the dispatcher feeds work over the run's length.
     const wait = (fixed === undefined ? performance.now() + pause : due) - performance.now()
     if (wait > 0) await delay(wait)
   }
-  return { ids, elapsedMs: performance.now() - started, maxWalBytes, walSamples }
+  return { ids, elapsedMs: performance.now() - started, maxWalBytes, walSamples, released }
 }
 
 async function countUnfinished(board: Board): Promise<number> {
@@ -167,10 +203,17 @@ async function allEvents(board: Board): Promise<BoardEvent[]> {
  * The invariants of a claim-complete run, from what the workers reported and what the board holds.
  * Exported for the suite's own tests, which show each check can fail.
  */
-export async function verifyClaimComplete(board: Board, ids: readonly string[], results: readonly ClaimCompleteProcessResult[]): Promise<void> {
+export async function verifyClaimComplete(
+  board: Board,
+  ids: readonly string[],
+  results: readonly ClaimCompleteProcessResult[],
+  checks: ClaimCompleteChecks = {},
+): Promise<void> {
   const workers = results.flatMap((result) => result.workers)
   const workerFailures = results.flatMap((result) => result.workerFailures)
   assert.deepEqual(workerFailures, [], 'a worker thread failed')
+  // Before the errors: a lost lease is the cause of the ClaimMismatch a worker then meets.
+  if (checks.leaseMs !== undefined) verifyHeartbeats(workers, checks.leaseMs, checks.released ?? [])
   const surfaced = workers.filter((worker) => Object.keys(worker.errors).length > 0)
   assert.deepEqual(
     surfaced.map((worker) => ({ worker: worker.workerId, errors: worker.errors, samples: worker.errorSamples })),
@@ -252,4 +295,35 @@ export function describeShares(measures: ClaimCompleteMeasures): string {
   const counts = measures.processes.flatMap((process) => process.workers.map((worker) => worker.completed.length))
   const shares = counts.map((count) => count / measures.tasks)
   return `${Math.round((measures.tasks / measures.totalMs) * 1000)} tasks/s claimed+completed end to end; per-worker share of completions: min ${(Math.min(...shares) * 100).toFixed(1)}%, max ${(Math.max(...shares) * 100).toFixed(1)}% over ${counts.length} workers`
+}
+
+/**
+ * The heartbeat invariants of a run whose workers heartbeated what they held: every worker
+ * heartbeated at least once (else the bound tests nothing); no heartbeat finished later than
+ * `leaseMs / 4` after it was due; no lease ran out, whether a worker's heartbeat or completion
+ * found its claim already expired or the dispatcher released it as expired. Timing enters only
+ * through the lease/4 bound, which the caller picks so that only a heartbeat queued behind an
+ * unbounded number of writes can miss it. Exported for the suite's own tests.
+ */
+export function verifyHeartbeats(workers: readonly ClaimCompleteWorkerResult[], leaseMs: number, released: readonly ReleasedClaim[]): void {
+  const silent = workers.filter((worker) => (worker.heartbeats?.latenessMs.length ?? 0) === 0).map((worker) => worker.workerId)
+  assert.deepEqual(silent, [], 'workers that never heartbeated (the lateness bound would test nothing)')
+  const lost = workers.flatMap((worker) => worker.heartbeats!.leasesLost.map((lease) => ({ worker: worker.workerId, ...lease })))
+  assert.deepEqual(lost.slice(0, 10), [], `${lost.length} leases ran out while their workers heartbeated them (lease ${leaseMs} ms)`)
+  assert.deepEqual(released.slice(0, 10), [], `the dispatcher released ${released.length} claims as expired: leases lost (lease ${leaseMs} ms)`)
+  const bound = leaseMs / 4
+  const late = workers.flatMap((worker) =>
+    worker.heartbeats!.latenessMs.flatMap((lateness, index) => (lateness > bound ? [{ worker: worker.workerId, heartbeat: index, latenessMs: lateness }] : [])),
+  )
+  assert.deepEqual(late.slice(0, 10), [], `${late.length} heartbeats finished more than lease/4 = ${bound} ms after they were due`)
+}
+
+/** Heartbeat lateness over every worker, for the report. */
+export function describeHeartbeats(measures: ClaimCompleteMeasures): string {
+  const workers = measures.processes.flatMap((process) => process.workers)
+  const lateness = workers.flatMap((worker) => worker.heartbeats?.latenessMs ?? []).sort((a, b) => a - b)
+  if (lateness.length === 0) return 'no heartbeats'
+  const at = (q: number) => lateness[Math.min(lateness.length - 1, Math.floor(q * lateness.length))]!.toFixed(1)
+  const counts = workers.map((worker) => worker.heartbeats?.latenessMs.length ?? 0)
+  return `${lateness.length} heartbeats (per worker ${Math.min(...counts)}-${Math.max(...counts)}), lateness from due time p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${lateness.at(-1)!.toFixed(1)} ms`
 }

@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import createSqlJsAdapter from '@kanban-db/adapter-sql-js'
 import { openBoard, type Board } from '@kanban-db/core'
-import { dependenciesOf, taskId, verifyClaimComplete } from '../src/claim-complete-run.js'
+import { dependenciesOf, taskId, verifyClaimComplete, verifyHeartbeats } from '../src/claim-complete-run.js'
 import type { ClaimCompleteProcessResult } from '../src/child-tasks/claim-complete-process.js'
-import type { ClaimCompleteWorkerResult } from '../src/child-tasks/claim-complete-worker.js'
+import { claimCompleteWorker, type ClaimCompleteWorkerResult, type HeartbeatReport } from '../src/child-tasks/claim-complete-worker.js'
+import type { TaskChannel } from '../src/task-channel.js'
 
 /** The claim-complete invariants must catch what they promise to catch. */
 const adapter = await createSqlJsAdapter()
@@ -86,6 +87,124 @@ describe('verifyClaimComplete', () => {
     try {
       await board.writeTxn((trx) => trx.deleteFrom('events').where('kind', '=', 'completed').where('task_id', '=', ids[3]!).execute())
       await expect(verifyClaimComplete(board, ids, asProcess(workers))).rejects.toThrow(`task ${ids[3]} has events created, claimed`)
+    } finally {
+      await board.close()
+    }
+  })
+})
+
+/** What a worker that heartbeated on time reports: a few heartbeats, each a little late. */
+function onTime(workers: ClaimCompleteWorkerResult[], latenessMs: number[] = [3, 12.5, 40]): ClaimCompleteWorkerResult[] {
+  return workers.map((worker) => ({ ...worker, heartbeats: { everyMs: 500, latenessMs, leasesLost: [] } }))
+}
+
+function withHeartbeats(worker: ClaimCompleteWorkerResult, change: Partial<HeartbeatReport>): ClaimCompleteWorkerResult {
+  return { ...worker, heartbeats: { ...worker.heartbeats!, ...change } }
+}
+
+describe('verifyClaimComplete with heartbeats (lease 60 s, bound lease/4 = 15 s)', () => {
+  const LEASE = 60_000
+
+  it('accepts heartbeats that all finished within lease/4 of their due time', async () => {
+    const { board, ids, workers } = await honestRun()
+    try {
+      await verifyClaimComplete(board, ids, asProcess(onTime(workers, [0.4, 900, 14_999])), { leaseMs: LEASE, released: [] })
+    } finally {
+      await board.close()
+    }
+  })
+
+  it('catches a heartbeat that finished later than lease/4 after it was due', async () => {
+    const { board, ids, workers } = await honestRun()
+    try {
+      const [first, second] = onTime(workers)
+      const late = [first!, withHeartbeats(second!, { latenessMs: [5, 15_001, 7] })]
+      await expect(verifyClaimComplete(board, ids, asProcess(late), { leaseMs: LEASE })).rejects.toThrow(
+        /1 heartbeats finished more than lease\/4 = 15000 ms after they were due/,
+      )
+    } finally {
+      await board.close()
+    }
+  })
+
+  it('catches a lease that ran out while its worker heartbeated it', async () => {
+    const { board, ids, workers } = await honestRun()
+    try {
+      const [first, second] = onTime(workers)
+      const lost = [withHeartbeats(first!, { leasesLost: [{ taskId: ids[0]!, expiredAt: 1_000, seenAt: 1_200, by: 'heartbeat' }] }), second!]
+      await expect(verifyClaimComplete(board, ids, asProcess(lost), { leaseMs: LEASE })).rejects.toThrow(/1 leases ran out while their workers heartbeated them/)
+    } finally {
+      await board.close()
+    }
+  })
+
+  it('catches a claim the dispatcher released as expired', async () => {
+    const { board, ids, workers } = await honestRun()
+    try {
+      const released = [{ taskId: ids[2]!, runId: 'r_1', status: 'ready' as const }]
+      await expect(verifyClaimComplete(board, ids, asProcess(onTime(workers)), { leaseMs: LEASE, released })).rejects.toThrow(
+        /the dispatcher released 1 claims as expired/,
+      )
+    } finally {
+      await board.close()
+    }
+  })
+
+  it('catches a worker that never heartbeated, which would make the bound test nothing', () => {
+    const silent = onTime([{ workerId: 'w0', claimed: [], completed: [], errors: {}, errorSamples: [] }], [])
+    expect(() => verifyHeartbeats(silent, LEASE, [])).toThrow(/workers that never heartbeated/)
+    const unplanned = [{ workerId: 'w1', claimed: [], completed: [], errors: {}, errorSamples: [] }]
+    expect(() => verifyHeartbeats(unplanned, LEASE, [])).toThrow(/workers that never heartbeated/)
+  })
+})
+
+/** A parent that has already said `drain`: the worker runs until nothing is left to do. */
+function drainingChannel(): TaskChannel {
+  let sent = false
+  return {
+    send: async () => {},
+    receive: () => (sent ? new Promise<never>(() => {}) : ((sent = true), Promise.resolve('drain'))),
+  }
+}
+
+describe('the claim-complete worker notices a lease that ran out', () => {
+  /**
+   * Runs the real worker in this process (sql.js keeps its own image, so the board is prepared
+   * first and read back after): 3 tasks, each held 700-800 ms by whichever lane claims it, and
+   * heartbeated 500 ms after its claim.
+   */
+  async function runWorker(leaseMs: number, finish: 'complete-then-claim' | 'complete-and-claim-next') {
+    dir = mkdtempSync(join(tmpdir(), 'kanban-verify-'))
+    const path = join(dir, 'board.db')
+    const ids = ['a', 'b', 'c']
+    const setup = await openBoard({ path, adapter })
+    await setup.createTasks(ids.map((id) => ({ id, title: id })))
+    await setup.close()
+    const plan = { heartbeatEveryMs: 500, holdMs: [700, 800] as const, longHoldMs: [700, 800] as const }
+    const result = await claimCompleteWorker(adapter, { path, workerId: 'w0', leaseMs, plan, finish }, drainingChannel())
+    const board = await openBoard({ path, adapter })
+    return { board, ids, result }
+  }
+
+  it('control: with a 60 s lease the heartbeats keep every claim, and the run verifies', async () => {
+    const { board, ids, result } = await runWorker(60_000, 'complete-and-claim-next')
+    try {
+      expect(result.finish).toBe('complete-and-claim-next')
+      expect(result.heartbeats!.leasesLost).toEqual([])
+      await verifyClaimComplete(board, ids, asProcess([result]), { leaseMs: 60_000, released: [] })
+    } finally {
+      await board.close()
+    }
+  })
+
+  it('with a lease shorter than the heartbeat period, each held task is reported lost and the run fails', async () => {
+    const { board, ids, result } = await runWorker(300, 'complete-then-claim')
+    try {
+      // Each task's first heartbeat comes 500 ms after its claim, which expired after 300.
+      const byHeartbeat = result.heartbeats!.leasesLost.filter((lease) => lease.by === 'heartbeat')
+      expect([...new Set(byHeartbeat.map((lease) => lease.taskId))].sort()).toEqual(ids)
+      for (const lease of byHeartbeat) expect(lease.seenAt).toBeGreaterThanOrEqual(lease.expiredAt)
+      await expect(verifyClaimComplete(board, ids, asProcess([result]), { leaseMs: 300, released: [] })).rejects.toThrow(/leases ran out/)
     } finally {
       await board.close()
     }

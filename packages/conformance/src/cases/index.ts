@@ -1,5 +1,6 @@
 import type { ConformanceCase } from '../case.js'
 import { claimComplete4x2 } from './concurrency.claim-complete-4x2.js'
+import { contention60s } from './concurrency.contention-60s.js'
 import { capabilityManifest } from './core.capability-manifest.js'
 import { kill9Writer } from './corruption.kill-9-writer.js'
 import { malformedFile } from './corruption.malformed-file.js'
@@ -49,6 +50,7 @@ export const allCases: readonly ConformanceCase[] = [
   busyAtCommitRecovers,
   abandonedTransactionTimesOut,
   claimComplete4x2,
+  contention60s,
   malformedFile,
   kill9Writer,
   stressClaimComplete5min,

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs'
 import type { SqliteAdapter } from '@kanban-db/core'
 import type { TaskChannel } from '../task-channel.js'
 import { spawnWorkerTask } from '../worker-thread.js'
-import type { ClaimCompleteWorkerResult } from './claim-complete-worker.js'
+import type { ClaimCompleteWorkerPlan, ClaimCompleteWorkerResult, FinishMode } from './claim-complete-worker.js'
 
 /** What one claim-complete process reports. */
 export interface ClaimCompleteProcessResult {
@@ -18,14 +18,25 @@ export interface ClaimCompleteProcessResult {
  * One process of the claim-complete cases: starts `threads` worker threads that load the adapter
  * by module name and run `claim-complete-worker`, sends `ready` when all have opened the board,
  * relays the parent's `drain`/`abort` to them, samples its own fd count, and returns every
- * worker's report.
+ * worker's report. With `args.plan` every worker runs that plan (heartbeats, held tasks); with
+ * `args.finish` `alternate`, even threads finish with `completeAndClaimNext` and odd ones with
+ * `complete` + `claimNext`.
  */
 export async function claimCompleteProcess(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<ClaimCompleteProcessResult> {
   const threads = Number(args.threads)
+  const plan = args.plan as ClaimCompleteWorkerPlan | undefined
+  const finishOf = (index: number): FinishMode =>
+    args.finish === 'alternate' ? (index % 2 === 0 ? 'complete-and-claim-next' : 'complete-then-claim') : 'complete-then-claim'
   const workers = Array.from({ length: threads }, (_, index) =>
     spawnWorkerTask<ClaimCompleteWorkerResult>(
       'claim-complete-worker',
-      { path: args.path, workerId: `p${String(args.processIndex)}-t${index}`, leaseMs: args.leaseMs },
+      {
+        path: args.path,
+        workerId: `p${String(args.processIndex)}-t${index}`,
+        leaseMs: args.leaseMs,
+        finish: finishOf(index),
+        ...(plan === undefined ? {} : { plan }),
+      },
       { moduleName: String(args.moduleName), resolveFrom: String(args.resolveFrom), timeoutMs: Number(args.timeoutMs) },
     ),
   )
