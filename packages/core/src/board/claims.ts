@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { PreparedQuery } from '../kysely/prepared-query.js'
 import { ClaimMismatch } from '../errors/errors.js'
 import { decideAfterFailure, GAVE_UP, gaveUpReason, type BoardRules } from './failure-accounting.js'
 import { promoteDueIn } from './scheduling.js'
@@ -11,6 +12,7 @@ import { endRun } from './runs.js'
 import { loadTask, NO_CLAIM } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { ClaimedTask, AttemptFailureKind, RunOutcome, Task } from './types.js'
+import { ONE_ROW, statusLiteral } from './literals.js'
 
 /** A claim request after validation. */
 export interface ValidClaim {
@@ -29,23 +31,34 @@ export interface ValidClaim {
 /** True when a task is ready for this claimer (a plain read, no lock). */
 export async function anyReady(db: Kysely<BoardSchema>, claim: ValidClaim, now: number): Promise<boolean> {
   if (claim.role === 'review') {
-    return (await reviewQueue(db, claim).select('id').limit(1).executeTakeFirst()) !== undefined
+    return (await reviewQueue(db, claim).select('id').limit(ONE_ROW).executeTakeFirst()) !== undefined
   }
-  let query = db.selectFrom('tasks').select('id').where('status', '=', 'ready')
+  if (claim.assignee === undefined && claim.tenant === undefined) {
+    if ((await anyReadyTask.execute(db, {})).rows.length > 0) return true
+    return (await anyDueTask.execute(db, { now })).rows.length > 0
+  }
+  let query = db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready'))
   if (claim.assignee === null) query = query.where('assignee', 'is', null)
   else if (claim.assignee !== undefined) query = query.where('assignee', '=', claim.assignee)
   if (claim.tenant !== undefined) query = query.where('tenant', '=', claim.tenant)
-  if ((await query.limit(1).executeTakeFirst()) !== undefined) return true
+  if ((await query.limit(ONE_ROW).executeTakeFirst()) !== undefined) return true
   // A scheduled task that is due turns ready inside the claim's transaction.
-  const due = await db.selectFrom('tasks').select('id').where('status', '=', 'scheduled').where('due_at', '<=', now).limit(1).executeTakeFirst()
-  return due !== undefined
+  return (await anyDueTask.execute(db, { now })).rows.length > 0
 }
+
+const anyReadyTask = new PreparedQuery<BoardSchema, Record<string, never>>((db) =>
+  db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready')).limit(ONE_ROW),
+)
+
+const anyDueTask = new PreparedQuery<BoardSchema, { now: number }>((db, params) =>
+  db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('scheduled')).where('due_at', '<=', params.now).limit(ONE_ROW),
+)
 
 /** Tasks waiting for a reviewer that `claim.workerId` may review (it did not do the work). */
 function reviewQueue(db: Kysely<BoardSchema>, claim: ValidClaim) {
   let query = db
     .selectFrom('tasks')
-    .where('status', '=', 'review')
+    .where('status', '=', statusLiteral('review'))
     .where('claim_token', 'is', null)
     .where((eb) => eb.or([eb('review_requested_by', 'is', null), eb('review_requested_by', '<>', claim.workerId)]))
   if (claim.tenant !== undefined) query = query.where('tenant', '=', claim.tenant)
@@ -63,48 +76,14 @@ export async function claimNextIn(trx: Kysely<BoardSchema>, claim: ValidClaim, n
   await promoteDueIn(trx, now)
   const claimToken = newClaimToken()
   const runId = newId('r_', now)
-  const claimed = await trx
-    .updateTable('tasks')
-    .set((eb) => ({
-      status: 'running',
-      claim_token: claimToken,
-      claimed_by: claim.workerId,
-      worker_pid: claim.pid,
-      worker_host: claim.host,
-      claimed_at: now,
-      claim_expires_at: now + claim.leaseMs,
-      lease_ms: claim.leaseMs,
-      heartbeat_at: null,
-      started_at: now,
-      current_run_id: runId,
-      attempts: eb('attempts', '+', 1),
-      updated_at: now,
-    }))
-    .where('id', '=', (eb) => {
-      let next = eb.selectFrom('tasks').select('id').where('status', '=', 'ready')
-      if (claim.assignee === null) next = next.where('assignee', 'is', null)
-      else if (claim.assignee !== undefined) next = next.where('assignee', '=', claim.assignee)
-      if (claim.tenant !== undefined) next = next.where('tenant', '=', claim.tenant)
-      return next.orderBy('priority', 'desc').orderBy('created_at', 'asc').orderBy('id', 'asc').limit(1)
-    })
-    .where('status', '=', 'ready')
-    .returningAll()
-    .executeTakeFirst()
+  const values: ClaimValues = { claimToken, workerId: claim.workerId, pid: claim.pid, host: claim.host, now, expiresAt: now + claim.leaseMs, leaseMs: claim.leaseMs, runId }
+  const claimed =
+    claim.assignee === undefined && claim.tenant === undefined
+      ? (await claimAnyReady.execute(trx, values)).rows[0]
+      : await claimReadyUpdate(trx, values, claim).executeTakeFirst()
   if (!claimed) return undefined
   assertTransition('claim', 'ready', 'running', claimed.id)
-  await trx
-    .insertInto('task_runs')
-    .values({
-      id: runId,
-      task_id: claimed.id,
-      attempt: Number(claimed.attempts),
-      worker_id: claim.workerId,
-      pid: claim.pid,
-      host: claim.host,
-      claim_token: claimToken,
-      started_at: now,
-    })
-    .execute()
+  await openRun.execute(trx, { ...values, taskId: claimed.id, attempt: Number(claimed.attempts) })
   await appendEvent(trx, {
     taskId: claimed.id,
     runId,
@@ -116,6 +95,71 @@ export async function claimNextIn(trx: Kysely<BoardSchema>, claim: ValidClaim, n
   })
   return { ...toTask(claimed), claimToken, runId }
 }
+
+/** The values of one claim, as the claim's UPDATE and its run row take them. */
+interface ClaimValues {
+  readonly [name: string]: unknown
+  readonly claimToken: string
+  readonly workerId: string
+  readonly pid: number
+  readonly host: string
+  readonly now: number
+  readonly expiresAt: number
+  readonly leaseMs: number
+  readonly runId: string
+}
+
+/**
+ * The claim: one UPDATE whose WHERE picks the highest-priority, oldest ready task (restricted to an
+ * assignee or a tenant when the claim asks) and re-checks it is still ready.
+ */
+function claimReadyUpdate(db: Kysely<BoardSchema>, values: ClaimValues, filter: Pick<ValidClaim, 'assignee' | 'tenant'>) {
+  return db
+    .updateTable('tasks')
+    .set((eb) => ({
+      status: 'running',
+      claim_token: values.claimToken,
+      claimed_by: values.workerId,
+      worker_pid: values.pid,
+      worker_host: values.host,
+      claimed_at: values.now,
+      claim_expires_at: values.expiresAt,
+      lease_ms: values.leaseMs,
+      heartbeat_at: null,
+      started_at: values.now,
+      current_run_id: values.runId,
+      attempts: eb('attempts', '+', 1),
+      updated_at: values.now,
+    }))
+    .where('id', '=', (eb) => {
+      let next = eb.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready'))
+      if (filter.assignee === null) next = next.where('assignee', 'is', null)
+      else if (filter.assignee !== undefined) next = next.where('assignee', '=', filter.assignee)
+      if (filter.tenant !== undefined) next = next.where('tenant', '=', filter.tenant)
+      return next.orderBy('priority', 'desc').orderBy('created_at', 'asc').orderBy('id', 'asc').limit(ONE_ROW)
+    })
+    .where('status', '=', statusLiteral('ready'))
+    .returningAll()
+}
+
+/** The claim of any ready task (no assignee or tenant filter): the fleet's hot path, compiled once. */
+const claimAnyReady = new PreparedQuery<BoardSchema, ClaimValues, TaskRow>((db, params) =>
+  claimReadyUpdate(db, params, { assignee: undefined, tenant: undefined }),
+)
+
+/** The run row a claim opens. */
+const openRun = new PreparedQuery<BoardSchema, ClaimValues & { readonly taskId: string; readonly attempt: number }>((db, params) =>
+  db.insertInto('task_runs').values({
+    id: params.runId,
+    task_id: params.taskId,
+    attempt: params.attempt,
+    worker_id: params.workerId,
+    pid: params.pid,
+    host: params.host,
+    claim_token: params.claimToken,
+    started_at: params.now,
+  }),
+)
 
 /**
  * The task, if `claimToken` is its current claim; else `ClaimMismatch` saying whether the token is
@@ -165,14 +209,7 @@ export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claim
   assertTransition('complete', 'running', 'done', taskId)
   // The hot path is one statement: the UPDATE itself checks the claim. Only when it changes nothing
   // does requireClaim read the task to say why (TaskNotFound or ClaimMismatch).
-  const updated = await trx
-    .updateTable('tasks')
-    .set({ ...NO_CLAIM, status: 'done', result: resultJson, completed_at: now, updated_at: now, consecutive_failures: 0, block_kind: null, block_recurrences: 0 })
-    .where('id', '=', taskId)
-    .where('status', '=', 'running')
-    .where('claim_token', '=', claimToken)
-    .returningAll()
-    .executeTakeFirst()
+  const updated = (await completeRunning.execute(trx, { taskId, claimToken, resultJson, now })).rows[0]
   if (!updated) {
     await requireClaim(trx, taskId, claimToken, 'complete')
     throw new Error(`kanban-db bug: task ${taskId} holds the claim but could not be completed`)
@@ -182,6 +219,26 @@ export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claim
   await releaseDependentsIn(trx, taskId, now)
   return toTask(updated)
 }
+
+const completeRunning = new PreparedQuery<BoardSchema, { taskId: string; claimToken: string; resultJson: string | null; now: number }, TaskRow>(
+  (db, params) =>
+    db
+      .updateTable('tasks')
+      .set({
+        ...NO_CLAIM,
+        status: 'done',
+        result: params.resultJson,
+        completed_at: params.now,
+        updated_at: params.now,
+        consecutive_failures: 0,
+        block_kind: null,
+        block_recurrences: 0,
+      })
+      .where('id', '=', params.taskId)
+      .where('status', '=', statusLiteral('running'))
+      .where('claim_token', '=', params.claimToken)
+      .returningAll(),
+)
 
 /** How a failing attempt is reported (validated `FailOptions`). */
 export interface ValidFailure {
@@ -277,13 +334,13 @@ async function claimReviewIn(trx: Kysely<BoardSchema>, claim: ValidClaim, now: n
       let next = eb
         .selectFrom('tasks')
         .select('id')
-        .where('status', '=', 'review')
+        .where('status', '=', statusLiteral('review'))
         .where('claim_token', 'is', null)
         .where((inner) => inner.or([inner('review_requested_by', 'is', null), inner('review_requested_by', '<>', claim.workerId)]))
       if (claim.tenant !== undefined) next = next.where('tenant', '=', claim.tenant)
-      return next.orderBy('priority', 'desc').orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(1)
+      return next.orderBy('priority', 'desc').orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(ONE_ROW)
     })
-    .where('status', '=', 'review')
+    .where('status', '=', statusLiteral('review'))
     .where('claim_token', 'is', null)
     .returningAll()
     .executeTakeFirst()

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely'
+import { PreparedQuery } from '../kysely/prepared-query.js'
 import { DependencyCycle } from '../errors/errors.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import { appendEvent } from './event-log.js'
@@ -6,6 +7,7 @@ import { toTask } from './rows.js'
 import { loadTask, unfinishedDependencyCount } from './task-queries.js'
 import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
+import { statusLiteral } from './literals.js'
 
 /**
  * Makes `taskId` wait for `dependsOnId`, refusing cycles. A ready task whose new dependency is not
@@ -48,24 +50,31 @@ export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, 
  * `promoted` event each. Runs inside the transaction that completed `doneTaskId`.
  */
 export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: string, now: number): Promise<string[]> {
-  // Driven from the dependency index (depends_on_id), then each dependent by primary key.
-  const dependents = await trx
-    .selectFrom('task_dependencies as d')
-    .select('d.task_id')
-    .where('d.depends_on_id', '=', doneTaskId)
-    .where((eb) => eb.exists(eb.selectFrom('tasks as t').select('t.id').whereRef('t.id', '=', 'd.task_id').where('t.status', '=', 'todo')))
-    .orderBy('d.task_id')
-    .execute()
+  // Driven from the dependency index alone: a query that also tested each dependent's status in a
+  // subquery or join was prepared again on every execution (about 30 µs against 4 µs), and most
+  // completed tasks have no dependents. A dependent that is not todo changes nothing below.
+  const dependents = (await dependentsOf.execute(trx, { doneTaskId })).rows
   const promoted: string[] = []
   for (const { task_id: id } of dependents) {
     if ((await unfinishedDependencyCount(trx, id)) > 0) continue
+    const moved = await trx
+      .updateTable('tasks')
+      .set({ status: 'ready', updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', statusLiteral('todo'))
+      .executeTakeFirst()
+    if (Number(moved.numUpdatedRows) === 0) continue
     assertTransition('promote', 'todo', 'ready', id)
-    await trx.updateTable('tasks').set({ status: 'ready', updated_at: now }).where('id', '=', id).where('status', '=', 'todo').execute()
     await appendEvent(trx, { taskId: id, kind: 'promoted', from: 'todo', to: 'ready', payload: { after: doneTaskId }, now })
     promoted.push(id)
   }
   return promoted
 }
+
+/** The tasks that depend on `doneTaskId`. Runs in every completion: compiled once. */
+const dependentsOf = new PreparedQuery<BoardSchema, { doneTaskId: string }, { task_id: string }>((db, params) =>
+  db.selectFrom('task_dependencies').select('task_id').where('depends_on_id', '=', params.doneTaskId).orderBy('task_id'),
+)
 
 function cycle(taskId: string, dependsOnId: string): DependencyCycle {
   return new DependencyCycle(

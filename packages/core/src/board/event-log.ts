@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { PreparedQuery } from '../kysely/prepared-query.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import type { TaskStatus } from './transitions.js'
 import type { EventKind, JsonValue } from './types.js'
@@ -19,16 +20,28 @@ export interface EventToAppend {
  * calls this exactly once per task it changes, so the log and the tasks can never disagree.
  */
 export async function appendEvent(trx: Kysely<BoardSchema>, event: EventToAppend): Promise<void> {
-  await trx
-    .insertInto('events')
-    .values({
-      task_id: event.taskId,
-      run_id: event.runId ?? null,
-      kind: event.kind,
-      from_status: event.from,
-      to_status: event.to,
-      payload: event.payload === undefined ? null : JSON.stringify(event.payload),
-      created_at: event.now,
-    })
-    .execute()
+  await insertEvent.execute(trx, {
+    taskId: event.taskId,
+    runId: event.runId ?? null,
+    kind: event.kind,
+    from: event.from,
+    to: event.to,
+    payload: event.payload === undefined ? null : JSON.stringify(event.payload),
+    now: event.now,
+  })
 }
+
+const insertEvent = new PreparedQuery<
+  BoardSchema,
+  { taskId: string; runId: string | null; kind: EventKind; from: TaskStatus | null; to: TaskStatus | null; payload: string | null; now: number }
+>((db, params) =>
+  db.insertInto('events').values({
+    task_id: params.taskId,
+    run_id: params.runId,
+    kind: params.kind,
+    from_status: params.from,
+    to_status: params.to,
+    payload: params.payload,
+    created_at: params.now,
+  }),
+)

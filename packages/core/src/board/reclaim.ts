@@ -6,10 +6,11 @@ import { endRun } from './runs.js'
 import { NO_CLAIM } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { OverrunningClaim, ReleasedClaim } from './types.js'
+import { statusLiteral } from './literals.js'
 
 /** Running tasks whose lease ran out by `now`. */
 export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promise<TaskRow[]> {
-  return db.selectFrom('tasks').selectAll().where('status', '=', 'running').where('claim_expires_at', '<=', now).orderBy('claim_expires_at').orderBy('id').execute()
+  return db.selectFrom('tasks').selectAll().where('status', '=', statusLiteral('running')).where('claim_expires_at', '<=', now).orderBy('claim_expires_at').orderBy('id').execute()
 }
 
 /**
@@ -20,7 +21,7 @@ export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: num
   const expired = await trx
     .selectFrom('tasks')
     .selectAll()
-    .where('status', '=', 'review')
+    .where('status', '=', statusLiteral('review'))
     .where('claim_token', 'is not', null)
     .where('claim_expires_at', '<=', now)
     .orderBy('claim_expires_at')
@@ -43,7 +44,7 @@ export async function runningClaimsOf(db: Kysely<BoardSchema>, host: string, cla
   return db
     .selectFrom('tasks')
     .selectAll()
-    .where('status', '=', 'running')
+    .where('status', '=', statusLiteral('running'))
     .where('worker_host', '=', host)
     .where('claimed_at', '<=', claimedBy)
     .orderBy('claimed_at')
@@ -117,7 +118,7 @@ export async function overrunningClaimsOf(db: Kysely<BoardSchema>, now: number):
   const rows = await db
     .selectFrom('tasks')
     .selectAll()
-    .where('status', '=', 'running')
+    .where('status', '=', statusLiteral('running'))
     .where('max_runtime_ms', 'is not', null)
     .where((eb) => eb(eb('claimed_at', '+', eb.ref('max_runtime_ms')), '<=', now))
     .orderBy('claimed_at')
@@ -148,7 +149,7 @@ export async function extendLiveClaimsIn(trx: Kysely<BoardSchema>, alive: readon
       .updateTable('tasks')
       .set({ claim_expires_at: now + lease, updated_at: now })
       .where('id', '=', seen.id)
-      .where('status', '=', 'running')
+      .where('status', '=', statusLiteral('running'))
       .where('claim_token', '=', seen.claim_token)
       .where('claim_expires_at', '<=', now)
       .executeTakeFirst()

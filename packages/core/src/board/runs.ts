@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { PreparedQuery } from '../kysely/prepared-query.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import type { RunOutcome } from './types.js'
 
@@ -11,10 +12,9 @@ export async function endRun(
   error: string | null = null,
 ): Promise<void> {
   if (runId === null) return
-  await trx
-    .updateTable('task_runs')
-    .set({ ended_at: now, outcome, error })
-    .where('id', '=', runId)
-    .where('ended_at', 'is', null)
-    .execute()
+  await closeRun.execute(trx, { runId, outcome, error, now })
 }
+
+const closeRun = new PreparedQuery<BoardSchema, { runId: string; outcome: RunOutcome; error: string | null; now: number }>((db, params) =>
+  db.updateTable('task_runs').set({ ended_at: params.now, outcome: params.outcome, error: params.error }).where('id', '=', params.runId).where('ended_at', 'is', null),
+)

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely'
+import { PreparedQuery } from '../kysely/prepared-query.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import { appendEvent } from './event-log.js'
 import { toTask } from './rows.js'
 import { loadTask, unfinishedDependencyCount } from './task-queries.js'
 import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
+import { statusLiteral } from './literals.js'
 
 /**
  * Moves every scheduled task whose due time has come to ready (or todo while a dependency is not
@@ -12,22 +14,20 @@ import type { Task } from './types.js'
  * scheduled task is claimable from its due time on and never before. Returns the ids moved.
  */
 export async function promoteDueIn(trx: Kysely<BoardSchema>, now: number): Promise<string[]> {
-  const due = await trx
-    .selectFrom('tasks')
-    .select(['id', 'due_at'])
-    .where('status', '=', 'scheduled')
-    .where('due_at', '<=', now)
-    .orderBy('due_at')
-    .orderBy('id')
-    .execute()
+  const due = (await dueTasks.execute(trx, { now })).rows
   for (const { id, due_at: dueAt } of due) {
     const to: TaskStatus = (await unfinishedDependencyCount(trx, id)) > 0 ? 'todo' : 'ready'
     assertTransition('due', 'scheduled', to, id)
-    await trx.updateTable('tasks').set({ status: to, updated_at: now }).where('id', '=', id).where('status', '=', 'scheduled').execute()
+    await trx.updateTable('tasks').set({ status: to, updated_at: now }).where('id', '=', id).where('status', '=', statusLiteral('scheduled')).execute()
     await appendEvent(trx, { taskId: id, kind: 'due', from: 'scheduled', to, payload: { dueAt: Number(dueAt) }, now })
   }
   return due.map((task) => task.id)
 }
+
+/** Scheduled tasks due at `now`, oldest due first. Runs before every claim: compiled once. */
+const dueTasks = new PreparedQuery<BoardSchema, { now: number }, { id: string; due_at: number | null }>((db, params) =>
+  db.selectFrom('tasks').select(['id', 'due_at']).where('status', '=', statusLiteral('scheduled')).where('due_at', '<=', params.now).orderBy('due_at').orderBy('id'),
+)
 
 /** Makes a triage, todo, ready or blocked task wait until `dueAt` (status `scheduled`). */
 export async function scheduleIn(trx: Kysely<BoardSchema>, taskId: string, dueAt: number, now: number): Promise<Task> {

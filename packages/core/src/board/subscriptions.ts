@@ -5,6 +5,7 @@ import { newClaimToken } from './ids.js'
 import { toEvent } from './rows.js'
 import { invalid } from './validate.js'
 import type { EventBatch } from './types.js'
+import { ONE_ROW } from './literals.js'
 
 /**
  * Notification subscriptions: each subscriber has a cursor (the last event id delivered and
@@ -37,7 +38,7 @@ export async function subscribeIn(trx: Kysely<BoardSchema>, subscriber: string, 
 export async function mayTakeEvents(db: Kysely<BoardSchema>, subscriber: string, now: number): Promise<boolean> {
   const subscription = await loadSubscription(db, subscriber)
   if (subscription.lease_token !== null && Number(subscription.lease_expires_at) > now) return false
-  const next = await db.selectFrom('events').select('id').where('id', '>', Number(subscription.last_event_id)).limit(1).executeTakeFirst()
+  const next = await db.selectFrom('events').select('id').where('id', '>', Number(subscription.last_event_id)).limit(ONE_ROW).executeTakeFirst()
   return next !== undefined
 }
 

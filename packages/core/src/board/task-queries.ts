@@ -1,13 +1,17 @@
 import type { Kysely } from 'kysely'
+import { PreparedQuery } from '../kysely/prepared-query.js'
 import { TaskNotFound } from '../errors/errors.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
+import { statusLiteral } from './literals.js'
 
 /** The task row, or `TaskNotFound`. */
 export async function loadTask(db: Kysely<BoardSchema>, taskId: string): Promise<TaskRow> {
-  const row = await db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst()
+  const row = (await taskById.execute(db, { taskId })).rows[0]
   if (!row) throw taskNotFound(taskId)
   return row
 }
+
+const taskById = new PreparedQuery<BoardSchema, { taskId: string }, TaskRow>((db, params) => db.selectFrom('tasks').selectAll().where('id', '=', params.taskId))
 
 export function taskNotFound(taskId: string): TaskNotFound {
   return new TaskNotFound(`No task with id ${taskId} on this board. Nothing was changed.`, { details: { taskId } })
@@ -20,7 +24,7 @@ export async function unfinishedDependencyCount(db: Kysely<BoardSchema>, taskId:
     .innerJoin('tasks as p', 'p.id', 'd.depends_on_id')
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('d.task_id', '=', taskId)
-    .where('p.status', '<>', 'done')
+    .where('p.status', '<>', statusLiteral('done'))
     .executeTakeFirstOrThrow()
   return Number(row.count)
 }

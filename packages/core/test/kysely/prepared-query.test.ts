@@ -1,0 +1,64 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type RootOperationNode } from 'kysely'
+import { openBoard, TransactionTimeout, type BoardSchema } from '@kanban-db/core'
+import { PreparedQuery } from '../../src/kysely/prepared-query.js'
+import { bundledAdapters } from '../adapters.js'
+import { tempDir } from '../temp-dir.js'
+
+for (const { name, create } of bundledAdapters) {
+  describe(`PreparedQuery (${name})`, () => {
+    it('is built and compiled once, then runs with each call\'s values', async () => {
+      const board = await openBoard({ path: join(tempDir(), 'board.db'), adapter: await create() })
+      try {
+        const a = await board.createTask({ title: 'a' })
+        const b = await board.createTask({ title: 'b' })
+        let builds = 0
+        const titleOf = new PreparedQuery<BoardSchema, { id: string }, { title: string }>((db, params) => {
+          builds++
+          return db.selectFrom('tasks').select('title').where('id', '=', params.id)
+        })
+        expect((await titleOf.execute(board.db, { id: a.id })).rows).toEqual([{ title: 'a' }])
+        expect((await titleOf.execute(board.db, { id: b.id })).rows).toEqual([{ title: 'b' }])
+        await board.writeTxn(async (trx) => expect((await titleOf.execute(trx, { id: b.id })).rows).toEqual([{ title: 'b' }]))
+        expect(builds).toBe(1)
+      } finally {
+        await board.close()
+      }
+    })
+
+    it('is refused through a transaction that is over, like any query of it, and writes nothing', async () => {
+      const board = await openBoard({ path: join(tempDir(), 'board.db'), adapter: await create() })
+      try {
+        const task = await board.createTask({ title: 'before' })
+        const retitle = new PreparedQuery<BoardSchema, { id: string; title: string }>((db, params) =>
+          db.updateTable('tasks').set({ title: params.title }).where('id', '=', params.id),
+        )
+        let leaked: Kysely<BoardSchema> | undefined
+        await board.writeTxn(async (trx) => {
+          leaked = trx
+          await retitle.execute(trx, { id: task.id, title: 'inside' })
+        })
+        await expect(retitle.execute(leaked!, { id: task.id, title: 'after' })).rejects.toBeInstanceOf(TransactionTimeout)
+        expect((await board.getTask(task.id))?.title).toBe('inside')
+      } finally {
+        await board.close()
+      }
+    })
+
+    it('reports a plugin that rewrites queries, and a value left out', async () => {
+      const board = await openBoard({ path: join(tempDir(), 'board.db'), adapter: await create() })
+      try {
+        const byId = new PreparedQuery<BoardSchema, { id: string }>((db, params) => db.selectFrom('tasks').select('id').where('id', '=', params.id))
+        await expect(byId.execute(board.db, {} as { id: string })).rejects.toThrow(/without a value for id/)
+        const rewriting: KyselyPlugin = {
+          transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => ({ ...args.node }),
+          transformResult: async (args) => args.result,
+        }
+        await expect(byId.execute(board.db.withPlugin(rewriting), { id: 'x' })).rejects.toThrow(/rewrites queries/)
+      } finally {
+        await board.close()
+      }
+    })
+  })
+}
