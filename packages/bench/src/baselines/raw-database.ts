@@ -54,7 +54,7 @@ export function readRawPragmas(db: BetterSqlite3.Database): RawPragmas {
 export const rawTasksSchema: string = migrations
   .flatMap((migration) => migration.sql.split(';'))
   .map((statement) => statement.trim())
-  .filter((statement) => /^(CREATE TABLE( IF NOT EXISTS)? tasks\b|ALTER TABLE tasks\b|CREATE INDEX( IF NOT EXISTS)? \w+ ON tasks\b)/i.test(statement))
+  .filter((statement) => /^(CREATE TABLE( IF NOT EXISTS)? tasks\b|ALTER TABLE tasks\b|CREATE INDEX( IF NOT EXISTS)? \w+ ON tasks\b|DROP INDEX( IF EXISTS)? tasks_\w+)/i.test(statement))
   .map((statement) => `${statement};`)
   .join('\n')
 

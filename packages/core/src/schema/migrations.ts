@@ -141,6 +141,20 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'partial indexes: a status change touches only the indexes of the statuses it leaves and enters',
+    sql: `
+      DROP INDEX IF EXISTS tasks_ready_queue;
+      CREATE INDEX tasks_ready_queue ON tasks (status, priority DESC, created_at, id) WHERE status = 'ready';
+      DROP INDEX IF EXISTS tasks_running_expiry;
+      CREATE INDEX tasks_running_expiry ON tasks (status, claim_expires_at) WHERE status = 'running' OR status = 'review';
+      DROP INDEX IF EXISTS tasks_scheduled_due;
+      CREATE INDEX tasks_scheduled_due ON tasks (status, due_at) WHERE status = 'scheduled';
+      DROP INDEX IF EXISTS tasks_by_tenant;
+      CREATE INDEX tasks_by_tenant ON tasks (tenant, status) WHERE tenant IS NOT NULL;
+    `,
+  },
 ]
 
 /** The schema version this code writes and expects. */
