@@ -1,6 +1,7 @@
 import type { SqliteAdapter } from '@kanban-db/core'
 import { fsyncLoop } from './baselines/fsync-loop.ts'
 import { plainjob } from './baselines/plainjob.ts'
+import { rawBatched } from './baselines/raw-batched.ts'
 import { rawClaim } from './baselines/raw-claim.ts'
 import { rawInsert } from './baselines/raw-insert.ts'
 import { rawOpen } from './baselines/raw-open.ts'
@@ -30,6 +31,7 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     boardLoop('board-claim/NORMAL', 'NORMAL', 1),
     rawClaim('FULL'),
     boardLoop('board-ops/FULL', 'FULL', 1),
+    rawBatched('FULL'),
     boardLoop('board-callers8/FULL', 'FULL', 8),
     boardBatched(),
     rawInsert('NORMAL', 100),

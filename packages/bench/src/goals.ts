@@ -3,18 +3,25 @@ import type { Figures } from './contender.ts'
 /** The figures of every contender in one repetition, by contender id. */
 export type Repetition = ReadonlyMap<string, Figures>
 
-/** One goal of issue 7 (G1-G8) or issue 11 (C1-C5), exactly as the issue states it. */
-export interface Goal {
-  /** `G1`, `G4 heartbeat max`, `C1 FULL`, ... */
+/** What a goal and a ceiling have in common: a named value per repetition. */
+export interface GoalLine {
+  /** `G1`, `G4 heartbeat max`, `C1 FULL`, `C5 ceiling`, ... */
   readonly id: string
   /** What is measured, in words. */
   readonly measure: string
-  /** The goal as the issue states it. */
+  /** The goal as the issue states it; for a ceiling, how to read its value. */
   readonly goal: string
   /** How the value prints: a ratio (`x`), milliseconds, a percentage or a count. */
   readonly unit: 'x' | 'ms' | '%' | 'count'
   /** The value in one repetition, or undefined when a contender it needs was not measured. */
   value(repetition: Repetition): number | undefined
+  /** Set on a ceiling, absent on a goal. */
+  readonly ceiling?: true
+}
+
+/** One goal of issue 7 (G1-G8) or issue 11 (C1-C5), exactly as the issue states it. */
+export interface Goal extends GoalLine {
+  readonly ceiling?: undefined
   /** Whether a value meets the goal. */
   holds(value: number): boolean
   /**
@@ -22,6 +29,17 @@ export interface Goal {
    * Default median.
    */
   readonly decidedBy?: 'median' | 'worst'
+}
+
+/**
+ * A reference line printed beside the goals, never judged and never counted as one (verdict
+ * `INFO`): how a goal's own baseline compares with a stronger raw baseline of the same run, so a
+ * goal that SQLite itself cannot reach on this machine reads as such. On this machine fsync is
+ * fast and CPU is the bound, which the goals C1 and C5 (written for an fsync-bound disk) do not
+ * show by themselves.
+ */
+export interface Ceiling extends GoalLine {
+  readonly ceiling: true
 }
 
 const figure = (repetition: Repetition, contender: string, name: string): number | undefined => {
@@ -42,9 +60,9 @@ export const FLEET_HEARTBEAT_EVERY_MS = 250
 /** G8: the WAL peak counts as bounded while it stays within this many times the configured limit. */
 export const WAL_BOUND_FACTOR = 2
 
-/** Every goal the bench prints, in the issues' order. */
-export function goals(): Goal[] {
-  const list: Goal[] = [
+/** Every goal the bench prints, in the issues' order, followed by the ceilings. */
+export function goals(): (Goal | Ceiling)[] {
+  const list: (Goal | Ceiling)[] = [
     {
       id: 'G1 vs raw', measure: 'board claim+complete/s, 1 process, NORMAL / raw-claim NORMAL',
       goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
@@ -150,5 +168,36 @@ export function goals(): Goal[] {
     goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
     value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['osync', 'perSecond']),
   })
+  list.push(...ceilings())
   return list
+}
+
+/** The ceilings printed after the goals: C5 and C1 against what raw SQLite reaches in the same run. */
+export function ceilings(): Ceiling[] {
+  return [
+    {
+      id: 'C5 ceiling', ceiling: true,
+      measure: 'raw-batched/FULL cycles/s (raw claim+complete, 8 cycles per commit) / osync',
+      goal: 'below 1.0x: C5 is out of reach for raw SQLite', unit: 'x',
+      value: (r) => ratio(r, ['raw-batched/FULL', 'perSecond'], ['osync', 'perSecond']),
+    },
+    {
+      id: 'C5 vs raw-batched', ceiling: true,
+      measure: 'board-callers8/FULL cycles/s / raw-batched/FULL',
+      goal: 'share of the raw ceiling C5 reaches', unit: 'x',
+      value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['raw-batched/FULL', 'perSecond']),
+    },
+    {
+      id: 'C1 vs raw-fleet', ceiling: true,
+      measure: 'fleet/FULL aggregate cycles/s / raw-fleet/FULL (4 raw processes, busy handler)',
+      goal: '1.0x: as fast as SQLite left alone', unit: 'x',
+      value: (r) => ratio(r, ['fleet/FULL', 'perSecond'], ['raw-fleet/FULL', 'perSecond']),
+    },
+    {
+      id: 'C1 chained', ceiling: true,
+      measure: 'fleet-chained/FULL (completeAndClaimNext, one commit per cycle) / raw-claim/FULL',
+      goal: "C1's ratio with one commit per cycle", unit: 'x',
+      value: (r) => ratio(r, ['fleet-chained/FULL', 'perSecond'], ['raw-claim/FULL', 'perSecond']),
+    },
+  ]
 }

@@ -1,31 +1,30 @@
 import type { Contender, Figures } from './contender.ts'
 import type { Environment } from './environment.ts'
-import type { Goal, Repetition } from './goals.ts'
+import type { Ceiling, Goal, Repetition } from './goals.ts'
 import { type Spread, spreadOf } from './stats.ts'
 
-/** The verdict on one goal. */
+/** The verdict on one goal, or the value of one ceiling (verdict `INFO`, never counted as a goal). */
 export interface GoalResult {
   readonly id: string
   readonly measure: string
   readonly goal: string
   readonly unit: Goal['unit']
   readonly spread: Spread | undefined
-  readonly verdict: 'HOLDS' | 'DOES NOT HOLD' | 'NOT MEASURED'
+  readonly verdict: 'HOLDS' | 'DOES NOT HOLD' | 'NOT MEASURED' | 'INFO'
+  /** True for a ceiling (printed in its own table), false for a goal. */
+  readonly ceiling: boolean
 }
 
-/** Judges every goal over the repetitions. */
-export function judge(goals: readonly Goal[], repetitions: readonly Repetition[]): GoalResult[] {
+/** Judges every goal over the repetitions, and spreads every ceiling's values. */
+export function judge(goals: readonly (Goal | Ceiling)[], repetitions: readonly Repetition[]): GoalResult[] {
   return goals.map((goal) => {
     const values = repetitions.map((r) => goal.value(r)).filter((v): v is number => v !== undefined)
-    if (values.length === 0) {
-      return { id: goal.id, measure: goal.measure, goal: goal.goal, unit: goal.unit, spread: undefined, verdict: 'NOT MEASURED' }
-    }
+    const line = { id: goal.id, measure: goal.measure, goal: goal.goal, unit: goal.unit, ceiling: goal.ceiling === true }
+    if (values.length === 0) return { ...line, spread: undefined, verdict: 'NOT MEASURED' }
     const spread = spreadOf(values)
+    if (goal.ceiling) return { ...line, spread, verdict: 'INFO' }
     const deciding = goal.decidedBy === 'worst' ? values.find((v) => !goal.holds(v)) ?? spread.median : spread.median
-    return {
-      id: goal.id, measure: goal.measure, goal: goal.goal, unit: goal.unit, spread,
-      verdict: goal.holds(deciding) ? 'HOLDS' : 'DOES NOT HOLD',
-    }
+    return { ...line, spread, verdict: goal.holds(deciding) ? 'HOLDS' : 'DOES NOT HOLD' }
   })
 }
 
@@ -62,6 +61,7 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'raw-open': [['p50Ms', 'ms'], ['p99Ms', 'ms']],
   'board-open': [['p50Ms', 'ms'], ['p99Ms', 'ms']],
   'board-ops/FULL': [['opsPerSecond', '/s'], ['perSecond', 'cycles/s']],
+  'raw-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s']],
   'board-batched/FULL': [['tasksPerSecond', '/s']],
   'design-costs': [
     ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],
@@ -116,17 +116,29 @@ export function renderReport(input: {
   out.push('Contenders (min / median / max over the repetitions; x sync = median of per-repetition ratios to sync)')
   out.push(table(['kind', 'contender', 'figure', 'min', 'median', 'max', 'x sync'], rows), '')
 
+  const goals = input.goals.filter((g) => !g.ceiling)
+  const ceilings = input.goals.filter((g) => g.ceiling)
   out.push('Goals (each value is a per-repetition ratio or figure; the median decides, the worst for zero-count goals)')
   out.push(
     table(
       ['goal', 'measure', 'target', 'min', 'median', 'max', 'verdict'],
-      input.goals.map((g) => [g.id, g.measure, g.goal, ...formatSpread(g.spread, g.unit), g.verdict]),
+      goals.map((g) => [g.id, g.measure, g.goal, ...formatSpread(g.spread, g.unit), g.verdict]),
     ),
     '',
   )
-  const holding = input.goals.filter((g) => g.verdict === 'HOLDS').length
-  const failing = input.goals.filter((g) => g.verdict === 'DOES NOT HOLD').length
-  const missing = input.goals.filter((g) => g.verdict === 'NOT MEASURED').length
+  if (ceilings.length > 0) {
+    out.push('Ceilings (not goals: C1 and C5 against stronger raw baselines of the same repetition; on a CPU-bound machine these say how far SQLite itself gets)')
+    out.push(
+      table(
+        ['line', 'measure', 'reads', 'min', 'median', 'max', 'verdict'],
+        ceilings.map((g) => [g.id, g.measure, g.goal, ...formatSpread(g.spread, g.unit), g.verdict]),
+      ),
+      '',
+    )
+  }
+  const holding = goals.filter((g) => g.verdict === 'HOLDS').length
+  const failing = goals.filter((g) => g.verdict === 'DOES NOT HOLD').length
+  const missing = goals.filter((g) => g.verdict === 'NOT MEASURED').length
   out.push(`goals: ${holding} hold, ${failing} do not hold, ${missing} not measured`)
   for (const [id, reason] of input.notMeasured) out.push(`not measured: ${id}: ${reason}`)
   for (const note of input.notes) out.push(`note: ${note}`)

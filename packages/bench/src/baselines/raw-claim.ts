@@ -58,8 +58,14 @@ export interface RawClaimed {
 export interface RawClaimLoop {
   claim(nowMs: number, leaseMs: number): RawClaimed | undefined
   complete(id: string, token: string): boolean
-  /** Inserts `rows` ready tasks in one transaction, then checkpoints (never inside measured time). */
+  /** Inserts `rows` ready tasks in one transaction, then checkpoints (never inside measured time, never inside a batch). */
   refill(rows: number): void
+  /**
+   * Runs `fn` in one BEGIN IMMEDIATE / COMMIT (ROLLBACK if it throws): every `claim` and `complete`
+   * it calls joins that transaction instead of committing on its own, so a batch of cycles costs
+   * one commit (`raw-batched`: the most group commit could get out of raw SQLite).
+   */
+  batch<T>(fn: () => T): T
 }
 
 /**
@@ -84,7 +90,9 @@ export function rawClaimLoop(db: BetterSqlite3.Database, workerId: string): RawC
   const insert = db.prepare(
     "INSERT INTO tasks (id, title, body, status, priority, created_at, updated_at) VALUES (?, ?, 'body', 'ready', ?, ?, ?)",
   )
+  let batching = false
   const inTransaction = <T>(fn: () => T): T => {
+    if (batching) return fn()
     begin.run()
     try {
       const value = fn()
@@ -109,6 +117,17 @@ export function rawClaimLoop(db: BetterSqlite3.Database, workerId: string): RawC
       })
       // Leave no refill pages in the WAL for the measured loop's first checkpoint to copy.
       db.pragma('wal_checkpoint(TRUNCATE)')
+    },
+    batch: (fn) => {
+      if (batching) throw new Error('raw claim loop: batches do not nest')
+      return inTransaction(() => {
+        batching = true
+        try {
+          return fn()
+        } finally {
+          batching = false
+        }
+      })
     },
   }
 }

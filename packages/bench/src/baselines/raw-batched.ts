@@ -1,0 +1,74 @@
+import { join } from 'node:path'
+import { Stopwatch } from '../clock.ts'
+import type { Contender, RunContext, RunResult } from '../contender.ts'
+import { readyBacklog } from '../scenarios/backlog.ts'
+import { rawClaimLoop, type RawClaimed } from './raw-claim.ts'
+import { openRaw, rawTasksSchema, type Synchronous } from './raw-database.ts'
+
+/**
+ * How many claim+complete cycles `raw-batched` runs per transaction: as many as `board-callers8`
+ * has concurrent callers, whose transactions group commit may share.
+ */
+export const RAW_BATCH_CYCLES = 8
+
+/**
+ * `raw-batched`: the raw claim loop of `raw-claim` (the same prepared statements, same schema and
+ * backlog), but {@link RAW_BATCH_CYCLES} claim+complete cycles share one BEGIN IMMEDIATE / COMMIT.
+ * No run rows, no events. It is the ceiling of what group commit with 8 callers could reach on
+ * raw SQLite: one commit (one fsync under FULL) per 8 cycles, and nothing but the driver's and
+ * SQLite's CPU per statement. Where it stays below `osync`, C5's goal is out of reach for SQLite
+ * itself on this machine, whatever kanban-db does.
+ */
+export function rawBatched(synchronous: Synchronous): Contender {
+  return {
+    id: `raw-batched/${synchronous}`,
+    description: `better-sqlite3 claim + complete, ${RAW_BATCH_CYCLES} cycles per transaction, ${synchronous}; cycles per second`,
+    kind: 'baseline',
+    run: async (context: RunContext): Promise<RunResult> => {
+      const db = openRaw(join(context.dir, 'raw-batched.db'), synchronous)
+      try {
+        db.exec(rawTasksSchema)
+        const loop = rawClaimLoop(db, 'raw-batched')
+        loop.refill(readyBacklog(context))
+        const failures: string[] = []
+        const seen = new Set<string>()
+        const watch = new Stopwatch()
+        let cycles = 0
+        let commits = 0
+        while (watch.elapsedMs < context.durationMs && failures.length === 0) {
+          watch.resume()
+          const batch = loop.batch(() => {
+            const done: { claimed: RawClaimed; completed: boolean }[] = []
+            for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
+              const claimed = loop.claim(Date.now(), 60_000)
+              if (!claimed) break
+              done.push({ claimed, completed: loop.complete(claimed.id, claimed.token) })
+            }
+            return done
+          })
+          commits++
+          for (const { claimed, completed } of batch) {
+            if (!completed) failures.push(`raw-batched: task ${claimed.id} could not be completed with its own token`)
+            if (seen.has(claimed.id)) failures.push(`raw-batched: task ${claimed.id} claimed twice`)
+            seen.add(claimed.id)
+          }
+          cycles += batch.length
+          if (batch.length < RAW_BATCH_CYCLES) {
+            // The ready queue ran dry: refill outside the measured time, as raw-claim does.
+            watch.pause()
+            loop.refill(readyBacklog(context))
+          }
+        }
+        watch.pause()
+        const done = Number(db.prepare("SELECT count(*) FROM tasks WHERE status = 'done'").pluck().get())
+        if (done !== cycles) failures.push(`raw-batched: ${cycles} cycles completed but ${done} tasks are done`)
+        return {
+          figures: { perSecond: (cycles * 1000) / watch.elapsedMs, commitsPerSecond: (commits * 1000) / watch.elapsedMs },
+          failures: failures.slice(0, 5),
+        }
+      } finally {
+        db.close()
+      }
+    },
+  }
+}
