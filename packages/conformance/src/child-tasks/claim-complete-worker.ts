@@ -17,7 +17,9 @@ export interface ClaimCompleteWorkerPlan {
   readonly holdMs: readonly [number, number]
   /**
    * A second lane that holds its task for a random time in this range (ms), so that each worker
-   * always has one task whose heartbeats land while the other lanes claim at full speed.
+   * always has one task whose heartbeats land while the other lanes claim at full speed. Once the
+   * parent says `drain` it holds like the main lane (a chain of dependencies through held tasks
+   * would otherwise stretch the drain by seconds per link).
    */
   readonly longHoldMs: readonly [number, number]
 }
@@ -186,7 +188,11 @@ export async function claimCompleteWorker(adapter: SqliteAdapter, args: Record<s
     await channel.send('ready')
     const between = ([min, max]: readonly [number, number]) => () => min + Math.random() * (max - min)
     const lanes = [lane(plan === undefined ? () => 0 : between(plan.holdMs))]
-    if (plan !== undefined) lanes.push(lane(between(plan.longHoldMs)))
+    if (plan !== undefined) {
+      const long = between(plan.longHoldMs)
+      const short = between(plan.holdMs)
+      lanes.push(lane(() => (mode === 'run' ? long() : short())))
+    }
     await Promise.all(lanes)
   } finally {
     await board.close()
