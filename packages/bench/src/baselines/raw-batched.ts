@@ -35,8 +35,12 @@ export function rawBatched(synchronous: Synchronous): Contender {
         const watch = new Stopwatch()
         let cycles = 0
         let commits = 0
+        // Process CPU (user + system) over the measured stretches only, to set against wall time.
+        let cpuUs = 0
+        let cpuSince: NodeJS.CpuUsage | undefined
         while (watch.elapsedMs < context.durationMs && failures.length === 0) {
           watch.resume()
+          cpuSince ??= process.cpuUsage()
           const batch = loop.batch(() => {
             const done: { claimed: RawClaimed; completed: boolean }[] = []
             for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
@@ -56,14 +60,22 @@ export function rawBatched(synchronous: Synchronous): Contender {
           if (batch.length < RAW_BATCH_CYCLES) {
             // The ready queue ran dry: refill outside the measured time, as raw-claim does.
             watch.pause()
+            cpuUs += cpuSpentSince(cpuSince)
+            cpuSince = undefined
             loop.refill(readyBacklog(context))
           }
         }
         watch.pause()
+        if (cpuSince) cpuUs += cpuSpentSince(cpuSince)
         const done = Number(db.prepare("SELECT count(*) FROM tasks WHERE status = 'done'").pluck().get())
         if (done !== cycles) failures.push(`raw-batched: ${cycles} cycles completed but ${done} tasks are done`)
         return {
-          figures: { perSecond: (cycles * 1000) / watch.elapsedMs, commitsPerSecond: (commits * 1000) / watch.elapsedMs },
+          figures: {
+            perSecond: (cycles * 1000) / watch.elapsedMs,
+            commitsPerSecond: (commits * 1000) / watch.elapsedMs,
+            cpuUsPerCycle: cpuUs / cycles,
+            wallUsPerCycle: (watch.elapsedMs * 1000) / cycles,
+          },
           failures: failures.slice(0, 5),
         }
       } finally {
@@ -71,4 +83,10 @@ export function rawBatched(synchronous: Synchronous): Contender {
       }
     },
   }
+}
+
+/** Microseconds of process CPU (user + system) spent since `since`. */
+function cpuSpentSince(since: NodeJS.CpuUsage): number {
+  const spent = process.cpuUsage(since)
+  return spent.user + spent.system
 }
