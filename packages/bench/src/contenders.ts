@@ -29,7 +29,6 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     rawClaim('NORMAL'),
     plainjob(),
     boardLoop('board-claim/NORMAL', 'NORMAL', 1),
-    rawClaim('FULL'),
     boardLoop('board-ops/FULL', 'FULL', 1),
     rawBatched('FULL'),
     boardLoop('board-callers8/FULL', 'FULL', 8),
@@ -43,6 +42,8 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     designCosts(),
     fleet('NORMAL', 'raw'),
     fleet('NORMAL', 'board'),
+    // C1 FULL and C1 chained divide by one raw process under FULL: measured just before the FULL fleets.
+    rawClaim('FULL'),
     fleet('FULL', 'raw'),
     fleet('FULL', 'board'),
     fleet('NORMAL', 'chained'),
