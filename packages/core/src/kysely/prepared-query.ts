@@ -52,7 +52,9 @@ export class PreparedQuery<DB, P extends Record<string, unknown>, R = unknown> {
     let compiled = this.#compiled.get(dialect)
     if (!compiled) {
       const params = new Proxy({} as P, { get: (_target, name) => new Placeholder(String(name)) })
-      compiled = this.#build(db, params).compile()
+      // Compiled without the instance's plugins: Kysely's compile() applies them, and what is kept
+      // here serves every board of the dialect. The plugins of each call run in execute().
+      compiled = this.#build(db.withoutPlugins(), params).compile()
       this.#compiled.set(dialect, compiled)
     }
     return compiled

@@ -60,5 +60,22 @@ for (const { name, create } of bundledAdapters) {
         await board.close()
       }
     })
+
+    it('keeps no plugin\'s rewrite in its compiled query: a call through a rewriting plugin first changes nothing for later calls', async () => {
+      const board = await openBoard({ path: join(tempDir(), 'board.db'), adapter: await create() })
+      try {
+        const a = await board.createTask({ title: 'a' })
+        await board.createTask({ title: 'b' })
+        const byId = new PreparedQuery<BoardSchema, { id: string }>((db, params) => db.selectFrom('tasks').select('id').where('id', '=', params.id))
+        const dropWhere: KyselyPlugin = {
+          transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => ({ ...args.node, where: undefined }) as RootOperationNode,
+          transformResult: async (args) => args.result,
+        }
+        await expect(byId.execute(board.db.withPlugin(dropWhere), { id: a.id })).rejects.toThrow(/rewrites queries/)
+        expect((await byId.execute(board.db, { id: a.id })).rows).toEqual([{ id: a.id }])
+      } finally {
+        await board.close()
+      }
+    })
   })
 }
