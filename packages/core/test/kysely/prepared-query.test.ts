@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { type Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type RootOperationNode } from 'kysely'
 import { openBoard, TransactionTimeout, type BoardSchema } from '@kanban-db/core'
 import { PreparedQuery } from '../../src/kysely/prepared-query.js'
+import { completeIn } from '../../src/board/claims.js'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 
@@ -41,6 +42,34 @@ for (const { name, create } of bundledAdapters) {
         })
         await expect(retitle.execute(leaked!, { id: task.id, title: 'after' })).rejects.toBeInstanceOf(TransactionTimeout)
         expect((await board.getTask(task.id))?.title).toBe('inside')
+      } finally {
+        await board.close()
+      }
+    })
+
+    it('is refused in a callback that timed out: a late completion through its trx (a prepared UPDATE first) writes nothing', async () => {
+      const board = await openBoard({ path: join(tempDir(), 'board.db'), adapter: await create() })
+      try {
+        const task = await board.createTask({ title: 'held' })
+        const claim = (await board.claimNext({ workerId: 'w', leaseMs: 60_000 }))!
+        let resume!: () => void
+        const resumed = new Promise<void>((resolve) => (resume = resolve))
+        let late: Promise<unknown> | undefined
+        const outcome = board.writeTxn(
+          async (trx) => {
+            await resumed
+            late = completeIn(trx, task.id, claim.claimToken, null, Date.now())
+            await late.catch(() => undefined)
+          },
+          { timeoutMs: 50 },
+        )
+        await expect(outcome).rejects.toBeInstanceOf(TransactionTimeout)
+        resume()
+        await expect.poll(() => late !== undefined).toBe(true)
+        await expect(late).rejects.toBeInstanceOf(TransactionTimeout)
+        expect((await board.getTask(task.id))?.status).toBe('running')
+        expect((await board.events({ taskId: task.id })).map((event) => event.kind)).toEqual(['created', 'claimed'])
+        await expect(board.complete(task.id, claim.claimToken)).resolves.toMatchObject({ status: 'done' })
       } finally {
         await board.close()
       }
