@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
+import { statusLiteral } from './literals.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
 import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
@@ -108,7 +109,9 @@ export class ConnectionBoard implements Board {
     const offset = optionalInteger('filter.offset', filter.offset, 0, { min: 0, max: Number.MAX_SAFE_INTEGER })
     const rows = await this.#read('listing tasks', (db) => {
       let query = db.selectFrom('tasks').selectAll()
-      if (statuses !== undefined) query = query.where('status', 'in', statuses.length > 0 ? statuses : ['-none-'])
+      // Validated statuses as literals: a bound status makes SQLite prepare the statement again on
+      // every call (the partial indexes of schema v3 depend on the value).
+      if (statuses !== undefined) query = query.where('status', 'in', statuses.length > 0 ? statuses.map(statusLiteral) : [sql.lit('-none-')])
       if (assignee !== null) query = query.where('assignee', '=', assignee)
       if (tenant !== null) query = query.where('tenant', '=', tenant)
       return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).offset(offset).execute()

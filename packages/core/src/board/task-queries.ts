@@ -19,15 +19,22 @@ export function taskNotFound(taskId: string): TaskNotFound {
 
 /** How many of the task's dependencies are not done yet. */
 export async function unfinishedDependencyCount(db: Kysely<BoardSchema>, taskId: string): Promise<number> {
-  const row = await db
-    .selectFrom('task_dependencies as d')
-    .innerJoin('tasks as p', 'p.id', 'd.depends_on_id')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('d.task_id', '=', taskId)
-    .where('p.status', '<>', statusLiteral('done'))
-    .executeTakeFirstOrThrow()
-  return Number(row.count)
+  const row = (await unfinishedDependencies.execute(db, { taskId })).rows[0]
+  return Number(row?.count ?? 0)
 }
+
+/**
+ * An IN subquery rather than a join: better-sqlite3's SQLite prepared the join again on every
+ * execution (about 50 µs against 8 µs). Dependencies are unique per (task, dependency) pair, so the
+ * count is the same.
+ */
+const unfinishedDependencies = new PreparedQuery<BoardSchema, { taskId: string }, { count: number }>((db, params) =>
+  db
+    .selectFrom('tasks')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('id', 'in', (eb) => eb.selectFrom('task_dependencies').select('depends_on_id').where('task_id', '=', params.taskId))
+    .where('status', '<>', statusLiteral('done')),
+)
 
 /** The claim fields of a task that no longer has a claim. */
 export const NO_CLAIM = Object.freeze({

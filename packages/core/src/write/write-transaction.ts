@@ -276,6 +276,8 @@ export class WriteQueue<DB> {
         this.#contention.sawLockHeld()
         return { kind: 'busy', error: failure.error }
       }
+      // Not the common case: give the error back the stack it was created without.
+      if (silenced && typeof failure.error === 'object' && failure.error !== null) Error.captureStackTrace(failure.error)
       return { kind: 'failed', error: failure.error }
     }
     if (this.#options.yieldAfterCommits > 0) {
