@@ -8,14 +8,16 @@ import { readyBacklog } from './backlog.ts'
 /**
  * `design-costs`: what each layer between a caller and SQLite costs per operation, in µs, measured
  * on this run's machine so the README can say where the design holds a figure back:
- * - `kyselyCompileUs`: building and compiling the claim-shaped UPDATE with Kysely (done per call).
+ * - `kyselyCompileUs`: building and compiling the claim-shaped UPDATE with Kysely (what every board
+ *   operation did per call until the hot queries became `PreparedQuery`s, compiled once).
  * - `asyncHopUs`: one `await` of an already-resolved promise (each board call has several).
  * - `rawEmptyTxnUs`: raw BEGIN IMMEDIATE / COMMIT with nothing written (the lock round trip).
  * - `writeTxnEmptyUs`: `board.writeTxn` with an empty callback (queue, BEGIN IMMEDIATE, COMMIT).
  * - `claimSelectRawUs` / `claimSelectBoardUs`: the ready-queue SELECT with its constants written as
- *   literals (as the raw loop has it), and as the board's Kysely query compiles it (`status = ?`,
- *   `limit ?` bound), over the same backlog. better-sqlite3's SQLite is built with STAT4, which
- *   re-prepares a statement whenever a parameter compared with an indexed column is re-bound.
+ *   literals (as the raw loop and, since schema v3, the board have it), and with `status = ?` and
+ *   `limit ?` bound (as Kysely compiles plain values), over the same backlog: what a bound value
+ *   costs, since SQLite then prepares the statement again on every execution (the bound LIMIT, and
+ *   a bound status against the partial ready-queue index).
  */
 export function designCosts(): Contender {
   return {
