@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
-import type { BoardSchema, NewTaskRow } from '../schema/board-schema.js'
+import { PreparedQuery } from '../kysely/prepared-query.js'
+import type { BoardSchema, NewTaskRow, TaskRow } from '../schema/board-schema.js'
 import { appendEvent } from './event-log.js'
 import { newId } from './ids.js'
 import { toTask } from './rows.js'
@@ -107,12 +108,7 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
       tenant: input.tenant,
       max_runtime_ms: input.maxRuntimeMs,
     }
-    const inserted = await trx
-      .insertInto('tasks')
-      .values(row)
-      .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
-      .returningAll()
-      .executeTakeFirst()
+    const inserted = (await insertTask.execute(trx, row)).rows[0]
     if (!inserted) {
       // Under BEGIN IMMEDIATE the read above already saw the key; the index is the backstop for
       // engines that serialise less (the same code will run on Postgres).
@@ -138,3 +134,34 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
   }
   return created
 }
+
+/**
+ * One task row, unless its idempotency key is taken. Compiled once: a batch of 1,000 tasks ran this
+ * INSERT 1,000 times, each built and compiled anew. Every column is always given (null where unset),
+ * so the statement has one shape.
+ */
+const insertTask = new PreparedQuery<BoardSchema, NewTaskRow & Record<string, unknown>, TaskRow>((db, params) =>
+  db
+    .insertInto('tasks')
+    .values({
+      id: params.id,
+      title: params.title,
+      body: params.body,
+      status: params.status,
+      priority: params.priority,
+      assignee: params.assignee,
+      created_by: params.created_by,
+      idempotency_key: params.idempotency_key,
+      meta: params.meta,
+      created_at: params.created_at,
+      updated_at: params.updated_at,
+      attempts: params.attempts,
+      max_attempts: params.max_attempts,
+      max_retries: params.max_retries,
+      due_at: params.due_at,
+      tenant: params.tenant,
+      max_runtime_ms: params.max_runtime_ms,
+    })
+    .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
+    .returningAll(),
+)
