@@ -4,7 +4,7 @@ import type { BoardSchema, NewTaskRow, TaskRow } from '../schema/board-schema.js
 import { appendEvent } from './event-log.js'
 import { newId } from './ids.js'
 import { toTask } from './rows.js'
-import { loadTask } from './task-queries.js'
+import { loadTask, loadTaskIfAny } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { CreateTaskInput, Task } from './types.js'
 import {
@@ -72,7 +72,7 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
   const created: Task[] = []
   for (const input of inputs) {
     if (input.idempotencyKey !== null) {
-      const existing = await trx.selectFrom('tasks').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst()
+      const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey })).rows[0]
       if (existing) {
         created.push(toTask(existing))
         continue
@@ -80,7 +80,7 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
     }
     const id = input.id ?? newId('t_', now)
     if (input.id !== undefined) {
-      const clash = await trx.selectFrom('tasks').select('id').where('id', '=', id).executeTakeFirst()
+      const clash = (await loadTaskIfAny(trx, id)) !== undefined
       if (clash) throw invalid('id', `a task with id ${id} already exists`, id)
     }
     let unfinished = 0
@@ -112,7 +112,8 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
     if (!inserted) {
       // Under BEGIN IMMEDIATE the read above already saw the key; the index is the backstop for
       // engines that serialise less (the same code will run on Postgres).
-      const existing = await trx.selectFrom('tasks').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirstOrThrow()
+      const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey! })).rows[0]
+      if (!existing) throw new Error(`kanban-db bug: the insert of ${id} changed nothing, yet no task has its idempotency key`)
       created.push(toTask(existing))
       continue
     }
@@ -134,6 +135,10 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
   }
   return created
 }
+
+const taskByIdempotencyKey = new PreparedQuery<BoardSchema, { key: string }, TaskRow>((db, params) =>
+  db.selectFrom('tasks').selectAll().where('idempotency_key', '=', params.key),
+)
 
 /**
  * One task row, unless its idempotency key is taken. Compiled once: a batch of 1,000 tasks ran this

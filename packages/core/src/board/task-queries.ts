@@ -11,6 +11,11 @@ export async function loadTask(db: Kysely<BoardSchema>, taskId: string): Promise
   return row
 }
 
+/** The task row, or undefined when there is none. */
+export async function loadTaskIfAny(db: Kysely<BoardSchema>, taskId: string): Promise<TaskRow | undefined> {
+  return (await taskById.execute(db, { taskId })).rows[0]
+}
+
 const taskById = new PreparedQuery<BoardSchema, { taskId: string }, TaskRow>((db, params) => db.selectFrom('tasks').selectAll().where('id', '=', params.taskId))
 
 export function taskNotFound(taskId: string): TaskNotFound {
