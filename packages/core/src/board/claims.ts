@@ -98,7 +98,6 @@ export async function claimNextIn(trx: Kysely<BoardSchema>, claim: ValidClaim, n
 
 /** The values of one claim, as the claim's UPDATE and its run row take them. */
 interface ClaimValues {
-  readonly [name: string]: unknown
   readonly claimToken: string
   readonly workerId: string
   readonly pid: number

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { sql, type Kysely } from 'kysely'
 import { statusLiteral } from './literals.js'
+import { loadTaskIfAny } from './task-queries.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
 import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
@@ -93,7 +94,7 @@ export class ConnectionBoard implements Board {
 
   async getTask(taskId: string): Promise<Task | undefined> {
     requireId('taskId', taskId)
-    const row = await this.#read('reading a task', (db) => db.selectFrom('tasks').selectAll().where('id', '=', taskId).executeTakeFirst())
+    const row = await this.#read('reading a task', (db) => loadTaskIfAny(db, taskId))
     return row && toTask(row)
   }
 

@@ -145,7 +145,7 @@ const taskByIdempotencyKey = new PreparedQuery<BoardSchema, { key: string }, Tas
  * INSERT 1,000 times, each built and compiled anew. Every column is always given (null where unset),
  * so the statement has one shape.
  */
-const insertTask = new PreparedQuery<BoardSchema, NewTaskRow & Record<string, unknown>, TaskRow>((db, params) =>
+const insertTask = new PreparedQuery<BoardSchema, NewTaskRow, TaskRow>((db, params) =>
   db
     .insertInto('tasks')
     .values({

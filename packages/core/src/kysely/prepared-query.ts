@@ -23,7 +23,7 @@ import type { CompiledQuery, Compilable, Kysely, QueryResult } from 'kysely'
  * const { rows } = await taskById.execute(trx, { id: 't1' })
  * ```
  */
-export class PreparedQuery<DB, P extends Record<string, unknown>, R = unknown> {
+export class PreparedQuery<DB, P extends object, R = unknown> {
   readonly #build: (db: Kysely<DB>, params: P) => Compilable<unknown>
   readonly #compiled = new WeakMap<object, CompiledQuery>()
 
@@ -66,8 +66,8 @@ class Placeholder {
   constructor(readonly name: string) {}
 }
 
-function valueOf(values: Record<string, unknown>, name: string): unknown {
-  const value = values[name]
+function valueOf(values: object, name: string): unknown {
+  const value = (values as Record<string, unknown>)[name]
   if (value === undefined) throw new Error(`kanban-db bug: prepared query run without a value for ${name}`)
   return value
 }
