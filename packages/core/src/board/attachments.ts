@@ -6,15 +6,8 @@ import { loadTask } from './task-queries.js'
 import type { TaskStatus } from './transitions.js'
 import type { Attachment } from './types.js'
 
-/** An attachment after validation. */
-export interface ValidAttachment {
-  readonly name: string
-  readonly uri: string
-  readonly mediaType: string | null
-  readonly sizeBytes: number | null
-  readonly sha256: string | null
-  readonly createdBy: string | null
-}
+/** An attachment after validation: its metadata without what the board assigns. */
+export type ValidAttachment = Omit<Attachment, 'id' | 'taskId' | 'createdAt'>
 
 /**
  * Records the metadata of a file that belongs to a task (never its bytes), with one
