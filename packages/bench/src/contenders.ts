@@ -2,6 +2,7 @@ import type { SqliteAdapter } from '@kanban-db/core'
 import { fsyncLoop } from './baselines/fsync-loop.ts'
 import { plainjob } from './baselines/plainjob.ts'
 import { rawBatched } from './baselines/raw-batched.ts'
+import { rawBoard } from './baselines/raw-board.ts'
 import { rawClaim } from './baselines/raw-claim.ts'
 import { rawInsert } from './baselines/raw-insert.ts'
 import { rawOpen } from './baselines/raw-open.ts'
@@ -30,7 +31,11 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     plainjob(),
     boardLoop('board-claim/NORMAL', 'NORMAL', 1),
     boardLoop('board-ops/FULL', 'FULL', 1),
+    // G1/G5's reference with the board's own rows: one raw process, one commit per operation.
+    rawBoard('FULL'),
+    // The C5 ceilings: 8 raw cycles per commit writing the tasks table alone, then the board's rows.
     rawBatched('FULL'),
+    rawBatched('FULL', 'board'),
     boardLoop('board-callers8/FULL', 'FULL', 8),
     boardBatched(),
     rawInsert('NORMAL', 100),
@@ -41,12 +46,15 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     boardOpen(),
     designCosts(),
     fleet('NORMAL', 'raw'),
+    fleet('NORMAL', 'raw-board'),
     fleet('NORMAL', 'board'),
     // C1 FULL and C1 chained divide by one raw process under FULL: measured just before the FULL fleets.
     rawClaim('FULL'),
     fleet('FULL', 'raw'),
+    fleet('FULL', 'raw-board'),
     fleet('FULL', 'board'),
     fleet('NORMAL', 'chained'),
+    fleet('FULL', 'raw-board-chained'),
     fleet('FULL', 'chained'),
   ]
 }

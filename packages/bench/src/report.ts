@@ -62,6 +62,7 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'board-open': [['p50Ms', 'ms'], ['p99Ms', 'ms']],
   'board-ops/FULL': [['opsPerSecond', '/s'], ['perSecond', 'cycles/s']],
   'raw-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
+  'raw-board-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'board-batched/FULL': [['tasksPerSecond', '/s']],
   'design-costs': [
     ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],

@@ -2,8 +2,10 @@ import { join } from 'node:path'
 import { Stopwatch } from '../clock.ts'
 import type { Contender, RunContext, RunResult } from '../contender.ts'
 import { readyBacklog } from '../scenarios/backlog.ts'
-import { rawClaimLoop, type RawClaimed } from './raw-claim.ts'
-import { openRaw, rawTasksSchema, type Synchronous } from './raw-database.ts'
+import { type RawClaimed, type RawClaimLoop, rawClaimLoop } from './raw-claim.ts'
+import { openRaw, type RawRows, rawTasksSchema, type Synchronous } from './raw-database.ts'
+import { createRawBoard, rawBoardLoop } from './raw-board.ts'
+import type BetterSqlite3 from 'better-sqlite3'
 
 /**
  * How many claim+complete cycles `raw-batched` runs per transaction: as many as `board-callers8`
@@ -12,23 +14,26 @@ import { openRaw, rawTasksSchema, type Synchronous } from './raw-database.ts'
 export const RAW_BATCH_CYCLES = 8
 
 /**
- * `raw-batched`: the raw claim loop of `raw-claim` (the same prepared statements, same schema and
+ * `raw-batched` (rows `tasks`): the raw claim loop of `raw-claim` (the same prepared statements, same schema and
  * backlog), but {@link RAW_BATCH_CYCLES} claim+complete cycles share one BEGIN IMMEDIATE / COMMIT.
  * No run rows, no events. It is the ceiling of what group commit with 8 callers could reach on
  * raw SQLite: one commit (one fsync under FULL) per 8 cycles, and nothing but the driver's and
  * SQLite's CPU per statement. Where it stays below `osync`, C5's goal is out of reach for SQLite
  * itself on this machine, whatever kanban-db does.
+ *
+ * `raw-board-batched` (rows `board`): the same batches of `raw-board`'s loop, which writes what the
+ * board writes per cycle (a run row and two events besides the task). Where it stays below `osync`,
+ * no implementation that writes the board's rows can hold C5 here.
  */
-export function rawBatched(synchronous: Synchronous): Contender {
+export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks'): Contender {
+  const name = rows === 'tasks' ? 'raw-batched' : 'raw-board-batched'
   return {
-    id: `raw-batched/${synchronous}`,
-    description: `better-sqlite3 claim + complete, ${RAW_BATCH_CYCLES} cycles per transaction, ${synchronous}; cycles per second`,
+    id: `${name}/${synchronous}`,
+    description: `better-sqlite3 ${rows === 'tasks' ? 'claim + complete' : "running the board's claim and complete statements"}, ${RAW_BATCH_CYCLES} cycles per transaction, ${synchronous}; cycles per second`,
     kind: 'baseline',
     run: async (context: RunContext): Promise<RunResult> => {
-      const db = openRaw(join(context.dir, 'raw-batched.db'), synchronous)
+      const { db, loop, verify } = await openBatchedLoop(rows, join(context.dir, `${name}.db`), synchronous, name)
       try {
-        db.exec(rawTasksSchema)
-        const loop = rawClaimLoop(db, 'raw-batched')
         loop.refill(readyBacklog(context))
         const failures: string[] = []
         const seen = new Set<string>()
@@ -52,8 +57,8 @@ export function rawBatched(synchronous: Synchronous): Contender {
           })
           commits++
           for (const { claimed, completed } of batch) {
-            if (!completed) failures.push(`raw-batched: task ${claimed.id} could not be completed with its own token`)
-            if (seen.has(claimed.id)) failures.push(`raw-batched: task ${claimed.id} claimed twice`)
+            if (!completed) failures.push(`${name}: task ${claimed.id} could not be completed with its own token`)
+            if (seen.has(claimed.id)) failures.push(`${name}: task ${claimed.id} claimed twice`)
             seen.add(claimed.id)
           }
           cycles += batch.length
@@ -67,8 +72,7 @@ export function rawBatched(synchronous: Synchronous): Contender {
         }
         watch.pause()
         if (cpuSince) cpuUs += cpuSpentSince(cpuSince)
-        const done = Number(db.prepare("SELECT count(*) FROM tasks WHERE status = 'done'").pluck().get())
-        if (done !== cycles) failures.push(`raw-batched: ${cycles} cycles completed but ${done} tasks are done`)
+        failures.push(...verify(cycles))
         return {
           figures: {
             perSecond: (cycles * 1000) / watch.elapsedMs,
@@ -83,6 +87,27 @@ export function rawBatched(synchronous: Synchronous): Contender {
       }
     },
   }
+}
+
+/** Opens the database and prepares the loop that writes `rows`, with the check of its rows after a run. */
+async function openBatchedLoop(
+  rows: RawRows,
+  path: string,
+  synchronous: Synchronous,
+  label: string,
+): Promise<{ db: BetterSqlite3.Database; loop: RawClaimLoop; verify: (cycles: number) => string[] }> {
+  if (rows === 'board') {
+    const { db } = await createRawBoard(path, synchronous)
+    const loop = rawBoardLoop(db, label)
+    return { db, loop, verify: (cycles) => loop.verify(cycles, label) }
+  }
+  const db = openRaw(path, synchronous)
+  db.exec(rawTasksSchema)
+  const verify = (cycles: number): string[] => {
+    const done = Number(db.prepare("SELECT count(*) FROM tasks WHERE status = 'done'").pluck().get())
+    return done === cycles ? [] : [`${label}: ${cycles} cycles completed but ${done} tasks are done`]
+  }
+  return { db, loop: rawClaimLoop(db, label), verify }
 }
 
 /** Microseconds of process CPU (user + system) spent since `since`. */

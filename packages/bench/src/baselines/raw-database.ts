@@ -10,6 +10,13 @@ export const Database = require('better-sqlite3') as typeof BetterSqlite3
 /** The synchronous levels the bench compares. */
 export type Synchronous = 'NORMAL' | 'FULL'
 
+/**
+ * Which rows a raw loop writes: `tasks`, the tasks table alone (two single-row UPDATEs per cycle,
+ * `raw-claim`'s loop), or `board`, the board's own statements and rows (`raw-board`'s loop: run
+ * rows, events, the due and dependents selects, on a file `openBoard` created).
+ */
+export type RawRows = 'tasks' | 'board'
+
 /** The pragmas a raw baseline reads back after setting them. */
 export interface RawPragmas {
   readonly journal_mode: string

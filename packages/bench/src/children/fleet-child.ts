@@ -3,7 +3,8 @@ import { CompiledQuery } from 'kysely'
 import { setTimeout as delay } from 'node:timers/promises'
 import { now, wallNow } from '../clock.ts'
 import { openRaw } from '../baselines/raw-database.ts'
-import { rawClaimLoop } from '../baselines/raw-claim.ts'
+import { type RawClaimed, type RawClaimLoop, rawClaimLoop } from '../baselines/raw-claim.ts'
+import { openRawBoard, type RawBoardLoop, rawBoardLoop } from '../baselines/raw-board.ts'
 import { benchTasks, type BenchBoard, openBenchBoard, useAdapter } from '../board-client.ts'
 import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from './fleet-protocol.ts'
 
@@ -205,10 +206,24 @@ async function readyCount(board: BenchBoard): Promise<number> {
   return Number((result.rows[0] as { n: number }).n)
 }
 
-/** The raw reference: the hand-written claim loop under SQLite's busy handler (busy_timeout 5000). */
+/**
+ * The raw references: a hand-written loop under SQLite's busy handler (busy_timeout 5000). Rows
+ * `tasks`: raw-claim's loop (the tasks table alone). Rows `board`: raw-board's loop (the board's own
+ * statements and rows), finishing each task with its one-transaction completeAndClaimNext when
+ * `chained`.
+ */
 async function rawWorker(options: FleetInit): Promise<void> {
-  const db = openRaw(options.path, options.synchronous)
-  const loop = rawClaimLoop(db, options.workerId)
+  let db: ReturnType<typeof openRaw>
+  let loop: RawClaimLoop | RawBoardLoop
+  if (options.rawRows === 'board') {
+    if (!options.boardPragmas) throw new Error('a raw board worker needs the board\'s policy pragmas')
+    db = openRawBoard(options.path, options.synchronous, options.boardPragmas)
+    loop = rawBoardLoop(db, options.workerId)
+  } else {
+    if (options.chained) throw new Error('the raw tasks-only loop has no chained variant')
+    db = openRaw(options.path, options.synchronous)
+    loop = rawClaimLoop(db, options.workerId)
+  }
   await send({ type: 'ready' })
   await started.promise
   const claimedIds: string[] = []
@@ -218,31 +233,70 @@ async function rawWorker(options: FleetInit): Promise<void> {
   const failures: string[] = []
   let busy = 0
   let empty = 0
+  // Chained: the next task comes from the previous completeAndClaimNext.
+  let next: RawClaimed | undefined
   const start = now()
+  const isBusy = (error: unknown): boolean => String((error as { code?: string }).code).startsWith('SQLITE_BUSY')
+  /**
+   * Runs `step` until it is not refused with SQLITE_BUSY, counting each refusal: a refused
+   * transaction rolled back, so it is run again (a claimed task is never left uncompleted).
+   */
+  const untilNotBusy = <T>(step: () => T): T => {
+    for (;;) {
+      try {
+        return step()
+      } catch (error) {
+        if (!isBusy(error)) throw error
+        busy++
+      }
+    }
+  }
   while (!stopping && failures.length < 5) {
     try {
       const t0 = now()
-      const task = loop.claim(Date.now(), options.leaseMs)
+      const task = next ?? untilNotBusy(() => loop.claim(Date.now(), options.leaseMs))
+      next = undefined
       const t1 = now()
       if (!task) {
         empty++
         await delay(1)
         continue
       }
-      claimLatenciesMs.push(t1 - t0)
       const window = Math.floor((wallNow() - goAt) / 1000)
       windows[window] = (windows[window] ?? 0) + 1
-      if (!loop.complete(task.id, task.token)) failures.push(`task ${task.id} could not be completed with its own token`)
+      let completed: boolean
+      if (options.chained) {
+        // One transaction completes this task and claims the next: its latency is the claim wait.
+        const t2 = now()
+        const chained = untilNotBusy(() => (loop as RawBoardLoop).completeAndClaimNext(task.id, task.token, Date.now(), options.leaseMs))
+        claimLatenciesMs.push(now() - t2)
+        completed = chained.completed
+        next = chained.next
+      } else {
+        claimLatenciesMs.push(t1 - t0)
+        completed = untilNotBusy(() => loop.complete(task.id, task.token))
+      }
+      if (!completed) failures.push(`task ${task.id} could not be completed with its own token`)
       claimedIds.push(task.id)
       claimTokens.push(task.token)
     } catch (error) {
-      if (String((error as { code?: string }).code).startsWith('SQLITE_BUSY')) busy++
-      else failures.push(`raw claim/complete: ${describe(error)}`)
+      failures.push(`raw claim/complete: ${describe(error)}`)
     }
     // The same event-loop turn per cycle as the board worker takes.
     await nextTurn()
   }
   const elapsedMs = now() - start
+  if (next) {
+    // Claimed by the last chained call when stop came: finish it so every claim is completed.
+    const last = next
+    try {
+      if (!untilNotBusy(() => loop.complete(last.id, last.token))) failures.push(`the last chained task ${last.id} could not be completed with its own token`)
+      claimedIds.push(last.id)
+      claimTokens.push(last.token)
+    } catch (error) {
+      failures.push(`completing the last chained task ${last.id}: ${describe(error)}`)
+    }
+  }
   db.close()
   finished = true
   await send({
@@ -252,4 +306,3 @@ async function rawWorker(options: FleetInit): Promise<void> {
   })
   process.disconnect()
 }
-

@@ -1,4 +1,5 @@
-import type { Synchronous } from '../baselines/raw-database.ts'
+import type { BoardPolicyPragmas } from '../baselines/raw-board.ts'
+import type { RawRows, Synchronous } from '../baselines/raw-database.ts'
 
 /** What the coordinator tells a fleet child first. */
 export interface FleetInit {
@@ -7,7 +8,17 @@ export interface FleetInit {
   /** `board`: through openBoard; `raw`: the hand-written raw claim loop with busy_timeout 5000 (reference only). */
   readonly mode: 'board' | 'raw'
   readonly path: string
-  /** Workers finish each task with `completeAndClaimNext` (one commit per cycle) instead of two calls. */
+  /**
+   * `raw` mode only: which raw loop the worker runs. `tasks`: raw-claim's loop on the tasks table;
+   * `board`: raw-board's loop, the board's own statements and rows on a file `openBoard` created.
+   */
+  readonly rawRows: RawRows
+  /** `raw` mode with rows `board`: the board's policy pragmas, set on the worker's raw connection. */
+  readonly boardPragmas?: BoardPolicyPragmas
+  /**
+   * Workers finish each task with `completeAndClaimNext` (one commit per cycle) instead of two
+   * calls; in `raw` mode, with the raw board loop's one-transaction equivalent (rows `board` only).
+   */
   readonly chained: boolean
   /** The adapter module boards open through (`board` mode). */
   readonly adapterModule: string

@@ -6,6 +6,7 @@ import { wallNow } from '../clock.ts'
 import { type Contender, type Figures, NotMeasured, type RunContext, type RunResult } from '../contender.ts'
 import { openRaw, rawTasksSchema, type Synchronous } from '../baselines/raw-database.ts'
 import { rawClaimLoop } from '../baselines/raw-claim.ts'
+import { createRawBoard, rawBoardLoop, verifyRawBoard } from '../baselines/raw-board.ts'
 import { adapterModuleName, boardPragma, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
 import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from '../children/fleet-protocol.ts'
 import { FLEET_HEARTBEAT_EVERY_MS, FLEET_LEASE_MS } from '../goals.ts'
@@ -30,20 +31,43 @@ const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
  *
  * `raw-fleet/<sync>` is the reference without kanban-db: the same 4 workers running the hand-written
  * raw loop under SQLite's busy handler (busy_timeout 5000), no dispatcher, no heartbeats.
+ * `raw-board-fleet/<sync>` is the same with raw-board's loop (the board's own statements and rows,
+ * on a file `openBoard` created; two commits per cycle), and `raw-board-fleet-chained/<sync>` with
+ * its one-transaction complete-and-claim-next (one commit per cycle).
  */
-export function fleet(synchronous: Synchronous, mode: 'board' | 'raw' | 'chained'): Contender {
-  const name = { board: 'fleet', raw: 'raw-fleet', chained: 'fleet-chained' }[mode]
+export function fleet(synchronous: Synchronous, mode: FleetMode): Contender {
+  const name = {
+    board: 'fleet', raw: 'raw-fleet', chained: 'fleet-chained', 'raw-board': 'raw-board-fleet', 'raw-board-chained': 'raw-board-fleet-chained',
+  }[mode]
+  const raw = mode === 'raw' || mode === 'raw-board' || mode === 'raw-board-chained'
+  const description = {
+    board: 'through openBoard',
+    chained: 'through openBoard finishing with completeAndClaimNext',
+    raw: 'running the raw claim loop (tasks table only)',
+    'raw-board': "running the board's own statements raw (two commits per cycle)",
+    'raw-board-chained': "running the board's own statements raw, complete and claim-next in one commit",
+  }[mode]
   return {
     id: `${name}/${synchronous}`,
-    description:
-      mode === 'raw'
-        ? `${WORKERS} processes running the raw claim loop, busy_timeout 5000, ${synchronous}; aggregate cycles per second`
-        : `dispatcher + ${WORKERS} worker processes through openBoard${mode === 'chained' ? ' finishing with completeAndClaimNext' : ''}, ${synchronous}; aggregate cycles per second`,
-    kind: mode === 'raw' ? 'baseline' : 'kanban-db',
+    description: raw
+      ? `${WORKERS} processes ${description}, busy_timeout 5000, ${synchronous}; aggregate cycles per second`
+      : `dispatcher + ${WORKERS} worker processes ${description}, ${synchronous}; aggregate cycles per second`,
+    kind: raw ? 'baseline' : 'kanban-db',
     multiProcess: true,
-    run: (context) => (mode === 'raw' ? runRawFleet(context, synchronous) : runBoardFleet(context, synchronous, mode === 'chained')),
+    run: (context) =>
+      mode === 'raw'
+        ? runRawFleet(context, synchronous)
+        : mode === 'raw-board' || mode === 'raw-board-chained'
+          ? runRawBoardFleet(context, synchronous, mode === 'raw-board-chained')
+          : runBoardFleet(context, synchronous, mode === 'chained'),
   }
 }
+
+/**
+ * What a fleet runs: kanban-db's board (`board`, `chained`), raw-claim's loop (`raw`), or raw-board's
+ * loop (`raw-board`, `raw-board-chained`).
+ */
+export type FleetMode = 'board' | 'raw' | 'chained' | 'raw-board' | 'raw-board-chained'
 
 async function runBoardFleet(context: RunContext, synchronous: Synchronous, chained: boolean): Promise<RunResult> {
   const path = join(context.dir, 'board.db')
@@ -61,7 +85,7 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous, chai
     const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
     const leaseMs = fleetLeaseMs(context)
     const base = {
-      type: 'init', mode: 'board', chained, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
+      type: 'init', mode: 'board', rawRows: 'tasks', chained, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
       readyBacklog: readyBacklog(context),
     } as const
     const inits: FleetInit[] = [
@@ -132,7 +156,7 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
     setup.exec(rawTasksSchema)
     rawClaimLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, 2))
     const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
-      type: 'init', role: 'worker', mode: 'raw', chained: false, path, adapterModule: adapterModuleName(), synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
+      type: 'init', role: 'worker', mode: 'raw', rawRows: 'tasks', chained: false, path, adapterModule: adapterModuleName(), synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
       heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
     }))
     const reports = await runChildren(children, inits, context.durationMs, () => {})
@@ -142,6 +166,30 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
     const done = (setup.prepare("SELECT count(*) AS n FROM tasks WHERE status = 'done'").get() as { n: number }).n
     const failures = [...result.failures]
     if (done !== completed) failures.push(`${done} tasks done on the raw board, the workers completed ${completed}`)
+    return { figures: result.figures, failures, notes: result.notes, samples: result.samples }
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    setup.close()
+  }
+}
+
+async function runRawBoardFleet(context: RunContext, synchronous: Synchronous, chained: boolean): Promise<RunResult> {
+  const path = join(context.dir, 'raw-board.db')
+  const { db: setup, pragmas } = await createRawBoard(path, synchronous)
+  const children: ChildProcess[] = []
+  try {
+    // Sized like raw-fleet's backlog, from raw-board's own one-process rate: the workers never run dry.
+    const rate = context.earlier.has(`raw-board/${synchronous}`) ? `raw-board/${synchronous}` : `raw-claim/${synchronous}`
+    rawBoardLoop(setup, 'setup').refill(backlogFor(context, rate, chained ? 4 : 2))
+    const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
+      type: 'init', role: 'worker', mode: 'raw', rawRows: 'board', boardPragmas: pragmas, chained, path, adapterModule: adapterModuleName(), synchronous,
+      workerId: `raw-board-${i}`, leaseMs: fleetLeaseMs(context), heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
+    }))
+    const reports = await runChildren(children, inits, context.durationMs, () => {})
+    const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
+    const result = summarise(workers, undefined, context.durationMs)
+    const completed = workers.reduce((n, w) => n + w.cycles, 0)
+    const failures = [...result.failures, ...verifyRawBoard(setup, completed, `raw-board-fleet${chained ? '-chained' : ''}`)]
     return { figures: result.figures, failures, notes: result.notes, samples: result.samples }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')

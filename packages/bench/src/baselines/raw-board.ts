@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import type BetterSqlite3 from 'better-sqlite3'
+import { Stopwatch } from '../clock.ts'
+import type { Contender, RunContext, RunResult } from '../contender.ts'
+import { boardPragma, openBenchBoard } from '../board-client.ts'
+import { readyBacklog } from '../scenarios/backlog.ts'
+import type { RawClaimed, RawClaimLoop } from './raw-claim.ts'
+import { openRaw, type Synchronous } from './raw-database.ts'
+
+/**
+ * `raw-board/<sync>`: a hand-written better-sqlite3 loop that writes the board's own rows. It runs,
+ * per claim+complete cycle, exactly the statements `@kanban-db/core`'s board runs on better-sqlite3
+ * (the same SQL text, prepared once, the same bound values and row contents: a run row per claim,
+ * a `claimed` and a `completed` event, the due-scheduled select and the dependents select), on a
+ * file `openBoard` created, so the schema, every index and `user_version` are the board's own.
+ * None of kanban-db's JavaScript runs: no Kysely, no write queue, no busy_timeout switching, no
+ * `PRAGMA data_version`, no -wal stat. One commit per operation, two per cycle.
+ *
+ * It answers: what does any implementation that writes the board's rows get from SQLite here? The
+ * reference for G1/G5 and, batched and in a fleet, for the ceiling lines of C1 and C5.
+ */
+export function rawBoard(synchronous: Synchronous): Contender {
+  return {
+    id: `raw-board/${synchronous}`,
+    description: `better-sqlite3 running the board's own claim and complete statements, two transactions, ${synchronous}; cycles per second`,
+    kind: 'baseline',
+    run: async (context: RunContext): Promise<RunResult> => {
+      const { db } = await createRawBoard(join(context.dir, 'raw-board.db'), synchronous)
+      try {
+        const loop = rawBoardLoop(db, 'raw-board')
+        const failures: string[] = []
+        const watch = new Stopwatch()
+        const seen = new Set<string>()
+        let cycles = 0
+        while (watch.elapsedMs < context.durationMs && failures.length === 0) {
+          const claimed = loop.claim(Date.now(), 60_000)
+          if (!claimed) {
+            watch.pause()
+            loop.refill(readyBacklog(context))
+            continue
+          }
+          watch.resume()
+          if (!loop.complete(claimed.id, claimed.token)) failures.push(`raw-board: task ${claimed.id} could not be completed with its own token`)
+          if (seen.has(claimed.id)) failures.push(`raw-board: task ${claimed.id} claimed twice`)
+          seen.add(claimed.id)
+          cycles++
+        }
+        watch.pause()
+        failures.push(...loop.verify(cycles, 'raw-board'))
+        return { figures: { perSecond: (cycles * 1000) / watch.elapsedMs }, failures: failures.slice(0, 5) }
+      } finally {
+        db.close()
+      }
+    },
+  }
+}
+
+/** The raw board loop: the raw claim loop's operations, on the board's statements and rows. */
+export interface RawBoardLoop extends RawClaimLoop {
+  /**
+   * Completes `id` and claims the next ready task in ONE transaction, as the board's
+   * `completeAndClaimNext` does (the same statements in the same order, without the ready-queue
+   * read that precedes a lone claim). Joins the open {@link RawClaimLoop.batch} if there is one.
+   */
+  completeAndClaimNext(id: string, token: string, nowMs: number, leaseMs: number): { readonly completed: boolean; readonly next: RawClaimed | undefined }
+  /**
+   * Checks the rows against `cycles` claim+complete cycles run on this file: as many done tasks,
+   * closed `completed` runs and `claimed` / `completed` events. Returns broken invariants.
+   */
+  verify(cycles: number, label: string): string[]
+}
+
+/**
+ * The policy pragmas a board's connection sets, read back from the board that created the file:
+ * better-sqlite3 does not keep them in the file, so every raw connection sets them again.
+ */
+export type BoardPolicyPragmas = Readonly<Record<(typeof POLICY_PRAGMAS)[number], number>>
+
+const POLICY_PRAGMAS = ['foreign_keys', 'secure_delete', 'cell_size_check'] as const
+
+/**
+ * Creates a board file at `path` through `openBoard` (built `@kanban-db/core`, the bench's adapter),
+ * reads back its policy pragmas, closes it and opens the file raw with {@link openRawBoard}.
+ */
+export async function createRawBoard(path: string, synchronous: Synchronous): Promise<{ db: BetterSqlite3.Database; pragmas: BoardPolicyPragmas }> {
+  const board = await openBenchBoard(path, synchronous)
+  const pragmas: Record<string, number> = {}
+  try {
+    for (const name of POLICY_PRAGMAS) pragmas[name] = Number(await boardPragma(board, name))
+  } finally {
+    await board.close()
+  }
+  return { db: openRawBoard(path, synchronous, pragmas as BoardPolicyPragmas), pragmas: pragmas as BoardPolicyPragmas }
+}
+
+/**
+ * Opens an existing board file raw, as `openRaw` opens any file (WAL, `synchronous`, busy_timeout,
+ * all read back after a transaction), with the board's policy pragmas set and read back too.
+ */
+export function openRawBoard(path: string, synchronous: Synchronous, pragmas: BoardPolicyPragmas, busyTimeoutMs = 5000): BetterSqlite3.Database {
+  const db = openRaw(path, synchronous, busyTimeoutMs)
+  for (const name of POLICY_PRAGMAS) {
+    db.pragma(`${name} = ${pragmas[name]}`)
+    const actual = Number(db.pragma(name, { simple: true }))
+    if (actual !== pragmas[name]) {
+      db.close()
+      throw new Error(`raw board: PRAGMA ${name} reads back ${actual}, the board had ${pragmas[name]}`)
+    }
+  }
+  if (Number(db.pragma('user_version', { simple: true })) === 0) {
+    db.close()
+    throw new Error(`raw board: ${path} has user_version 0; it was not created by openBoard`)
+  }
+  return db
+}
+
+// The board's statements, verbatim as core compiles them for SQLite (read from the board with a
+// recording adapter: packages/bench/prof-sql.ts prints them). Statuses and LIMIT 1 are literals in
+// the text, as core's board/literals.ts writes them; everything else is bound.
+
+/** claimNext's plain read before it takes the write lock (core: claims.ts, anyReadyTask). */
+const ANY_READY = `select "id" from "tasks" where "status" = 'ready' limit 1`
+/** promoteDueIn, first thing in every claim's transaction (core: scheduling.ts, dueTasks). */
+const DUE_TASKS = `select "id", "due_at" from "tasks" where "status" = 'scheduled' and "due_at" <= ? order by "due_at", "id"`
+/** The claim (core: claims.ts, claimAnyReady). */
+const CLAIM_ANY_READY =
+  `update "tasks" set "status" = ?, "claim_token" = ?, "claimed_by" = ?, "worker_pid" = ?, "worker_host" = ?, "claimed_at" = ?, ` +
+  `"claim_expires_at" = ?, "lease_ms" = ?, "heartbeat_at" = ?, "started_at" = ?, "current_run_id" = ?, "attempts" = "attempts" + ?, ` +
+  `"updated_at" = ? where "id" = (select "id" from "tasks" where "status" = 'ready' order by "priority" desc, "created_at" asc, "id" asc limit 1) ` +
+  `and "status" = 'ready' returning *`
+/** The run row a claim opens (core: claims.ts, openRun). */
+const OPEN_RUN = `insert into "task_runs" ("id", "task_id", "attempt", "worker_id", "pid", "host", "claim_token", "started_at") values (?, ?, ?, ?, ?, ?, ?, ?)`
+/** Every event (core: event-log.ts, insertEvent). */
+const INSERT_EVENT = `insert into "events" ("task_id", "run_id", "kind", "from_status", "to_status", "payload", "created_at") values (?, ?, ?, ?, ?, ?, ?)`
+/** The completion (core: claims.ts, completeRunning). */
+const COMPLETE_RUNNING =
+  `update "tasks" set "claim_token" = ?, "claimed_by" = ?, "worker_pid" = ?, "worker_host" = ?, "claimed_at" = ?, "claim_expires_at" = ?, ` +
+  `"lease_ms" = ?, "heartbeat_at" = ?, "status" = ?, "result" = ?, "completed_at" = ?, "updated_at" = ?, "consecutive_failures" = ?, ` +
+  `"block_kind" = ?, "block_recurrences" = ? where "id" = ? and "status" = 'running' and "claim_token" = ? returning *`
+/** The run's end (core: runs.ts, closeRun). */
+const CLOSE_RUN = `update "task_runs" set "ended_at" = ?, "outcome" = ?, "error" = ? where "id" = ? and "ended_at" is null`
+/** The completed task's dependents (core: dependencies.ts, dependentsOf). */
+const DEPENDENTS_OF = `select "task_id" from "task_dependencies" where "depends_on_id" = ?`
+/** createTasks' row (core: create-tasks.ts), used by refills only, outside the measured time. */
+const INSERT_TASK =
+  `insert into "tasks" ("id", "title", "body", "status", "priority", "assignee", "created_by", "idempotency_key", "meta", "created_at", ` +
+  `"updated_at", "attempts", "max_attempts", "max_retries", "due_at", "tenant", "max_runtime_ms") values ` +
+  `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("idempotency_key") do nothing returning *`
+
+/** The claim's RETURNING row, as far as the loop reads it. */
+interface ReturnedTask {
+  readonly id: string
+  readonly attempts: number
+  readonly current_run_id: string | null
+}
+
+/**
+ * Prepares the board's per-cycle statements on `db` (a board file opened raw, see
+ * {@link createRawBoard}) and returns the loop. Each operation binds the values the board binds:
+ * board-style ids (`r_` + time + random), a 128-bit base64url claim token, the claimed event's
+ * payload as the board's JSON, the result `{"ok":true}`. The worker's pid and host are this
+ * process's, as the bench's board scenarios pass them.
+ */
+export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawBoardLoop {
+  const begin = db.prepare('BEGIN IMMEDIATE')
+  const commit = db.prepare('COMMIT')
+  const rollback = db.prepare('ROLLBACK')
+  const anyReady = db.prepare(ANY_READY)
+  const dueTasks = db.prepare(DUE_TASKS)
+  const claimAnyReady = db.prepare(CLAIM_ANY_READY)
+  const openRun = db.prepare(OPEN_RUN)
+  const insertEvent = db.prepare(INSERT_EVENT)
+  const completeRunning = db.prepare(COMPLETE_RUNNING)
+  const closeRun = db.prepare(CLOSE_RUN)
+  const dependentsOf = db.prepare(DEPENDENTS_OF)
+  const insertTask = db.prepare(INSERT_TASK)
+  const pid = process.pid
+  const host = hostname()
+  let batching = false
+  let created = 0
+
+  const inTransaction = <T>(fn: () => T): T => {
+    if (batching) return fn()
+    begin.run()
+    try {
+      const value = fn()
+      commit.run()
+      return value
+    } catch (error) {
+      if (db.inTransaction) rollback.run()
+      throw error
+    }
+  }
+
+  /** claimNextIn: the due promotion's select, the claim, its run row and its event. */
+  const claimIn = (now: number, leaseMs: number): RawClaimed | undefined => {
+    if (dueTasks.all(now).length > 0) throw new Error('raw board: a scheduled task is due; the raw loop does not promote (the bench schedules none)')
+    const token = claimToken()
+    const runId = boardId('r_', now)
+    const task = claimAnyReady.get('running', token, workerId, pid, host, now, now + leaseMs, leaseMs, null, now, runId, 1, now) as ReturnedTask | undefined
+    if (!task) return undefined
+    const attempt = Number(task.attempts)
+    openRun.run(runId, task.id, attempt, workerId, pid, host, token, now)
+    insertEvent.run(task.id, runId, 'claimed', 'ready', 'running', JSON.stringify({ workerId, pid, host, attempt }), now)
+    return { id: task.id, token }
+  }
+
+  /** completeIn: the completion, the run's end, its event and the dependents' select. */
+  const completeIn = (id: string, token: string, now: number): boolean => {
+    const task = completeRunning.get(null, null, null, null, null, null, null, null, 'done', '{"ok":true}', now, now, 0, null, 0, id, token) as ReturnedTask | undefined
+    if (!task) return false
+    if (task.current_run_id !== null) closeRun.run(now, 'completed', null, task.current_run_id)
+    insertEvent.run(id, task.current_run_id, 'completed', 'running', 'done', null, now)
+    if (dependentsOf.all(id).length > 0) throw new Error('raw board: a completed task has dependents; the raw loop does not promote (the bench adds none)')
+    return true
+  }
+
+  return {
+    claim: (nowMs, leaseMs) => {
+      // claimNext reads before it takes the write lock, and takes it only when a task is ready.
+      if (anyReady.get() === undefined) return undefined
+      return inTransaction(() => claimIn(nowMs, leaseMs))
+    },
+    complete: (id, token) => inTransaction(() => completeIn(id, token, Date.now())),
+    completeAndClaimNext: (id, token, nowMs, leaseMs) =>
+      inTransaction(() => {
+        const completed = completeIn(id, token, nowMs)
+        return { completed, next: completed ? claimIn(nowMs, leaseMs) : undefined }
+      }),
+    refill: (rows) => {
+      inTransaction(() => {
+        const now = Date.now()
+        for (let i = 0; i < rows; i++, created++) {
+          // createTasks' row and `created` event, as `benchTasks` creates them.
+          const id = boardId('t_', now)
+          insertTask.get(id, `bench task ${created}`, '', 'ready', created % 5, null, null, null, '{}', now, now, 0, 3, null, null, null, null)
+          insertEvent.run(id, null, 'created', null, 'ready', 'null', now)
+        }
+      })
+      // Leave no refill pages in the WAL for the measured loop's first checkpoint to copy.
+      db.pragma('wal_checkpoint(TRUNCATE)')
+    },
+    batch: (fn) => {
+      if (batching) throw new Error('raw board loop: batches do not nest')
+      return inTransaction(() => {
+        batching = true
+        try {
+          return fn()
+        } finally {
+          batching = false
+        }
+      })
+    },
+    verify: (cycles, label) => verifyRawBoard(db, cycles, label),
+  }
+}
+
+/** The invariants of a raw board run: every cycle left a done task, a closed run and two events. */
+export function verifyRawBoard(db: BetterSqlite3.Database, cycles: number, label: string): string[] {
+  const count = (sql: string): number => Number(db.prepare(sql).pluck().get())
+  const failures: string[] = []
+  const expect = (what: string, actual: number): void => {
+    if (actual !== cycles) failures.push(`${label}: ${cycles} cycles completed but ${actual} ${what}`)
+  }
+  expect('tasks are done', count(`select count(*) from "tasks" where "status" = 'done'`))
+  expect('runs exist', count(`select count(*) from "task_runs"`))
+  expect("runs ended as 'completed'", count(`select count(*) from "task_runs" where "outcome" = 'completed' and "ended_at" is not null`))
+  expect("'claimed' events exist", count(`select count(*) from "events" where "kind" = 'claimed'`))
+  expect("'completed' events exist", count(`select count(*) from "events" where "kind" = 'completed'`))
+  const running = count(`select count(*) from "tasks" where "status" = 'running'`)
+  if (running !== 0) failures.push(`${label}: ${running} tasks still running after every cycle completed`)
+  return failures
+}
+
+// Ids and tokens shaped as core's board/ids.ts makes them (not exported by core): the same lengths
+// and alphabets, so rows and index entries are the same size.
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+let pool = Buffer.alloc(0)
+let poolOffset = 0
+
+function pooledRandomBytes(size: number): Buffer {
+  if (poolOffset + size > pool.length) {
+    pool = randomBytes(4096)
+    poolOffset = 0
+  }
+  const bytes = pool.subarray(poolOffset, poolOffset + size)
+  poolOffset += size
+  return bytes
+}
+
+/** `prefix` + 10 characters of time (ms, Crockford base32) + 16 random characters, like core's newId. */
+function boardId(prefix: string, now: number): string {
+  let time = ''
+  let rest = Math.max(0, Math.floor(now))
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[rest % 32]! + time
+    rest = Math.floor(rest / 32)
+  }
+  const bytes = pooledRandomBytes(10)
+  let random = ''
+  for (let i = 0; i < 16; i++) {
+    const bit = i * 5
+    const byte = bit >> 3
+    const word = ((bytes[byte]! << 8) | (bytes[byte + 1] ?? 0)) >> (11 - (bit & 7))
+    random += CROCKFORD[word & 31]
+  }
+  return `${prefix}${time}${random}`
+}
+
+/** 128 random bits, base64url, like core's newClaimToken. */
+function claimToken(): string {
+  return pooledRandomBytes(16).toString('base64url')
+}
