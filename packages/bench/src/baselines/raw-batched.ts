@@ -97,9 +97,9 @@ async function openBatchedLoop(
   label: string,
 ): Promise<{ db: BetterSqlite3.Database; loop: RawClaimLoop; verify: (cycles: number) => string[] }> {
   if (rows === 'board') {
-    const { db } = await createRawBoard(path, synchronous)
+    const { db, drift } = await createRawBoard(path, synchronous)
     const loop = rawBoardLoop(db, label)
-    return { db, loop, verify: (cycles) => loop.verify(cycles, label) }
+    return { db, loop, verify: (cycles) => [...drift, ...loop.verify(cycles, label)] }
   }
   const db = openRaw(path, synchronous)
   db.exec(rawTasksSchema)

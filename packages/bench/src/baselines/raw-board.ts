@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { Stopwatch } from '../clock.ts'
 import type { Contender, RunContext, RunResult } from '../contender.ts'
 import { boardPragma, openBenchBoard } from '../board-client.ts'
 import { readyBacklog } from '../scenarios/backlog.ts'
+import { recordBoardCycleStatements, statementDrift } from './board-statements.ts'
 import type { RawClaimed, RawClaimLoop } from './raw-claim.ts'
 import { openRaw, type Synchronous } from './raw-database.ts'
 
@@ -27,10 +28,10 @@ export function rawBoard(synchronous: Synchronous): Contender {
     description: `better-sqlite3 running the board's own claim and complete statements, two transactions, ${synchronous}; cycles per second`,
     kind: 'baseline',
     run: async (context: RunContext): Promise<RunResult> => {
-      const { db } = await createRawBoard(join(context.dir, 'raw-board.db'), synchronous)
+      const { db, drift } = await createRawBoard(join(context.dir, 'raw-board.db'), synchronous)
       try {
         const loop = rawBoardLoop(db, 'raw-board')
-        const failures: string[] = []
+        const failures: string[] = [...drift]
         const watch = new Stopwatch()
         const seen = new Set<string>()
         let cycles = 0
@@ -80,11 +81,30 @@ export type BoardPolicyPragmas = Readonly<Record<(typeof POLICY_PRAGMAS)[number]
 
 const POLICY_PRAGMAS = ['foreign_keys', 'secure_delete', 'cell_size_check'] as const
 
+/** A board file opened raw, with the board's policy pragmas and how its statements drifted from the board's. */
+export interface RawBoardFile {
+  readonly db: BetterSqlite3.Database
+  readonly pragmas: BoardPolicyPragmas
+  /**
+   * Each statement only one of the raw loop and the board runs per cycle (recorded from the built
+   * board once per process, see board-statements.ts); empty while raw-board runs exactly the
+   * board's statements. A contender reports each as a failure: the baseline no longer says what
+   * the board's rows cost, and {@link rawBoardLoop} needs the board's new statements.
+   */
+  readonly drift: readonly string[]
+}
+
+let recordedDrift: Promise<string[]> | undefined
+
 /**
  * Creates a board file at `path` through `openBoard` (built `@kanban-db/core`, the bench's adapter),
- * reads back its policy pragmas, closes it and opens the file raw with {@link openRawBoard}.
+ * reads back its policy pragmas, closes it and opens the file raw with {@link openRawBoard}. The
+ * first call in a process also records the statements the board runs per cycle (on a scratch board
+ * beside `path`) and compares them with the raw loop's.
  */
-export async function createRawBoard(path: string, synchronous: Synchronous): Promise<{ db: BetterSqlite3.Database; pragmas: BoardPolicyPragmas }> {
+export async function createRawBoard(path: string, synchronous: Synchronous): Promise<RawBoardFile> {
+  recordedDrift ??= recordBoardCycleStatements(dirname(path), synchronous).then((board) => statementDrift(RAW_BOARD_CYCLE_STATEMENTS, board))
+  const drift = await recordedDrift
   const board = await openBenchBoard(path, synchronous)
   const pragmas: Record<string, number> = {}
   try {
@@ -92,7 +112,7 @@ export async function createRawBoard(path: string, synchronous: Synchronous): Pr
   } finally {
     await board.close()
   }
-  return { db: openRawBoard(path, synchronous, pragmas as BoardPolicyPragmas), pragmas: pragmas as BoardPolicyPragmas }
+  return { db: openRawBoard(path, synchronous, pragmas as BoardPolicyPragmas), pragmas: pragmas as BoardPolicyPragmas, drift }
 }
 
 /**
@@ -148,6 +168,11 @@ const INSERT_TASK =
   `insert into "tasks" ("id", "title", "body", "status", "priority", "assignee", "created_by", "idempotency_key", "meta", "created_at", ` +
   `"updated_at", "attempts", "max_attempts", "max_retries", "due_at", "tenant", "max_runtime_ms") values ` +
   `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("idempotency_key") do nothing returning *`
+
+/** Every statement of a claim+complete cycle and of completeAndClaimNext (refills not included). */
+export const RAW_BOARD_CYCLE_STATEMENTS: readonly string[] = [
+  ANY_READY, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT, COMPLETE_RUNNING, CLOSE_RUN, DEPENDENTS_OF,
+]
 
 /** The claim's RETURNING row, as far as the loop reads it. */
 interface ReturnedTask {

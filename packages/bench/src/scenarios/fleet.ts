@@ -175,7 +175,7 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
 
 async function runRawBoardFleet(context: RunContext, synchronous: Synchronous, chained: boolean): Promise<RunResult> {
   const path = join(context.dir, 'raw-board.db')
-  const { db: setup, pragmas } = await createRawBoard(path, synchronous)
+  const { db: setup, pragmas, drift } = await createRawBoard(path, synchronous)
   const children: ChildProcess[] = []
   try {
     // Sized like raw-fleet's backlog, from raw-board's own one-process rate: the workers never run dry.
@@ -189,7 +189,7 @@ async function runRawBoardFleet(context: RunContext, synchronous: Synchronous, c
     const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
     const result = summarise(workers, undefined, context.durationMs)
     const completed = workers.reduce((n, w) => n + w.cycles, 0)
-    const failures = [...result.failures, ...verifyRawBoard(setup, completed, `raw-board-fleet${chained ? '-chained' : ''}`)]
+    const failures = [...drift, ...result.failures, ...verifyRawBoard(setup, completed, `raw-board-fleet${chained ? '-chained' : ''}`)]
     return { figures: result.figures, failures, notes: result.notes, samples: result.samples }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
