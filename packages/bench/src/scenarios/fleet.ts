@@ -154,7 +154,9 @@ async function runRawFleet(context: RunContext, synchronous: Synchronous): Promi
   const children: ChildProcess[] = []
   try {
     setup.exec(rawTasksSchema)
-    rawClaimLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, 2))
+    // Sized as if each of the 4 workers ran as fast as one raw process: a one-process rate measured
+    // in a dip of a noisy machine (200/s against 800/s for the fleet, seen) must not let it run dry.
+    rawClaimLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, WORKERS))
     const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
       type: 'init', role: 'worker', mode: 'raw', rawRows: 'tasks', chained: false, path, adapterModule: adapterModuleName(), synchronous, workerId: `raw-${i}`, leaseMs: fleetLeaseMs(context),
       heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
@@ -178,9 +180,11 @@ async function runRawBoardFleet(context: RunContext, synchronous: Synchronous, c
   const { db: setup, pragmas, drift } = await createRawBoard(path, synchronous)
   const children: ChildProcess[] = []
   try {
-    // Sized like raw-fleet's backlog, from raw-board's own one-process rate: the workers never run dry.
-    const rate = context.earlier.has(`raw-board/${synchronous}`) ? `raw-board/${synchronous}` : `raw-claim/${synchronous}`
-    rawBoardLoop(setup, 'setup').refill(backlogFor(context, rate, chained ? 4 : 2))
+    // Sized like raw-fleet's backlog, from the faster of the one-process raw rates: never run dry.
+    const rate = [`raw-board/${synchronous}`, `raw-claim/${synchronous}`]
+      .filter((id) => context.earlier.has(id))
+      .sort((a, b) => (context.earlier.get(b)?.['perSecond'] ?? 0) - (context.earlier.get(a)?.['perSecond'] ?? 0))[0] ?? `raw-claim/${synchronous}`
+    rawBoardLoop(setup, 'setup').refill(backlogFor(context, rate, WORKERS))
     const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
       type: 'init', role: 'worker', mode: 'raw', rawRows: 'board', boardPragmas: pragmas, chained, path, adapterModule: adapterModuleName(), synchronous,
       workerId: `raw-board-${i}`, leaseMs: fleetLeaseMs(context), heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
