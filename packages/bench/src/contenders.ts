@@ -31,7 +31,7 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     plainjob(),
     boardLoop('board-claim/NORMAL', 'NORMAL', 1),
     boardLoop('board-ops/FULL', 'FULL', 1),
-    // G1/G5's reference with the board's own rows: one raw process, one commit per operation.
+    // G5's reference with the board's own rows (the `G5 vs raw-board` line): one raw process, one commit per operation.
     rawBoard('FULL'),
     // The C5 ceilings: 8 raw cycles per commit writing the tasks table alone, then the board's rows.
     rawBatched('FULL'),

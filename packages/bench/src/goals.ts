@@ -173,7 +173,7 @@ export function goals(): (Goal | Ceiling)[] {
 }
 
 /**
- * The ceilings printed after the goals: C5 and C1 against what raw SQLite reaches in the same run,
+ * The ceilings printed after the goals: G5, C5 and C1 against what raw SQLite reaches in the same run,
  * first with raw loops that write the tasks table alone, then with raw loops that write the board's
  * own rows (run rows, events: `raw-board*`), which any implementation of the board must write.
  */
@@ -183,6 +183,10 @@ export function ceilings(): Ceiling[] {
     value: (r) => ratio(r, [top, 'perSecond'], [bottom, 'perSecond']),
   })
   return [
+    ceiling(
+      'G5 vs raw-board', "board-ops/FULL cycles/s / raw-board/FULL cycles/s (the board's statements raw, 1 process, 1 commit per operation)",
+      "share of what the board's own statements reach raw, one caller", 'board-ops/FULL', 'raw-board/FULL',
+    ),
     ceiling(
       'C5 ceiling', 'raw-batched/FULL cycles/s (raw claim+complete, 8 cycles per commit) / osync',
       'below 1.0x: C5 is out of reach for raw SQLite', 'raw-batched/FULL', 'osync',

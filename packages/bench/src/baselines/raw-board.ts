@@ -6,21 +6,23 @@ import { Stopwatch } from '../clock.ts'
 import type { Contender, RunContext, RunResult } from '../contender.ts'
 import { boardPragma, openBenchBoard } from '../board-client.ts'
 import { readyBacklog } from '../scenarios/backlog.ts'
-import { recordBoardCycleStatements, statementDrift } from './board-statements.ts'
+import { recordBoardCycleStatements, statementDrift, type BoardOperation } from './board-statements.ts'
 import type { RawClaimed, RawClaimLoop } from './raw-claim.ts'
 import { openRaw, type Synchronous } from './raw-database.ts'
 
 /**
  * `raw-board/<sync>`: a hand-written better-sqlite3 loop that writes the board's own rows. It runs,
- * per claim+complete cycle, exactly the statements `@kanban-db/core`'s board runs on better-sqlite3
- * (the same SQL text, prepared once, the same bound values and row contents: a run row per claim,
- * a `claimed` and a `completed` event, the due-scheduled select and the dependents select), on a
- * file `openBoard` created, so the schema, every index and `user_version` are the board's own.
+ * per claim+complete cycle, the statements `@kanban-db/core`'s board runs on better-sqlite3: the
+ * same SQL texts in the same order (prepared once, checked against the board's own at the driver
+ * boundary, see {@link createRawBoard}) and rows of the same shape (a run row per claim, a `claimed`
+ * and a `completed` event, the due-scheduled select and the dependents select; the bound values are
+ * built as the board builds them but not compared), on a file `openBoard` created, so the schema, every index and `user_version` are the board's own.
  * None of kanban-db's JavaScript runs: no Kysely, no write queue, no busy_timeout switching, no
  * `PRAGMA data_version`, no -wal stat. One commit per operation, two per cycle.
  *
  * It answers: what does any implementation that writes the board's rows get from SQLite here? The
- * reference for G1/G5 and, batched and in a fleet, for the ceiling lines of C1 and C5.
+ * reference for G5 (the `G5 vs raw-board` line) and, batched and in a fleet, for the ceiling lines
+ * of C1 and C5.
  */
 export function rawBoard(synchronous: Synchronous): Contender {
   return {
@@ -62,7 +64,7 @@ export function rawBoard(synchronous: Synchronous): Contender {
 export interface RawBoardLoop extends RawClaimLoop {
   /**
    * Completes `id` and claims the next ready task in ONE transaction, as the board's
-   * `completeAndClaimNext` does (the same statements in the same order, without the ready-queue
+   * `completeAndClaimNext` does (the same SQL texts in the same order, without the ready-queue
    * read that precedes a lone claim). Joins the open {@link RawClaimLoop.batch} if there is one.
    */
   completeAndClaimNext(id: string, token: string, nowMs: number, leaseMs: number): { readonly completed: boolean; readonly next: RawClaimed | undefined }
@@ -79,17 +81,19 @@ export interface RawBoardLoop extends RawClaimLoop {
  */
 export type BoardPolicyPragmas = Readonly<Record<(typeof POLICY_PRAGMAS)[number], number>>
 
-const POLICY_PRAGMAS = ['foreign_keys', 'secure_delete', 'cell_size_check'] as const
+const POLICY_PRAGMAS = ['foreign_keys', 'secure_delete', 'cell_size_check', 'wal_autocheckpoint'] as const
 
 /** A board file opened raw, with the board's policy pragmas and how its statements drifted from the board's. */
 export interface RawBoardFile {
   readonly db: BetterSqlite3.Database
   readonly pragmas: BoardPolicyPragmas
   /**
-   * Each statement only one of the raw loop and the board runs per cycle (recorded from the built
-   * board once per process, see board-statements.ts); empty while raw-board runs exactly the
-   * board's statements. A contender reports each as a failure: the baseline no longer says what
-   * the board's rows cost, and {@link rawBoardLoop} needs the board's new statements.
+   * Per operation (claimNext, complete, completeAndClaimNext), the first position where the raw
+   * loop's statements ({@link RAW_BOARD_STATEMENTS}) and the board's differ, compared as ordered
+   * lists of SQL texts (recorded from the built board once per process, see board-statements.ts);
+   * empty while raw-board runs the same SQL texts in the same order. A contender reports each as a
+   * failure: the baseline no longer says what the board's rows cost, and {@link rawBoardLoop} needs
+   * the board's new statements.
    */
   readonly drift: readonly string[]
 }
@@ -99,11 +103,11 @@ let recordedDrift: Promise<string[]> | undefined
 /**
  * Creates a board file at `path` through `openBoard` (built `@kanban-db/core`, the bench's adapter),
  * reads back its policy pragmas, closes it and opens the file raw with {@link openRawBoard}. The
- * first call in a process also records the statements the board runs per cycle (on a scratch board
- * beside `path`) and compares them with the raw loop's.
+ * first call in a process also records the statements the board runs for each operation (on a
+ * scratch board beside `path`) and compares them, in order, with {@link RAW_BOARD_STATEMENTS}.
  */
 export async function createRawBoard(path: string, synchronous: Synchronous): Promise<RawBoardFile> {
-  recordedDrift ??= recordBoardCycleStatements(dirname(path), synchronous).then((board) => statementDrift(RAW_BOARD_CYCLE_STATEMENTS, board))
+  recordedDrift ??= recordBoardCycleStatements(dirname(path), synchronous).then((board) => statementDrift(RAW_BOARD_STATEMENTS, board))
   const drift = await recordedDrift
   const board = await openBenchBoard(path, synchronous)
   const pragmas: Record<string, number> = {}
@@ -169,10 +173,19 @@ const INSERT_TASK =
   `"updated_at", "attempts", "max_attempts", "max_retries", "due_at", "tenant", "max_runtime_ms") values ` +
   `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict ("idempotency_key") do nothing returning *`
 
-/** Every statement of a claim+complete cycle and of completeAndClaimNext (refills not included). */
-export const RAW_BOARD_CYCLE_STATEMENTS: readonly string[] = [
-  ANY_READY, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT, COMPLETE_RUNNING, CLOSE_RUN, DEPENDENTS_OF,
-]
+/**
+ * The statements each operation of {@link rawBoardLoop} runs, in its order (refills not included):
+ * the reference the board's recorded statements are compared with, as sequences, by
+ * {@link createRawBoard}. Keep each list in step with the loop below.
+ */
+export const RAW_BOARD_STATEMENTS: Readonly<Record<BoardOperation, readonly string[]>> = {
+  /** The plain read, then claimIn. */
+  claimNext: [ANY_READY, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT],
+  /** completeIn. */
+  complete: [COMPLETE_RUNNING, CLOSE_RUN, INSERT_EVENT, DEPENDENTS_OF],
+  /** completeIn, then claimIn, in one transaction, without the plain read. */
+  completeAndClaimNext: [COMPLETE_RUNNING, CLOSE_RUN, INSERT_EVENT, DEPENDENTS_OF, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT],
+}
 
 /** The claim's RETURNING row, as far as the loop reads it. */
 interface ReturnedTask {
@@ -183,7 +196,7 @@ interface ReturnedTask {
 
 /**
  * Prepares the board's per-cycle statements on `db` (a board file opened raw, see
- * {@link createRawBoard}) and returns the loop. Each operation binds the values the board binds:
+ * {@link createRawBoard}) and returns the loop. Each operation binds values built as the board builds them (not compared with the board's):
  * board-style ids (`r_` + time + random), a 128-bit base64url claim token, the claimed event's
  * payload as the board's JSON, the result `{"ok":true}`. The worker's pid and host are this
  * process's, as the bench's board scenarios pass them.
