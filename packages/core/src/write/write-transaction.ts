@@ -6,6 +6,8 @@ import type { SqliteConnection, SqliteStatement } from '../adapter/sqlite-connec
 import { classifySqliteError } from '../errors/classify.js'
 import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
 import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, TransactionTimeout } from '../errors/errors.js'
+import { LockContention } from './lock-contention.js'
+import { minimumPauseMs, pauseBetweenTries } from './pause-between-tries.js'
 
 /**
  * THE write path of a board, top to bottom:
@@ -21,15 +23,17 @@ import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, Transact
  *    that one statement: SQLite's handler is not a queue (its waiters sleep up to 100 ms while the
  *    process that just committed takes the lock again, and a synchronous driver blocks the whole
  *    process, heartbeat timers included, while it sleeps). If another process holds the lock, this
- *    process tries again every 0.1-0.5 ms (jittered; the thread sleeps in between) for a slice of
+ *    process tries again after 0.2-0.8 ms (jittered; the thread sleeps in between), more often the
+ *    longer it has waited, so the longest waiter most likely gets the lock next, for a slice of
  *    at most 5 ms, then releases the connection, lets its event loop turn (timers, heartbeats and
  *    I/O run) and starts another slice: waiters poll at sub-millisecond scale, so the lock changes
  *    hands soon after the holder's COMMIT has returned. After `busyRetryBudgetMs` the turns that
  *    were to run get `Busy`. No lock file and no leader: the only lock is SQLite's, which the
  *    kernel releases when its holder dies.
- * 4. Stepping aside (`#stepAsideIfHogging`): when this process has committed `yieldAfterCommits`
- *    transactions in a row with no other connection committing in between (`PRAGMA data_version`)
- *    while other writers were seen recently, it pauses `yieldMs` before its next BEGIN, so that the
+ * 4. Stepping aside (`#stepAsideIfHogging`, `LockContention`): when this process has committed
+ *    `yieldAfterCommits` transactions in a row with no other connection committing in between
+ *    (`PRAGMA data_version`) while another writer was seen in the last 50 ms (every 8th commit while
+ *    one was seen only in the last 5 s), it pauses `yieldMs` before its next BEGIN, so that the
  *    others' polls find the lock free.
  * 5. Group commit: once the lock is held, the turns waiting at the front (priority lane first, up
  *    to `maxBatchSize`, stopping at a turn that asked `{ batch: false }`) run in that ONE
@@ -189,7 +193,7 @@ export class WriteQueue<DB> {
     this.#stepAsideIfHogging()
     const started = performance.now()
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.#db.connection().execute((connection) => this.#attempt(connection))
+      const outcome = await this.#db.connection().execute((connection) => this.#attempt(connection, started))
       if (outcome.kind === 'settled') return
       const spent = performance.now() - started
       if (spent >= this.#options.busyRetryBudgetMs) {
@@ -210,8 +214,8 @@ export class WriteQueue<DB> {
   }
 
   /** One try: BEGIN IMMEDIATE; if the lock was free, the batch and COMMIT. */
-  async #attempt(connection: Kysely<DB>): Promise<AttemptOutcome> {
-    const begun = this.#begin()
+  async #attempt(connection: Kysely<DB>, waitingSince: number): Promise<AttemptOutcome> {
+    const begun = this.#begin(waitingSince)
     if (begun.kind === 'busy') return begun
     const batch = this.#takeBatch()
     if (begun.kind === 'failed') {
@@ -232,10 +236,11 @@ export class WriteQueue<DB> {
   /**
    * `BEGIN IMMEDIATE`. With `lockPolling` (the default) SQLite's busy handler is off (busy_timeout 0,
    * the policy's value back before anything else runs) and a lock held elsewhere is tried again
-   * after a jittered 0.1-0.5 ms sleep (the thread sleeps, using no CPU), for at most
-   * `lockPollSliceMs`; then the caller lets the event loop turn and comes back.
+   * after a jittered sleep that shrinks as the wait since `waitingSince` grows (`pauseBetweenTries`;
+   * the thread sleeps, using no CPU), for at most `lockPollSliceMs`; then the caller lets the event
+   * loop turn and comes back.
    */
-  #begin(): BeginOutcome {
+  #begin(waitingSince: number): BeginOutcome {
     if (!this.#options.lockPolling) return this.#tryBegin()
     this.#policyBusyTimeoutMs ??= readBusyTimeout(this.#connection)
     this.#connection.exec('PRAGMA busy_timeout = 0')
@@ -243,8 +248,9 @@ export class WriteQueue<DB> {
       const sliceEnd = performance.now() + lockPollSliceMs
       for (;;) {
         const outcome = this.#tryBegin()
-        if (outcome.kind !== 'busy' || performance.now() >= sliceEnd) return outcome
-        sleep(0.1 + Math.random() * 0.4)
+        const now = performance.now()
+        if (outcome.kind !== 'busy' || now >= sliceEnd) return outcome
+        sleep(pauseBetweenTries(now - waitingSince))
       }
     } finally {
       this.#connection.exec(`PRAGMA busy_timeout = ${this.#policyBusyTimeoutMs}`)
@@ -386,11 +392,13 @@ export class WriteQueue<DB> {
     try {
       // The checkpoint competes for the writer lock the way BEGIN does, by polling: in SQLite's busy
       // handler (sleeps of 1, 2, 5, 10 ... ms) it would lose every time to the other processes' polls.
-      const sliceEnd = performance.now() + lockPollSliceMs
+      // It polls at the shortest pause from the start, as long-waiting waiters do, for one slice only.
+      const started = performance.now()
       for (;;) {
         truncated = checkpointTruncate(this.#connection)
-        if (truncated || performance.now() >= sliceEnd) break
-        sleep(0.1 + Math.random() * 0.4)
+        const now = performance.now()
+        if (truncated || now >= started + lockPollSliceMs) break
+        sleep(minimumPauseMs)
       }
     } catch {
       // A checkpoint that fails changes nothing; the WAL is checked again after later commits.
@@ -559,15 +567,17 @@ export interface WriteOptions {
   readonly maxBatchSize?: number
   /**
    * Step aside after this many commits in a row with no other process committing in between, while
-   * other writers were seen in the last few seconds: pause `yieldMs` before the next BEGIN so they
-   * get the lock. 0 never steps aside. Default 8.
+   * another writer was seen in the last 50 ms: pause `yieldMs` before the next BEGIN so the waiting
+   * ones get the lock (1: after every commit). While one was seen only in the last 5 s, at most
+   * every 8th commit. 0 never steps aside. Default 1.
    */
   readonly yieldAfterCommits?: number
   /** How long to step aside, in ms (the thread sleeps). Default 1. */
   readonly yieldMs?: number
   /**
    * Wait for another process's write lock by kanban-db's own polling (BEGIN IMMEDIATE with
-   * busy_timeout 0, retried every 0.1-0.5 ms, the event loop turning every 5 ms). false leaves the
+   * busy_timeout 0, retried after 0.2-0.8 ms, less the longer it has waited, down to 0.1 ms, the
+   * event loop turning every 5 ms). false leaves the
    * waiting to SQLite's busy handler with the policy's `busy_timeout`, which is neither fair nor
    * bounded and blocks the process while it sleeps (sqlite-wal-facts.md §4). Default true.
    */
@@ -614,7 +624,7 @@ export const defaultWriteOptions: Required<WriteOptions> = Object.freeze({
   busyRetryBudgetMs: 30_000,
   transactionTimeoutMs: 30_000,
   maxBatchSize: 64,
-  yieldAfterCommits: 8,
+  yieldAfterCommits: 1,
   yieldMs: 1,
   lockPolling: true,
   walCeiling: 2,
@@ -688,6 +698,7 @@ function turnStackTracesOff(): boolean {
 /** How long one slice of polling for a lock held elsewhere may block the event loop. */
 const lockPollSliceMs = 5
 
+
 /** Sleeps the thread for `ms` (fractions allowed) without using the CPU. */
 function sleep(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms)
@@ -748,53 +759,6 @@ function readBusyTimeout(connection: SqliteConnection): number {
     return Number(row ? Object.values(row)[0] : 0)
   } finally {
     statement.finalize()
-  }
-}
-
-/**
- * What this process knows about other writers: how many of its commits came in a row with no other
- * connection committing in between (`PRAGMA data_version` changes only for other connections'
- * commits), and when it last saw another writer at all.
- */
-class LockContention {
-  /** How long after the last sign of another writer this process still steps aside for them. */
-  static readonly presenceWindowMs = 5000
-  #streak = 0
-  #lastVersion: unknown
-  #waited = false
-  #othersSeenAt = Number.NEGATIVE_INFINITY
-
-  /** BEGIN IMMEDIATE found the lock held. */
-  sawLockHeld(): void {
-    this.#waited = true
-    this.#othersSeenAt = performance.now()
-  }
-
-  /** BEGIN IMMEDIATE succeeded; `version` is the connection's data_version now. */
-  began(version: unknown): void {
-    const othersCommitted = this.#lastVersion !== undefined && version !== this.#lastVersion
-    if (othersCommitted) this.#othersSeenAt = performance.now()
-    if (othersCommitted || this.#waited) this.#streak = 0
-    this.#lastVersion = version
-    this.#waited = false
-  }
-
-  /** This process committed. */
-  committed(): void {
-    this.#streak++
-  }
-
-  /** Were other writers seen in the last few seconds? */
-  othersAround(): boolean {
-    return performance.now() - this.#othersSeenAt <= LockContention.presenceWindowMs
-  }
-
-  /** After `limit` commits in a row with other writers around: step aside once (and count anew). */
-  shouldStepAside(limit: number): boolean {
-    if (limit === 0 || this.#streak < limit) return false
-    if (performance.now() - this.#othersSeenAt > LockContention.presenceWindowMs) return false
-    this.#streak = 0
-    return true
   }
 }
 
