@@ -145,27 +145,30 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
     await nextTurn()
   }
   const elapsedMs = now() - start
+  const cycles = claimedIds.length
   clearInterval(progress)
+  let heldCompleted = 0
   if (next) {
-    // Claimed by the last chained call when stop came: finish it so every claim is completed.
+    // Claimed by the last chained call when stop came: finish it so every claim is completed, after
+    // the clock stopped, so it counts in heldCompleted, not in cycles.
     try {
       await board.complete(next.id, next.claimToken, { ok: true })
       claimedIds.push(next.id)
       claimTokens.push(next.claimToken)
+      heldCompleted++
     } catch (error) {
       failures.push(`completing the last chained task ${next.id}: ${describe(error)}`)
     }
   }
   clearTimeout(heartbeatTimer)
-  let heldCompleted = 0
   try {
     await board.complete(held.id, held.claimToken, { held: true })
-    heldCompleted = 1
+    heldCompleted++
   } catch (error) {
     failures.push(`completing the held task ${held.id}: ${describe(error)}`)
   }
   const report: WorkerReport = {
-    type: 'report', role: 'worker', workerId: options.workerId, cycles: claimedIds.length, elapsedMs,
+    type: 'report', role: 'worker', workerId: options.workerId, cycles, elapsedMs,
     claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs, windows: Array.from(windows, (n) => n ?? 0),
     busy, empty, heldCompleted, failures,
   }
@@ -236,25 +239,11 @@ async function rawWorker(options: FleetInit): Promise<void> {
   // Chained: the next task comes from the previous completeAndClaimNext.
   let next: RawClaimed | undefined
   const start = now()
-  const isBusy = (error: unknown): boolean => String((error as { code?: string }).code).startsWith('SQLITE_BUSY')
-  /**
-   * Runs `step` until it is not refused with SQLITE_BUSY, counting each refusal: a refused
-   * transaction rolled back, so it is run again (a claimed task is never left uncompleted).
-   */
-  const untilNotBusy = <T>(step: () => T): T => {
-    for (;;) {
-      try {
-        return step()
-      } catch (error) {
-        if (!isBusy(error)) throw error
-        busy++
-      }
-    }
-  }
+  const countBusy = (): void => void busy++
   while (!stopping && failures.length < 5) {
     try {
       const t0 = now()
-      const task = next ?? untilNotBusy(() => loop.claim(Date.now(), options.leaseMs))
+      const task = next ?? untilNotBusy(() => loop.claim(Date.now(), options.leaseMs), countBusy)
       next = undefined
       const t1 = now()
       if (!task) {
@@ -268,13 +257,13 @@ async function rawWorker(options: FleetInit): Promise<void> {
       if (options.chained) {
         // One transaction completes this task and claims the next: its latency is the claim wait.
         const t2 = now()
-        const chained = untilNotBusy(() => (loop as RawBoardLoop).completeAndClaimNext(task.id, task.token, Date.now(), options.leaseMs))
+        const chained = untilNotBusy(() => (loop as RawBoardLoop).completeAndClaimNext(task.id, task.token, Date.now(), options.leaseMs), countBusy)
         claimLatenciesMs.push(now() - t2)
         completed = chained.completed
         next = chained.next
       } else {
         claimLatenciesMs.push(t1 - t0)
-        completed = untilNotBusy(() => loop.complete(task.id, task.token))
+        completed = untilNotBusy(() => loop.complete(task.id, task.token), countBusy)
       }
       if (!completed) failures.push(`task ${task.id} could not be completed with its own token`)
       claimedIds.push(task.id)
@@ -286,11 +275,15 @@ async function rawWorker(options: FleetInit): Promise<void> {
     await nextTurn()
   }
   const elapsedMs = now() - start
+  const cycles = claimedIds.length
+  let heldCompleted = 0
   if (next) {
-    // Claimed by the last chained call when stop came: finish it so every claim is completed.
+    // Claimed by the last chained call when stop came: finish it so every claim is completed, after
+    // the clock stopped, so it counts in heldCompleted, not in cycles (as the board worker does).
     const last = next
     try {
-      if (!untilNotBusy(() => loop.complete(last.id, last.token))) failures.push(`the last chained task ${last.id} could not be completed with its own token`)
+      if (untilNotBusy(() => loop.complete(last.id, last.token), countBusy)) heldCompleted++
+      else failures.push(`the last chained task ${last.id} could not be completed with its own token`)
       claimedIds.push(last.id)
       claimTokens.push(last.token)
     } catch (error) {
@@ -300,9 +293,29 @@ async function rawWorker(options: FleetInit): Promise<void> {
   db.close()
   finished = true
   await send({
-    type: 'report', role: 'worker', workerId: options.workerId, cycles: claimedIds.length, elapsedMs,
+    type: 'report', role: 'worker', workerId: options.workerId, cycles, elapsedMs,
     claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs: [], windows: Array.from(windows, (n) => n ?? 0),
-    busy, empty, heldCompleted: 0, failures,
+    busy, empty, heldCompleted, failures,
   })
   process.disconnect()
+}
+
+/** Whether better-sqlite3 refused a statement with SQLITE_BUSY (or one of its extended codes). */
+function isBusy(error: unknown): boolean {
+  return String(codeOf(error)).startsWith('SQLITE_BUSY')
+}
+
+/**
+ * Runs `step` until it is not refused with SQLITE_BUSY, calling `onBusy` for each refusal: a refused
+ * transaction rolled back, so it is run again (a claimed task is never left uncompleted).
+ */
+function untilNotBusy<T>(step: () => T, onBusy: () => void): T {
+  for (;;) {
+    try {
+      return step()
+    } catch (error) {
+      if (!isBusy(error)) throw error
+      onBusy()
+    }
+  }
 }

@@ -9,10 +9,11 @@ export interface FleetInit {
   readonly mode: 'board' | 'raw'
   readonly path: string
   /**
-   * `raw` mode only: which raw loop the worker runs. `tasks`: raw-claim's loop on the tasks table;
-   * `board`: raw-board's loop, the board's own statements and rows on a file `openBoard` created.
+   * `raw` mode only (ignored otherwise): which raw loop the worker runs. `tasks` (the default):
+   * raw-claim's loop on the tasks table; `board`: raw-board's loop, the board's own statements and
+   * rows on a file `openBoard` created.
    */
-  readonly rawRows: RawRows
+  readonly rawRows?: RawRows
   /** `raw` mode with rows `board`: the board's policy pragmas, set on the worker's raw connection. */
   readonly boardPragmas?: BoardPolicyPragmas
   /**
@@ -49,10 +50,14 @@ export interface WorkerReport {
   readonly type: 'report'
   readonly role: 'worker'
   readonly workerId: string
-  /** claim+complete cycles finished inside the run (the held task not counted). */
+  /**
+   * claim+complete cycles finished inside the run, before the clock stopped (the tasks counted in
+   * {@link WorkerReport.heldCompleted} not included): what the fleet's cycles/s counts.
+   */
   readonly cycles: number
   /** Ms from go until the loop stopped. */
   readonly elapsedMs: number
+  /** Every task the worker claimed and completed, in order: the cycles', then the last chained one if any (not the held task). */
   readonly claimedIds: readonly string[]
   readonly claimTokens: readonly string[]
   readonly claimLatenciesMs: readonly number[]
@@ -63,7 +68,11 @@ export interface WorkerReport {
   readonly busy: number
   /** claimNext found nothing ready (the backlog ran dry). */
   readonly empty: number
-  /** 1 when the worker completed the task it held and heartbeated all run. */
+  /**
+   * Tasks the worker completed after the clock stopped, not counted in `cycles`: the task a board
+   * worker held and heartbeated all run, and, in chained mode, the task the last
+   * `completeAndClaimNext` claimed. The coordinator checks the board against `cycles + heldCompleted`.
+   */
   readonly heldCompleted: number
   readonly failures: readonly string[]
 }

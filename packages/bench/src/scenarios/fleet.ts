@@ -85,7 +85,7 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous, chai
     const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
     const leaseMs = fleetLeaseMs(context)
     const base = {
-      type: 'init', mode: 'board', rawRows: 'tasks', chained, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
+      type: 'init', mode: 'board', chained, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
       readyBacklog: readyBacklog(context),
     } as const
     const inits: FleetInit[] = [
@@ -180,11 +180,9 @@ async function runRawBoardFleet(context: RunContext, synchronous: Synchronous, c
   const { db: setup, pragmas, drift } = await createRawBoard(path, synchronous)
   const children: ChildProcess[] = []
   try {
-    // Sized like raw-fleet's backlog, from the faster of the one-process raw rates: never run dry.
-    const rate = [`raw-board/${synchronous}`, `raw-claim/${synchronous}`]
-      .filter((id) => context.earlier.has(id))
-      .sort((a, b) => (context.earlier.get(b)?.['perSecond'] ?? 0) - (context.earlier.get(a)?.['perSecond'] ?? 0))[0] ?? `raw-claim/${synchronous}`
-    rawBoardLoop(setup, 'setup').refill(backlogFor(context, rate, WORKERS))
+    // Sized as raw-fleet's backlog, from raw-claim's one-process rate (faster than raw-board's, which
+    // is measured under FULL only): never run dry.
+    rawBoardLoop(setup, 'setup').refill(backlogFor(context, `raw-claim/${synchronous}`, WORKERS))
     const inits = Array.from({ length: WORKERS }, (_, i): FleetInit => ({
       type: 'init', role: 'worker', mode: 'raw', rawRows: 'board', boardPragmas: pragmas, chained, path, adapterModule: adapterModuleName(), synchronous,
       workerId: `raw-board-${i}`, leaseMs: fleetLeaseMs(context), heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS, readyBacklog: 0,
@@ -192,7 +190,8 @@ async function runRawBoardFleet(context: RunContext, synchronous: Synchronous, c
     const reports = await runChildren(children, inits, context.durationMs, () => {})
     const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
     const result = summarise(workers, undefined, context.durationMs)
-    const completed = workers.reduce((n, w) => n + w.cycles, 0)
+    // The last chained task of each worker was completed after its clock stopped: heldCompleted.
+    const completed = workers.reduce((n, w) => n + w.cycles + w.heldCompleted, 0)
     const failures = [...drift, ...result.failures, ...verifyRawBoard(setup, completed, `raw-board-fleet${chained ? '-chained' : ''}`)]
     return { figures: result.figures, failures, notes: result.notes, samples: result.samples }
   } finally {
