@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
-import { Stopwatch } from '../clock.ts'
 import type { Contender, RunContext, RunResult } from '../contender.ts'
 import { boardPragma, openBenchBoard } from '../board-client.ts'
-import { readyBacklog } from '../scenarios/backlog.ts'
 import { recordBoardCycleStatements, statementDrift, type BoardOperation } from './board-statements.ts'
-import type { RawClaimed, RawClaimLoop } from './raw-claim.ts'
+import { rawTransactions, timedClaimCompleteLoop, type RawClaimed, type RawClaimLoop } from './raw-claim.ts'
 import { openRaw, type Synchronous } from './raw-database.ts'
 
 /**
@@ -34,25 +32,9 @@ export function rawBoard(synchronous: Synchronous): Contender {
       try {
         const loop = rawBoardLoop(db, 'raw-board')
         const failures: string[] = [...drift]
-        const watch = new Stopwatch()
-        const seen = new Set<string>()
-        let cycles = 0
-        while (watch.elapsedMs < context.durationMs && failures.length === 0) {
-          const claimed = loop.claim(Date.now(), 60_000)
-          if (!claimed) {
-            watch.pause()
-            loop.refill(readyBacklog(context))
-            continue
-          }
-          watch.resume()
-          if (!loop.complete(claimed.id, claimed.token)) failures.push(`raw-board: task ${claimed.id} could not be completed with its own token`)
-          if (seen.has(claimed.id)) failures.push(`raw-board: task ${claimed.id} claimed twice`)
-          seen.add(claimed.id)
-          cycles++
-        }
-        watch.pause()
+        const { cycles, elapsedMs } = timedClaimCompleteLoop(loop, context, 'raw-board', failures)
         failures.push(...loop.verify(cycles, 'raw-board'))
-        return { figures: { perSecond: (cycles * 1000) / watch.elapsedMs }, failures: failures.slice(0, 5) }
+        return { figures: { perSecond: (cycles * 1000) / elapsedMs }, failures: failures.slice(0, 5) }
       } finally {
         db.close()
       }
@@ -202,9 +184,8 @@ interface ReturnedTask {
  * process's, as the bench's board scenarios pass them.
  */
 export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawBoardLoop {
-  const begin = db.prepare('BEGIN IMMEDIATE')
-  const commit = db.prepare('COMMIT')
-  const rollback = db.prepare('ROLLBACK')
+  const transactions = rawTransactions(db, 'raw board loop')
+  const inTransaction = transactions.run
   const anyReady = db.prepare(ANY_READY)
   const dueTasks = db.prepare(DUE_TASKS)
   const claimAnyReady = db.prepare(CLAIM_ANY_READY)
@@ -216,21 +197,8 @@ export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawB
   const insertTask = db.prepare(INSERT_TASK)
   const pid = process.pid
   const host = hostname()
-  let batching = false
   let created = 0
 
-  const inTransaction = <T>(fn: () => T): T => {
-    if (batching) return fn()
-    begin.run()
-    try {
-      const value = fn()
-      commit.run()
-      return value
-    } catch (error) {
-      if (db.inTransaction) rollback.run()
-      throw error
-    }
-  }
 
   /** claimNextIn: the due promotion's select, the claim, its run row and its event. */
   const claimIn = (now: number, leaseMs: number): RawClaimed | undefined => {
@@ -280,17 +248,7 @@ export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawB
       // Leave no refill pages in the WAL for the measured loop's first checkpoint to copy.
       db.pragma('wal_checkpoint(TRUNCATE)')
     },
-    batch: (fn) => {
-      if (batching) throw new Error('raw board loop: batches do not nest')
-      return inTransaction(() => {
-        batching = true
-        try {
-          return fn()
-        } finally {
-          batching = false
-        }
-      })
-    },
+    batch: transactions.batch,
     verify: (cycles, label) => verifyRawBoard(db, cycles, label),
   }
 }

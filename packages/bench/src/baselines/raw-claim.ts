@@ -22,30 +22,43 @@ export function rawClaim(synchronous: Synchronous): Contender {
       const db = openRaw(join(context.dir, 'raw-claim.db'), synchronous)
       try {
         db.exec(rawTasksSchema)
-        const loop = rawClaimLoop(db, 'raw-worker')
         const failures: string[] = []
-        const watch = new Stopwatch()
-        const seen = new Set<string>()
-        let cycles = 0
-        while (watch.elapsedMs < context.durationMs) {
-          const claimed = loop.claim(Date.now(), 60_000)
-          if (!claimed) {
-            watch.pause()
-            loop.refill(readyBacklog(context))
-            continue
-          }
-          watch.resume()
-          if (!loop.complete(claimed.id, claimed.token)) failures.push(`raw-claim: task ${claimed.id} could not be completed with its own token`)
-          if (seen.has(claimed.id)) failures.push(`raw-claim: task ${claimed.id} claimed twice`)
-          seen.add(claimed.id)
-          cycles++
-        }
-        return { figures: { perSecond: (cycles * 1000) / watch.elapsedMs }, failures: failures.slice(0, 5) }
+        const { cycles, elapsedMs } = timedClaimCompleteLoop(rawClaimLoop(db, 'raw-worker'), context, 'raw-claim', failures)
+        return { figures: { perSecond: (cycles * 1000) / elapsedMs }, failures: failures.slice(0, 5) }
       } finally {
         db.close()
       }
     },
   }
+}
+
+/**
+ * The measured loop of a one-process raw baseline: claim, then complete with the claim's token,
+ * for `context.durationMs` of measured time (refills of the ready queue are not measured), until
+ * the first broken invariant (a task claimed twice, a completion refused), which is pushed to
+ * `failures` prefixed with `name`.
+ */
+export function timedClaimCompleteLoop(
+  loop: RawClaimLoop, context: RunContext, name: string, failures: string[],
+): { readonly cycles: number; readonly elapsedMs: number } {
+  const watch = new Stopwatch()
+  const seen = new Set<string>()
+  let cycles = 0
+  while (watch.elapsedMs < context.durationMs && failures.length === 0) {
+    const claimed = loop.claim(Date.now(), 60_000)
+    if (!claimed) {
+      watch.pause()
+      loop.refill(readyBacklog(context))
+      continue
+    }
+    watch.resume()
+    if (!loop.complete(claimed.id, claimed.token)) failures.push(`${name}: task ${claimed.id} could not be completed with its own token`)
+    if (seen.has(claimed.id)) failures.push(`${name}: task ${claimed.id} claimed twice`)
+    seen.add(claimed.id)
+    cycles++
+  }
+  watch.pause()
+  return { cycles, elapsedMs: watch.elapsedMs }
 }
 
 /** A claimed row. */
@@ -76,9 +89,8 @@ export interface RawClaimLoop {
  * of the whole backlog.
  */
 export function rawClaimLoop(db: BetterSqlite3.Database, workerId: string): RawClaimLoop {
-  const begin = db.prepare('BEGIN IMMEDIATE')
-  const commit = db.prepare('COMMIT')
-  const rollback = db.prepare('ROLLBACK')
+  const transactions = rawTransactions(db, 'raw claim loop')
+  const inTransaction = transactions.run
   const claim = db.prepare(`
     UPDATE tasks SET status = 'running', claim_token = ?, claimed_by = ?, worker_pid = ?, worker_host = 'bench',
       claimed_at = ?, claim_expires_at = ?, lease_ms = ?, attempts = attempts + 1, started_at = ?, updated_at = ?
@@ -90,19 +102,6 @@ export function rawClaimLoop(db: BetterSqlite3.Database, workerId: string): RawC
   const insert = db.prepare(
     "INSERT INTO tasks (id, title, body, status, priority, created_at, updated_at) VALUES (?, ?, 'body', 'ready', ?, ?, ?)",
   )
-  let batching = false
-  const inTransaction = <T>(fn: () => T): T => {
-    if (batching) return fn()
-    begin.run()
-    try {
-      const value = fn()
-      commit.run()
-      return value
-    } catch (error) {
-      if (db.inTransaction) rollback.run()
-      throw error
-    }
-  }
   return {
     claim: (nowMs, leaseMs) => {
       const token = randomUUID()
@@ -118,9 +117,44 @@ export function rawClaimLoop(db: BetterSqlite3.Database, workerId: string): RawC
       // Leave no refill pages in the WAL for the measured loop's first checkpoint to copy.
       db.pragma('wal_checkpoint(TRUNCATE)')
     },
+    batch: transactions.batch,
+  }
+}
+
+/**
+ * BEGIN IMMEDIATE / COMMIT around one operation of a raw loop (ROLLBACK if it throws), or, inside
+ * `batch`, no transaction of its own: the operation joins the batch's one transaction.
+ */
+export interface RawTransactions {
+  /** Runs `fn` in its own transaction, or in the open batch's. */
+  run<T>(fn: () => T): T
+  /** Runs `fn` in ONE transaction in which every `run` inside it joins; batches do not nest. */
+  batch<T>(fn: () => T): T
+}
+
+/** The raw loops' transactions on `db` (prepared BEGIN IMMEDIATE, COMMIT and ROLLBACK). */
+export function rawTransactions(db: BetterSqlite3.Database, name: string): RawTransactions {
+  const begin = db.prepare('BEGIN IMMEDIATE')
+  const commit = db.prepare('COMMIT')
+  const rollback = db.prepare('ROLLBACK')
+  let batching = false
+  const run = <T>(fn: () => T): T => {
+    if (batching) return fn()
+    begin.run()
+    try {
+      const value = fn()
+      commit.run()
+      return value
+    } catch (error) {
+      if (db.inTransaction) rollback.run()
+      throw error
+    }
+  }
+  return {
+    run,
     batch: (fn) => {
-      if (batching) throw new Error('raw claim loop: batches do not nest')
-      return inTransaction(() => {
+      if (batching) throw new Error(`${name}: batches do not nest`)
+      return run(() => {
         batching = true
         try {
           return fn()
