@@ -393,11 +393,10 @@ export class WriteQueue<DB> {
       // The checkpoint competes for the writer lock the way BEGIN does, by polling: in SQLite's busy
       // handler (sleeps of 1, 2, 5, 10 ... ms) it would lose every time to the other processes' polls.
       // It polls at the shortest pause from the start, as long-waiting waiters do, for one slice only.
-      const started = performance.now()
+      const sliceEnd = performance.now() + lockPollSliceMs
       for (;;) {
         truncated = checkpointTruncate(this.#connection)
-        const now = performance.now()
-        if (truncated || now >= started + lockPollSliceMs) break
+        if (truncated || performance.now() >= sliceEnd) break
         sleep(minimumPauseMs)
       }
     } catch {
