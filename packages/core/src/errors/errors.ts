@@ -12,6 +12,8 @@ export interface KanbanDbErrorOptions {
   readonly cause?: unknown
   /** SQLite's result code name, when known (`SQLITE_BUSY`, `SQLITE_IOERR_FSYNC`, ...). */
   readonly sqliteCode?: string
+  /** PostgreSQL's SQLSTATE, when the error came from a Postgres engine (`40001`, `57P01`, ...). */
+  readonly sqlState?: string
   /** Extra facts for logs and tests (path, task id, ...). */
   readonly details?: Readonly<Record<string, unknown>>
 }
@@ -21,6 +23,8 @@ export abstract class KanbanDbError extends Error {
   abstract readonly code: string
   /** SQLite's result code name when the error came from SQLite. */
   readonly sqliteCode: string | undefined
+  /** PostgreSQL's SQLSTATE when the error came from a Postgres engine. */
+  readonly sqlState: string | undefined
   /** Extra facts for logs and tests. */
   readonly details: Readonly<Record<string, unknown>>
 
@@ -28,6 +32,7 @@ export abstract class KanbanDbError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.sqliteCode = options.sqliteCode
+    this.sqlState = options.sqlState
     this.details = options.details ?? {}
     Object.defineProperty(this, BRAND, { value: true })
   }
@@ -140,6 +145,26 @@ export class BoardInUse extends KanbanDbError {
 /** A SQLite error that fits no other class (a constraint, a bug). Its `cause` says more. */
 export class SqliteFailure extends KanbanDbError {
   readonly code = 'SQLITE_FAILURE'
+}
+
+/**
+ * The connection to the database server was lost (the server restarted, the backend was terminated,
+ * the network failed). A write that was in flight was rolled back by the server unless the error
+ * says its COMMIT was sent: then it may or may not have been applied, and the board's claim tokens
+ * tell which (a retried complete with the same token is refused once the first one landed).
+ */
+export class ConnectionLost extends KanbanDbError {
+  readonly code = 'CONNECTION_LOST'
+}
+
+/** A statement ran past the server's `statement_timeout` and was cancelled; nothing of it was applied. */
+export class StatementTimeout extends KanbanDbError {
+  readonly code = 'STATEMENT_TIMEOUT'
+}
+
+/** A Postgres error that fits no other class (a constraint, a bug, a permission). Its `cause` says more. */
+export class PostgresFailure extends KanbanDbError {
+  readonly code = 'POSTGRES_FAILURE'
 }
 
 /** Every error code string, for exhaustive switches. */
