@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
-import type { HygieneHealth } from '../hygiene/open-connection.js'
+import type { EngineKind } from '../engine/board-engine.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.js'
 import type { TaskStatus } from './transitions.js'
@@ -18,17 +17,22 @@ export interface CompletedAndClaimed {
 }
 
 /**
- * One open kanban board: what a dispatcher, its workers and a dashboard do to one shared SQLite
- * file. Every write goes through {@link Board.writeTxn} (one BEGIN IMMEDIATE transaction each, in
- * FIFO order within the process); every state change writes exactly one event in the same
- * transaction. Errors are the named classes of `errors.ts`; a refused call changes nothing.
+ * One open kanban board: what a dispatcher, its workers and a dashboard do to one shared board, on
+ * any engine (a SQLite file, a PostgreSQL server or PGlite). Every write goes through
+ * {@link Board.writeTxn} (one transaction each); every state change writes exactly one event in the
+ * same transaction. Errors are the named classes of `errors.ts`; a refused call changes nothing.
  *
  * Called inside a `writeTxn` callback, the operations join that transaction (each as a SAVEPOINT),
  * so several of them commit or roll back together.
+ *
+ * A SQLite board is a {@link SqliteBoard}: the same operations plus its file's (`backupTo`,
+ * `checkpoint`, `checkGhost`).
  */
-export interface Board {
-  /** The board file. */
-  readonly path: string
+export interface Board<Health extends BoardHealth = BoardHealth> {
+  /** The engine that stores the board. */
+  readonly engine: EngineKind
+  /** Where the board lives: its file path, or its server, database and schema (never a password). */
+  readonly location: string
   /** True when opened read-only: every write fails with `ReadOnlyBoard`. */
   readonly readonly: boolean
   /**
@@ -53,8 +57,9 @@ export interface Board {
   addDependency(taskId: string, dependsOnId: string): Promise<Task>
 
   /**
-   * Atomically claims the highest-priority, oldest ready task (one statement in a BEGIN IMMEDIATE
-   * transaction): no two claimers, in any number of processes, get the same task. Opens a run and
+   * Atomically claims the highest-priority, oldest ready task (one statement in a write transaction;
+   * on Postgres with `FOR UPDATE SKIP LOCKED`): no two claimers, in any number of processes or
+   * hosts, get the same task. Opens a run and
    * returns the task with its `claimToken`, or undefined when nothing is ready.
    */
   claimNext(options: ClaimOptions): Promise<ClaimedTask | undefined>
@@ -152,35 +157,33 @@ export interface Board {
   ackEvents(subscriber: string, leaseToken: string): Promise<number>
 
   /**
-   * The one way to write: runs `fn` in a BEGIN IMMEDIATE transaction with a Kysely bound to it and
-   * commits; any error rolls back and reaches the caller as thrown (SQLite's classified), with
+   * The one way to write: runs `fn` in a write transaction (SQLite: BEGIN IMMEDIATE; Postgres: READ
+   * COMMITTED, retried on serialization failures and deadlocks) with a Kysely bound to it and
+   * commits; any error rolls back and reaches the caller as thrown (the engine's classified), with
    * `rollbackError` attached when the ROLLBACK itself failed. Busy beyond the retry budget is
    * `Busy`; a callback running past the transaction timeout (the board's, or `options.timeoutMs`)
    * is `TransactionTimeout`.
    */
   writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T, options?: WriteTxnOptions): Promise<T>
 
-  /** Hygiene facts (journal mode, WAL size, ...) with board facts. */
-  health(): Promise<BoardHealth>
-  /** Copies the live board to `destinationPath` through the driver's online backup. */
-  backupTo(destinationPath: string): Promise<void>
-  /** Throws `GhostFile` when the file was deleted, moved or replaced under this board. */
-  checkGhost(): void
+  /** The board's facts (schema version, tasks per status) with the engine's. */
+  health(): Promise<Health>
   /**
-   * Runs `PRAGMA wal_checkpoint(mode)` (default PASSIVE, which never waits for readers or writers)
-   * once no write of this board is running; `health().lastCheckpoint` reports the last result. The
-   * dispatcher runs one per board every `checkpointEveryMs`.
+   * Calls `listener` when a task may have become ready: after a write of this process, and on
+   * engines with `crossProcessWakeups` (Postgres LISTEN/NOTIFY) after another process's. Returns
+   * the unsubscribe. An idle claimer waits for it instead of polling.
    */
-  checkpoint(mode?: CheckpointMode): Promise<CheckpointResult>
+  onWake(listener: () => void): () => void
   /** Waits for the running write, then closes. Later calls fail with `BoardClosed`. Twice is a no-op. */
   close(): Promise<void>
 }
 
-/** What `board.health()` reports: the hygiene facts and the board's own. */
-export type BoardHealth = HygieneHealth & {
-  readonly path: string
+/** What `board.health()` reports on every engine; each engine adds its own facts. */
+export interface BoardHealth {
+  readonly engine: EngineKind
+  readonly location: string
   readonly readonly: boolean
-  /** `PRAGMA user_version`. */
+  /** The board's schema version (`PRAGMA user_version` on SQLite, the version table on Postgres). */
   readonly schemaVersion: number
   /** How many tasks are in each status. */
   readonly tasks: Readonly<Record<TaskStatus, number>>

@@ -10,6 +10,7 @@ import { newClaimToken, newId } from './ids.js'
 import { toTask } from './rows.js'
 import { endRun } from './runs.js'
 import { loadTask, NO_CLAIM } from './task-queries.js'
+import { forUpdateSkipLocked } from './row-locks.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { ClaimedTask, AttemptFailureKind, RunOutcome, Task } from './types.js'
 import { ONE_ROW, statusLiteral } from './literals.js'
@@ -135,7 +136,9 @@ function claimReadyUpdate(db: Kysely<BoardSchema>, values: ClaimValues, filter: 
       if (filter.assignee === null) next = next.where('assignee', 'is', null)
       else if (filter.assignee !== undefined) next = next.where('assignee', '=', filter.assignee)
       if (filter.tenant !== undefined) next = next.where('tenant', '=', filter.tenant)
-      return next.orderBy('priority', 'desc').orderBy('created_at', 'asc').orderBy('id', 'asc').limit(ONE_ROW)
+      // Where rows are locked, claimers skip the ready rows others are claiming right now, so no
+      // claimer gets "nothing ready" while a ready task is free, and none waits for another.
+      return forUpdateSkipLocked(db, next.orderBy('priority', 'desc').orderBy('created_at', 'asc').orderBy('id', 'asc').limit(ONE_ROW))
     })
     .where('status', '=', statusLiteral('ready'))
     .returningAll()
@@ -337,7 +340,7 @@ async function claimReviewIn(trx: Kysely<BoardSchema>, claim: ValidClaim, now: n
         .where('claim_token', 'is', null)
         .where((inner) => inner.or([inner('review_requested_by', 'is', null), inner('review_requested_by', '<>', claim.workerId)]))
       if (claim.tenant !== undefined) next = next.where('tenant', '=', claim.tenant)
-      return next.orderBy('priority', 'desc').orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(ONE_ROW)
+      return forUpdateSkipLocked(trx, next.orderBy('priority', 'desc').orderBy('updated_at', 'asc').orderBy('id', 'asc').limit(ONE_ROW))
     })
     .where('status', '=', statusLiteral('review'))
     .where('claim_token', 'is', null)

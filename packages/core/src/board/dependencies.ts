@@ -8,6 +8,7 @@ import { loadTask, unfinishedDependencyCount } from './task-queries.js'
 import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
 import { statusLiteral } from './literals.js'
+import { lockDependencyGraph } from './row-locks.js'
 
 /**
  * Makes `taskId` wait for `dependsOnId`, refusing cycles. A ready task whose new dependency is not
@@ -15,6 +16,7 @@ import { statusLiteral } from './literals.js'
  */
 export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, dependsOnId: string, now: number): Promise<Task> {
   if (taskId === dependsOnId) throw cycle(taskId, dependsOnId)
+  await lockDependencyGraph(trx)
   const task = await loadTask(trx, taskId)
   const dependency = await loadTask(trx, dependsOnId)
   const from = task.status as TaskStatus
@@ -56,7 +58,10 @@ export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: 
   const dependents = (await dependentsOf.execute(trx, { doneTaskId })).rows.map((row) => row.task_id).sort()
   const promoted: string[] = []
   for (const id of dependents) {
-    if ((await unfinishedDependencyCount(trx, id)) > 0) continue
+    // Locked first (where rows are locked), then counted in a statement of its own: of two
+    // dependencies completed at once, the one that locks the dependent second sees the other done.
+    const dependent = await loadTask(trx, id)
+    if (dependent.status !== 'todo' || (await unfinishedDependencyCount(trx, id)) > 0) continue
     const moved = await trx
       .updateTable('tasks')
       .set({ status: 'ready', updated_at: now })

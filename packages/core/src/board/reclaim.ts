@@ -7,6 +7,7 @@ import { NO_CLAIM } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { OverrunningClaim, ReleasedClaim } from './types.js'
 import { statusLiteral } from './literals.js'
+import { forUpdate } from './row-locks.js'
 
 /** Running tasks whose lease ran out by `now`. */
 export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promise<TaskRow[]> {
@@ -18,15 +19,17 @@ export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promi
  * for another reviewer (the run closes as `expired`, one `review-released` event each).
  */
 export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: number): Promise<ReleasedClaim[]> {
-  const expired = await trx
-    .selectFrom('tasks')
-    .selectAll()
-    .where('status', '=', statusLiteral('review'))
-    .where('claim_token', 'is not', null)
-    .where('claim_expires_at', '<=', now)
-    .orderBy('claim_expires_at')
-    .orderBy('id')
-    .execute()
+  const expired = await forUpdate(
+    trx,
+    trx
+      .selectFrom('tasks')
+      .selectAll()
+      .where('status', '=', statusLiteral('review'))
+      .where('claim_token', 'is not', null)
+      .where('claim_expires_at', '<=', now)
+      .orderBy('claim_expires_at')
+      .orderBy('id'),
+  ).execute()
   const released: ReleasedClaim[] = []
   for (const task of expired) {
     assertTransition('release-review', 'review', 'review', task.id)
@@ -69,7 +72,7 @@ export async function releaseClaimsIn(
 ): Promise<ReleasedClaim[]> {
   const released: ReleasedClaim[] = []
   for (const seen of tasks) {
-    const current = await trx.selectFrom('tasks').selectAll().where('id', '=', seen.id).executeTakeFirst()
+    const current = await forUpdate(trx, trx.selectFrom('tasks').selectAll().where('id', '=', seen.id)).executeTakeFirst()
     if (!current || current.status !== 'running' || current.claim_token !== seen.claim_token || !stillEligible(current)) continue
     const error =
       outcome === 'expired'

@@ -7,6 +7,7 @@ import { loadTask, unfinishedDependencyCount } from './task-queries.js'
 import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
 import { statusLiteral } from './literals.js'
+import { forUpdateSkipLocked } from './row-locks.js'
 
 /**
  * Moves every scheduled task whose due time has come to ready (or todo while a dependency is not
@@ -15,18 +16,22 @@ import { statusLiteral } from './literals.js'
  */
 export async function promoteDueIn(trx: Kysely<BoardSchema>, now: number): Promise<string[]> {
   const due = (await dueTasks.execute(trx, { now })).rows
+  const promoted: string[] = []
   for (const { id, due_at: dueAt } of due) {
     const to: TaskStatus = (await unfinishedDependencyCount(trx, id)) > 0 ? 'todo' : 'ready'
     assertTransition('due', 'scheduled', to, id)
-    await trx.updateTable('tasks').set({ status: to, updated_at: now }).where('id', '=', id).where('status', '=', statusLiteral('scheduled')).execute()
+    const moved = await trx.updateTable('tasks').set({ status: to, updated_at: now }).where('id', '=', id).where('status', '=', statusLiteral('scheduled')).executeTakeFirst()
+    if (Number(moved.numUpdatedRows) === 0) continue
     await appendEvent(trx, { taskId: id, kind: 'due', from: 'scheduled', to, payload: { dueAt: Number(dueAt) }, now })
+    promoted.push(id)
   }
-  return due.map((task) => task.id)
+  return promoted
 }
 
 /** Scheduled tasks due at `now`, oldest due first. Runs before every claim: compiled once. */
 const dueTasks = new PreparedQuery<BoardSchema, { now: number }, { id: string; due_at: number | null }>((db, params) =>
-  db.selectFrom('tasks').select(['id', 'due_at']).where('status', '=', statusLiteral('scheduled')).where('due_at', '<=', params.now).orderBy('due_at').orderBy('id'),
+  // Where rows are locked, a task another claimer is promoting right now is left to it.
+  forUpdateSkipLocked(db, db.selectFrom('tasks').select(['id', 'due_at']).where('status', '=', statusLiteral('scheduled')).where('due_at', '<=', params.now).orderBy('due_at').orderBy('id')),
 )
 
 /** Makes a triage, todo, ready or blocked task wait until `dueAt` (status `scheduled`). */

@@ -6,6 +6,7 @@ import { toEvent } from './rows.js'
 import { invalid } from './validate.js'
 import type { EventBatch } from './types.js'
 import { ONE_ROW } from './literals.js'
+import { forUpdate } from './row-locks.js'
 
 /**
  * Notification subscriptions: each subscriber has a cursor (the last event id delivered and
@@ -27,8 +28,15 @@ export async function subscribeIn(trx: Kysely<BoardSchema>, subscriber: string, 
     const newest = await trx.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()
     cursor = Number(newest?.id ?? 0)
   }
-  await trx.insertInto('subscriptions').values({ id: subscriber, last_event_id: cursor, created_at: now, updated_at: now }).execute()
-  return cursor
+  // Two subscribers of one name created at once (where writers run concurrently): the second
+  // insert does nothing and both return the cursor that was stored.
+  await trx
+    .insertInto('subscriptions')
+    .values({ id: subscriber, last_event_id: cursor, created_at: now, updated_at: now })
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .execute()
+  const stored = await trx.selectFrom('subscriptions').select('last_event_id').where('id', '=', subscriber).executeTakeFirstOrThrow()
+  return Number(stored.last_event_id)
 }
 
 /**
@@ -47,7 +55,7 @@ export async function mayTakeEvents(db: Kysely<BoardSchema>, subscriber: string,
  * another notifier holds an unexpired lease or no event is waiting.
  */
 export async function takeEventsIn(trx: Kysely<BoardSchema>, subscriber: string, limit: number, leaseMs: number, now: number): Promise<EventBatch | undefined> {
-  const subscription = await loadSubscription(trx, subscriber)
+  const subscription = await loadSubscription(trx, subscriber, { lock: true })
   if (subscription.lease_token !== null && Number(subscription.lease_expires_at) > now) return undefined
   const rows = await trx.selectFrom('events').selectAll().where('id', '>', Number(subscription.last_event_id)).orderBy('id').limit(limit).execute()
   if (rows.length === 0) return undefined
@@ -63,7 +71,7 @@ export async function takeEventsIn(trx: Kysely<BoardSchema>, subscriber: string,
 
 /** Moves the cursor past the leased batch. `ClaimMismatch` when the lease was lost to another notifier. */
 export async function ackEventsIn(trx: Kysely<BoardSchema>, subscriber: string, leaseToken: string, now: number): Promise<number> {
-  const subscription = await loadSubscription(trx, subscriber)
+  const subscription = await loadSubscription(trx, subscriber, { lock: true })
   if (subscription.lease_token !== leaseToken || subscription.lease_until_event_id === null) {
     throw new ClaimMismatch(
       `Cannot acknowledge events of subscription ${subscriber}: the lease is not this batch's (it expired and another notifier took the events again). ` +
@@ -81,8 +89,10 @@ export async function ackEventsIn(trx: Kysely<BoardSchema>, subscriber: string, 
   return cursor
 }
 
-async function loadSubscription(db: Kysely<BoardSchema>, subscriber: string): Promise<SubscriptionRow> {
-  const row = await db.selectFrom('subscriptions').selectAll().where('id', '=', subscriber).executeTakeFirst()
+async function loadSubscription(db: Kysely<BoardSchema>, subscriber: string, options: { readonly lock?: boolean } = {}): Promise<SubscriptionRow> {
+  // Inside a write, locked (where rows are locked) so two notifiers cannot both lease one batch.
+  const query = db.selectFrom('subscriptions').selectAll().where('id', '=', subscriber)
+  const row = await (options.lock ? forUpdate(db, query) : query).executeTakeFirst()
   if (!row) throw invalid('subscriber', `no subscription named ${subscriber}; call subscribe(${JSON.stringify(subscriber)}) first`, subscriber)
   return row
 }

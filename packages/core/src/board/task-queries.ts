@@ -3,10 +3,14 @@ import { PreparedQuery } from '../kysely/prepared-query.js'
 import { TaskNotFound } from '../errors/errors.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { statusLiteral } from './literals.js'
+import { forUpdate } from './row-locks.js'
 
-/** The task row, or `TaskNotFound`. */
+/**
+ * The task row, or `TaskNotFound`. For operations inside a write: where the engine locks rows, the
+ * row stays locked until the write ends, so what the operation decides from it still holds.
+ */
 export async function loadTask(db: Kysely<BoardSchema>, taskId: string): Promise<TaskRow> {
-  const row = (await taskById.execute(db, { taskId })).rows[0]
+  const row = (await taskByIdLocked.execute(db, { taskId })).rows[0]
   if (!row) throw taskNotFound(taskId)
   return row
 }
@@ -17,6 +21,11 @@ export async function loadTaskIfAny(db: Kysely<BoardSchema>, taskId: string): Pr
 }
 
 const taskById = new PreparedQuery<BoardSchema, { taskId: string }, TaskRow>((db, params) => db.selectFrom('tasks').selectAll().where('id', '=', params.taskId))
+
+/** The task row, locked until the write ends where the engine locks rows (see `row-locks.ts`). */
+const taskByIdLocked = new PreparedQuery<BoardSchema, { taskId: string }, TaskRow>((db, params) =>
+  forUpdate(db, db.selectFrom('tasks').selectAll().where('id', '=', params.taskId)),
+)
 
 export function taskNotFound(taskId: string): TaskNotFound {
   return new TaskNotFound(`No task with id ${taskId} on this board. Nothing was changed.`, { details: { taskId } })

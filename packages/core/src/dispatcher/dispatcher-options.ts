@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
-import type { Board } from '../board/board.js'
+import type { SqliteBoard as Board } from '../sqlite/sqlite-board.js'
 import type { QuarantinePolicy } from '../corruption/quarantine.js'
 import type { HygienePolicy } from '../hygiene/hygiene-policy.js'
 import type { DispatcherEvent } from './dispatcher-events.js'

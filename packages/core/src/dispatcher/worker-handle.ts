@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import type { Board } from '../board/board.js'
+import type { SqliteBoard as Board } from '../sqlite/sqlite-board.js'
 import type { ClaimedTask } from '../board/types.js'
 
 /** How a worker process ended. */

@@ -53,7 +53,7 @@ export interface BoardEngine {
   /** The board's schema version. */
   schemaVersion(): Promise<number>
   /** Engine facts merged into `board.health()`. */
-  health(): Promise<Readonly<Record<string, unknown>>>
+  health(): Promise<object>
   /**
    * Takes the named cross-process lock without waiting, or resolves undefined when another holder
    * has it. The lock is released by `release()` or when the holder's process (or, on a server, its

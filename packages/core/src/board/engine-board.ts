@@ -2,13 +2,10 @@ import { hostname } from 'node:os'
 import { sql, type Kysely } from 'kysely'
 import { statusLiteral } from './literals.js'
 import { loadTaskIfAny } from './task-queries.js'
-import { classifySqliteError } from '../errors/classify.js'
-import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
-import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
-import type { HygienicConnection } from '../hygiene/open-connection.js'
+import type { BoardEngine, EngineKind } from '../engine/board-engine.js'
+import { BoardClosed, InvalidTransition } from '../errors/errors.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
-import { readSchemaVersion } from '../schema/migrations.js'
-import { WriteQueue, type WriteTxnOptions } from '../write/write-transaction.js'
+import type { WriteTxnOptions } from '../write/write-transaction.js'
 import { addAttachmentIn, toAttachment } from './attachments.js'
 import type { Board, BoardHealth, CompletedAndClaimed } from './board.js'
 import { addCommentIn, toComment } from './comments.js'
@@ -40,38 +37,39 @@ export const DEFAULT_CRASH_GRACE_MS = 30_000
 const MAX_LEASE_MS = 7 * 24 * 60 * 60 * 1000
 const MAX_RESULT_BYTES = 1024 * 1024
 
-/** What {@link ConnectionBoard} is built from (by `openBoard`). */
-export interface ConnectionBoardParts {
-  readonly path: string
-  readonly readonly: boolean
-  readonly hygienic: HygienicConnection
-  readonly db: Kysely<BoardSchema>
-  readonly writes: WriteQueue<BoardSchema>
-  readonly clock: () => number
+/** What {@link EngineBoard} is built from (by `openBoard`). */
+export interface EngineBoardParts {
+  /** The open engine; the board owns it and closes it. */
+  readonly engine: BoardEngine
+  /**
+   * Milliseconds since the epoch for every time the board writes; undefined: the engine's clock
+   * (this process's for SQLite, the server's for Postgres).
+   */
+  readonly clock: (() => number) | undefined
   readonly rules: BoardRules
 }
 
 /**
- * The {@link Board} over one hygienic connection: validates each call at the boundary, then runs
- * the operation (`src/board/*.ts`) through the write queue or as a read.
+ * The {@link Board} over any {@link BoardEngine}: validates each call at the boundary, then runs
+ * the operation (`src/board/*.ts`) in one of the engine's write transactions, or as a read.
  */
-export class ConnectionBoard implements Board {
-  readonly path: string
+export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Board<Health> {
+  readonly engine: EngineKind
+  readonly location: string
   readonly readonly: boolean
   readonly db: Kysely<BoardSchema>
-  readonly #hygienic: HygienicConnection
-  readonly #writes: WriteQueue<BoardSchema>
-  readonly #clock: () => number
+  readonly #engine: BoardEngine
+  readonly #clock: (() => number) | undefined
   readonly #rules: BoardRules
   #closed = false
   #closing: Promise<void> | undefined
 
-  constructor(parts: ConnectionBoardParts) {
-    this.path = parts.path
-    this.readonly = parts.readonly
-    this.db = parts.db
-    this.#hygienic = parts.hygienic
-    this.#writes = parts.writes
+  constructor(parts: EngineBoardParts) {
+    this.#engine = parts.engine
+    this.engine = parts.engine.kind
+    this.location = parts.engine.location
+    this.readonly = parts.engine.readonly
+    this.db = parts.engine.db
     this.#clock = parts.clock
     this.#rules = parts.rules
   }
@@ -80,7 +78,7 @@ export class ConnectionBoard implements Board {
 
   async createTask(input: CreateTaskInput): Promise<Task> {
     const valid = validateTaskInput('input', input)
-    const [task] = await this.writeTxn((trx) => createTasksIn(trx, [valid], this.#clock()))
+    const [task] = await this.writeTxn(async (trx) => createTasksIn(trx, [valid], await this.#now(trx)))
     return task!
   }
 
@@ -89,7 +87,7 @@ export class ConnectionBoard implements Board {
     if (inputs.length > MAX_BATCH) throw invalid('inputs', `at most ${MAX_BATCH} tasks per call (got ${inputs.length})`)
     const valid = inputs.map((input, index) => validateTaskInput(`inputs[${index}]`, input))
     if (valid.length === 0) return []
-    return this.writeTxn((trx) => createTasksIn(trx, valid, this.#clock()))
+    return this.writeTxn(async (trx) => createTasksIn(trx, valid, await this.#now(trx)))
   }
 
   async getTask(taskId: string): Promise<Task | undefined> {
@@ -123,7 +121,7 @@ export class ConnectionBoard implements Board {
   async addDependency(taskId: string, dependsOnId: string): Promise<Task> {
     requireId('taskId', taskId)
     requireId('dependsOnId', dependsOnId)
-    return this.writeTxn((trx) => addDependencyIn(trx, taskId, dependsOnId, this.#clock()))
+    return this.writeTxn(async (trx) => addDependencyIn(trx, taskId, dependsOnId, await this.#now(trx)))
   }
 
   // --- claims --------------------------------------------------------------------------------------
@@ -133,11 +131,11 @@ export class ConnectionBoard implements Board {
     // An idle poller must not take the write lock: a plain read first, and no transaction when
     // nothing is ready. A task that turns ready right after this read is claimed by the next call,
     // exactly as if this call had come a moment earlier.
-    const now = this.#clock()
-    if (this.#writes.currentTransaction() === undefined && !(await this.#read('looking for ready tasks', (db) => anyReady(db, claim, now)))) {
+    const now = await this.#now()
+    if (this.#engine.currentTransaction() === undefined && !(await this.#read('looking for ready tasks', (db) => anyReady(db, claim, now)))) {
       return undefined
     }
-    return this.writeTxn((trx) => claimNextIn(trx, claim, this.#clock()))
+    return this.writeTxn(async (trx) => claimNextIn(trx, claim, await this.#now(trx)))
   }
 
   async completeAndClaimNext(taskId: string, claimToken: string, result: JsonValue | undefined, claimOptions: ClaimOptions): Promise<CompletedAndClaimed> {
@@ -147,7 +145,7 @@ export class ConnectionBoard implements Board {
     const claim = validateClaim('claim', claimOptions)
     this.#assertCompletable(taskId)
     return this.writeTxn(async (trx) => {
-      const now = this.#clock()
+      const now = await this.#now(trx)
       const completed = await completeIn(trx, taskId, claimToken, resultJson, now)
       return { completed, next: await claimNextIn(trx, claim, now) }
     })
@@ -159,7 +157,7 @@ export class ConnectionBoard implements Board {
     requireObject('options', options)
     const leaseMs = options.leaseMs === undefined ? undefined : requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS })
     // The priority lane: a heartbeat never waits behind the claims and completions queued here.
-    return this.writeTxn((trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, this.#clock()), { priority: true })
+    return this.writeTxn(async (trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, await this.#now(trx)), { priority: true })
   }
 
   async complete(taskId: string, claimToken: string, result?: JsonValue): Promise<Task> {
@@ -167,7 +165,7 @@ export class ConnectionBoard implements Board {
     requireString('claimToken', claimToken, { max: 200 })
     const resultJson = result === undefined ? null : toJson('result', result, MAX_RESULT_BYTES)
     this.#assertCompletable(taskId)
-    return this.writeTxn((trx) => completeIn(trx, taskId, claimToken, resultJson, this.#clock()))
+    return this.writeTxn(async (trx) => completeIn(trx, taskId, claimToken, resultJson, await this.#now(trx)))
   }
 
   async fail(taskId: string, claimToken: string, error: string | Error, options: FailOptions = {}): Promise<Task> {
@@ -184,7 +182,7 @@ export class ConnectionBoard implements Board {
       kind,
       rateLimited: optionalBoolean('options.rateLimited', options.rateLimited, false),
     }
-    return this.writeTxn((trx) => failIn(trx, taskId, claimToken, failure, this.#rules, this.#clock()))
+    return this.writeTxn(async (trx) => failIn(trx, taskId, claimToken, failure, this.#rules, await this.#now(trx)))
   }
 
   async block(taskId: string, reason: string, options: BlockOptions = {}): Promise<Task> {
@@ -197,32 +195,32 @@ export class ConnectionBoard implements Board {
     if (!Array.isArray(dependsOn)) throw invalid('options.dependsOn', 'expected an array of task ids', dependsOn)
     if (dependsOn.length > 0 && kind !== 'dependency') throw invalid('options.dependsOn', "only a block of kind 'dependency' adds dependencies")
     const dependencies = dependsOn.map((id, index) => requireId(`options.dependsOn[${index}]`, id))
-    return this.writeTxn((trx) => blockIn(trx, taskId, { reason, claimToken, kind, dependsOn: dependencies }, this.#clock()))
+    return this.writeTxn(async (trx) => blockIn(trx, taskId, { reason, claimToken, kind, dependsOn: dependencies }, await this.#now(trx)))
   }
 
   async unblock(taskId: string): Promise<Task> {
     requireId('taskId', taskId)
-    return this.writeTxn((trx) => unblockIn(trx, taskId, this.#clock()))
+    return this.writeTxn(async (trx) => unblockIn(trx, taskId, await this.#now(trx)))
   }
 
   async archive(taskId: string): Promise<Task> {
     requireId('taskId', taskId)
-    return this.writeTxn((trx) => archiveIn(trx, taskId, this.#clock()))
+    return this.writeTxn(async (trx) => archiveIn(trx, taskId, await this.#now(trx)))
   }
 
   async accept(taskId: string): Promise<Task> {
     requireId('taskId', taskId)
-    return this.writeTxn((trx) => acceptIn(trx, taskId, this.#clock()))
+    return this.writeTxn(async (trx) => acceptIn(trx, taskId, await this.#now(trx)))
   }
 
   async schedule(taskId: string, dueAt: number): Promise<Task> {
     requireId('taskId', taskId)
     requireInteger('dueAt', dueAt, { min: 0, max: Number.MAX_SAFE_INTEGER })
-    return this.writeTxn((trx) => scheduleIn(trx, taskId, dueAt, this.#clock()))
+    return this.writeTxn(async (trx) => scheduleIn(trx, taskId, dueAt, await this.#now(trx)))
   }
 
   async promoteScheduled(now?: number): Promise<string[]> {
-    const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const at = now === undefined ? await this.#now() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
     return this.writeTxn((trx) => promoteDueIn(trx, at))
   }
 
@@ -234,7 +232,7 @@ export class ConnectionBoard implements Board {
     requireObject('request', request)
     const summary = optionalString('request.summary', request.summary, { min: 0, max: 100_000 })
     const resultJson = request.result === undefined ? null : toJson('request.result', request.result, MAX_RESULT_BYTES)
-    return this.writeTxn((trx) => requestReviewIn(trx, taskId, claimToken, summary, resultJson, this.#clock()))
+    return this.writeTxn(async (trx) => requestReviewIn(trx, taskId, claimToken, summary, resultJson, await this.#now(trx)))
   }
 
   async approve(taskId: string, reviewToken: string, options: { readonly comment?: string } = {}): Promise<Task> {
@@ -242,14 +240,14 @@ export class ConnectionBoard implements Board {
     requireString('reviewToken', reviewToken, { max: 200 })
     requireObject('options', options)
     const comment = optionalString('options.comment', options.comment, { max: 100_000 })
-    return this.writeTxn((trx) => approveIn(trx, taskId, reviewToken, comment, this.#clock()))
+    return this.writeTxn(async (trx) => approveIn(trx, taskId, reviewToken, comment, await this.#now(trx)))
   }
 
   async reject(taskId: string, reviewToken: string, reasons: string): Promise<Task> {
     requireId('taskId', taskId)
     requireString('reviewToken', reviewToken, { max: 200 })
     requireString('reasons', reasons, { max: 64 * 1024 })
-    return this.writeTxn((trx) => rejectIn(trx, taskId, reviewToken, reasons, this.#rules, this.#clock()))
+    return this.writeTxn(async (trx) => rejectIn(trx, taskId, reviewToken, reasons, this.#rules, await this.#now(trx)))
   }
 
   // --- comments ------------------------------------------------------------------------------------
@@ -259,7 +257,7 @@ export class ConnectionBoard implements Board {
     requireObject('comment', comment)
     const body = requireString('comment.body', comment.body, { max: 100_000 })
     const author = optionalString('comment.author', comment.author, { max: 200 })
-    return this.writeTxn((trx) => addCommentIn(trx, taskId, body, author, this.#clock()))
+    return this.writeTxn(async (trx) => addCommentIn(trx, taskId, body, author, await this.#now(trx)))
   }
 
   async comments(taskId: string): Promise<TaskComment[]> {
@@ -286,7 +284,7 @@ export class ConnectionBoard implements Board {
       sha256,
       createdBy: optionalString('attachment.createdBy', attachment.createdBy, { max: 200 }),
     }
-    return this.writeTxn((trx) => addAttachmentIn(trx, taskId, valid, this.#clock()))
+    return this.writeTxn(async (trx) => addAttachmentIn(trx, taskId, valid, await this.#now(trx)))
   }
 
   async attachments(taskId: string): Promise<Attachment[]> {
@@ -300,7 +298,7 @@ export class ConnectionBoard implements Board {
   // --- reclaiming ----------------------------------------------------------------------------------
 
   async releaseStaleClaims(now?: number, options: StaleClaimOptions = {}): Promise<ReleasedClaim[]> {
-    const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const at = now === undefined ? await this.#now() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
     requireObject('options', options)
     if (options.isAlive !== undefined && typeof options.isAlive !== 'function') throw invalid('options.isAlive', 'expected a function (pid) => boolean')
     const host = options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 })
@@ -325,7 +323,7 @@ export class ConnectionBoard implements Board {
   }
 
   async overrunningClaims(now?: number): Promise<OverrunningClaim[]> {
-    const at = now === undefined ? this.#clock() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const at = now === undefined ? await this.#now() : requireInteger('now', now, { min: 0, max: Number.MAX_SAFE_INTEGER })
     return this.#read('reading overrunning claims', (db) => overrunningClaimsOf(db, at))
   }
 
@@ -334,7 +332,7 @@ export class ConnectionBoard implements Board {
     if (typeof options.isAlive !== 'function') throw invalid('options.isAlive', 'expected a function (pid) => boolean')
     const graceMs = options.graceMs === undefined ? graceFromEnvironment() : requireInteger('options.graceMs', options.graceMs, { min: 0, max: MAX_LEASE_MS })
     const host = options.host === undefined ? hostname() : requireString('options.host', options.host, { max: 255 })
-    const now = options.now === undefined ? this.#clock() : requireInteger('options.now', options.now, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    const now = options.now === undefined ? await this.#now() : requireInteger('options.now', options.now, { min: 0, max: Number.MAX_SAFE_INTEGER })
     const claimedBy = now - graceMs
     // Ask isAlive outside any write transaction (it may be slow), then re-check each claim inside it.
     const candidates = await this.#read('reading running claims', (db) => runningClaimsOf(db, host, claimedBy))
@@ -364,7 +362,7 @@ export class ConnectionBoard implements Board {
     requireObject('options', options)
     const from = options.from ?? 'start'
     if (from !== 'start' && from !== 'now') throw invalid('options.from', "expected 'start' or 'now'", from)
-    return this.writeTxn((trx) => subscribeIn(trx, subscriber, from === 'now', this.#clock()))
+    return this.writeTxn(async (trx) => subscribeIn(trx, subscriber, from === 'now', await this.#now(trx)))
   }
 
   async takeEvents(subscriber: string, options: TakeEventsOptions): Promise<EventBatch | undefined> {
@@ -373,90 +371,83 @@ export class ConnectionBoard implements Board {
     const limit = optionalInteger('options.limit', options.limit, 100, { min: 1, max: 10_000 })
     const leaseMs = requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: 24 * 60 * 60 * 1000 })
     // Like claimNext: an idle or waiting notifier answers from a plain read, without the write lock.
-    const now = this.#clock()
-    if (this.#writes.currentTransaction() === undefined && !(await this.#read('looking for new events', (db) => mayTakeEvents(db, subscriber, now)))) {
+    const now = await this.#now()
+    if (this.#engine.currentTransaction() === undefined && !(await this.#read('looking for new events', (db) => mayTakeEvents(db, subscriber, now)))) {
       return undefined
     }
-    return this.writeTxn((trx) => takeEventsIn(trx, subscriber, limit, leaseMs, this.#clock()))
+    return this.writeTxn(async (trx) => takeEventsIn(trx, subscriber, limit, leaseMs, await this.#now(trx)))
   }
 
   async ackEvents(subscriber: string, leaseToken: string): Promise<number> {
     requireString('subscriber', subscriber, { max: 200 })
     requireString('leaseToken', leaseToken, { max: 200 })
-    return this.writeTxn((trx) => ackEventsIn(trx, subscriber, leaseToken, this.#clock()))
+    return this.writeTxn(async (trx) => ackEventsIn(trx, subscriber, leaseToken, await this.#now(trx)))
   }
 
   // --- the write path and the file -----------------------------------------------------------------
 
   async writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T, options?: WriteTxnOptions): Promise<T> {
     this.#assertOpen()
-    return this.#writes.run(fn, options)
+    return this.#engine.writeTxn(fn, options)
   }
 
-  async health(): Promise<BoardHealth> {
+  async health(): Promise<Health> {
     this.#assertOpen()
-    const hygiene = this.#hygienic.health()
     const counts = await this.#read('reading board health', (db) =>
       db.selectFrom('tasks').select((eb) => ['status', eb.fn.countAll<number>().as('count')]).groupBy('status').execute(),
     )
     const tasks = Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as Record<TaskStatus, number>
     for (const { status, count } of counts) tasks[status as TaskStatus] = Number(count)
-    return {
-      ...hygiene,
-      path: this.path,
+    const engineFacts = await this.#engine.health()
+    const base: BoardHealth = {
+      engine: this.engine,
+      location: this.location,
       readonly: this.readonly,
-      schemaVersion: readSchemaVersion(this.#hygienic.connection),
+      schemaVersion: await this.#engine.schemaVersion(),
       tasks,
-      write: this.#writes.options,
+      write: this.#engine.writeOptions,
     }
+    return { ...engineFacts, ...base } as Health
   }
 
-  async backupTo(destinationPath: string): Promise<void> {
+  onWake(listener: () => void): () => void {
     this.#assertOpen()
-    requireString('destinationPath', destinationPath, { max: 4096 })
-    await this.#hygienic.backupTo(destinationPath)
-  }
-
-  checkGhost(): void {
-    this.#assertOpen()
-    this.#hygienic.checkGhost()
-  }
-
-  async checkpoint(mode: CheckpointMode = 'PASSIVE'): Promise<CheckpointResult> {
-    this.#assertOpen()
-    if (this.#writes.currentTransaction() !== undefined) {
-      throw new InvalidInput('checkpoint() cannot run inside writeTxn: a checkpoint needs the connection outside a transaction. Call it after the write.')
-    }
-    // Holding the board's connection (as a read does) keeps it outside any write transaction.
-    return this.db.connection().execute(async () => {
-      try {
-        return this.#hygienic.checkpoint(mode)
-      } catch (error) {
-        throw classifySqliteError(error, `running a ${mode} checkpoint`)
-      }
-    })
+    if (typeof listener !== 'function') throw invalid('listener', 'expected a function () => void')
+    return this.#engine.onWake(listener)
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#writes.close()
-      this.#closed = true
       try {
-        await this.db.destroy()
+        await this.#engine.close()
       } finally {
-        this.#hygienic.close()
+        this.#closed = true
       }
     })()
     return this.#closing
+  }
+
+  /** Throws `BoardClosed` once the board is closed (for an engine's own board subclass). */
+  protected assertOpen(): void {
+    this.#assertOpen()
+  }
+
+  /**
+   * Milliseconds since the epoch: the board's injected clock, else the engine's. Inside a write pass
+   * its `trx`, so a server answers from within the transaction.
+   */
+  async #now(db?: Kysely<BoardSchema>): Promise<number> {
+    if (this.#clock !== undefined) return this.#clock()
+    return this.#engine.now(db ?? this.#engine.currentTransaction() ?? this.db)
   }
 
   /** A read, inside the caller's write transaction when there is one (else it would wait for it). */
   async #read<T>(doing: string, query: (db: Kysely<BoardSchema>) => Promise<T>): Promise<T> {
     this.#assertOpen()
     try {
-      return await query(this.#writes.currentTransaction() ?? this.db)
+      return await query(this.#engine.currentTransaction() ?? this.db)
     } catch (error) {
-      throw classifySqliteError(error, doing)
+      throw this.#engine.classify(error, doing)
     }
   }
 
@@ -472,8 +463,8 @@ export class ConnectionBoard implements Board {
 
   #assertOpen(): void {
     // Board calls inside a write that was queued before close() still run: close() waits for it.
-    if (this.#closing && !this.#closed && this.#writes.currentTransaction() !== undefined) return
-    if (this.#closed || this.#closing) throw new BoardClosed(`The board ${this.path} is closed. Open it again with openBoard.`, { details: { path: this.path } })
+    if (this.#closing && !this.#closed && this.#engine.currentTransaction() !== undefined) return
+    if (this.#closed || this.#closing) throw new BoardClosed(`The board ${this.location} is closed. Open it again with openBoard.`, { details: { location: this.location } })
   }
 }
 

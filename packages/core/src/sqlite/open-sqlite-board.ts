@@ -11,15 +11,15 @@ import { ConnectionDialect } from '../kysely/connection-dialect.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import { assertNotNewer, isSchemaCurrent, LATEST_SCHEMA_VERSION, migrate, readSchemaVersion } from '../schema/migrations.js'
 import { resolveWriteOptions, WriteQueue, type WriteOptions } from '../write/write-transaction.js'
-import type { Board } from './board.js'
-import { ConnectionBoard } from './connection-board.js'
-import { DEFAULT_MAX_RETRIES, DEFAULT_MAX_REVIEW_REJECTIONS, type BoardRules } from './failure-accounting.js'
-import { invalid, optionalBoolean, optionalInteger, requireObject, requireString } from './validate.js'
+import { resolveBoardOptions, type CommonBoardOptions } from '../board/board-options.js'
+import { invalid, requireObject, requireString } from '../board/validate.js'
+import { SqliteFileBoard, type SqliteBoard } from './sqlite-board.js'
+import { SqliteEngine } from './sqlite-engine.js'
 
 const MEMORY = ':memory:'
 
-/** What `openBoard` takes. */
-export interface BoardOptions {
+/** What `openBoard` takes for a board in a SQLite file. */
+export interface BoardOptions extends CommonBoardOptions {
   /**
    * The board file. Relative paths are resolved against the current directory. `:memory:` opens a
    * private in-memory board (gone at close; no other connection or process can see it).
@@ -29,25 +29,6 @@ export interface BoardOptions {
   readonly adapter: SqliteAdapter
   /** Overrides of the connection-hygiene policy, field by field (see `HygienePolicy`). */
   readonly policy?: Partial<HygienePolicy>
-  /**
-   * Open without writing: the file must exist and be initialised (`BoardNotFound` /
-   * `SchemaMismatch` otherwise), and every write fails with `ReadOnlyBoard`. Default false.
-   */
-  readonly readonly?: boolean
-  /** The write path's retry budget and transaction timeout. */
-  readonly write?: WriteOptions
-  /** Milliseconds since the epoch for every time the board writes. Default `Date.now` (inject one in tests). */
-  readonly clock?: () => number
-  /** Retries after consecutive failures for tasks that set no `maxRetries` (0-1000). Default 2. */
-  readonly maxRetries?: number
-  /** Review rejections in a row that send a task to triage (1-1000). Default 3. */
-  readonly maxReviewRejections?: number
-  /**
-   * The board rule "require review before done": `complete` and `completeAndClaimNext` are refused
-   * with `InvalidTransition`; a worker finishes with `requestReview` and only `approve` makes a task
-   * done. Default false.
-   */
-  readonly requireReview?: boolean
 }
 
 /**
@@ -62,7 +43,7 @@ export interface BoardOptions {
  * untouched, keeps a copy at `<path>.corrupt-<sha256 prefix>` (and `-wal`) once no connection of this
  * process has it open, and raises `Corrupt` naming the copy. Busy and lock errors are never corruption.
  */
-export async function openBoard(options: BoardOptions): Promise<Board> {
+export async function openSqliteBoard(options: BoardOptions): Promise<SqliteBoard> {
   requireObject('options', options)
   const given = requireString('options.path', options.path, { max: 4096 })
   // `:memory:` is SQLite's private in-memory database, not a file name to resolve.
@@ -71,15 +52,8 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.open !== 'function') {
     throw invalid('options.adapter', 'expected a SqliteAdapter (the default export of an adapter package, awaited)')
   }
-  const readonly = options.readonly ?? false
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') throw invalid('options.clock', 'expected a function returning milliseconds since the epoch')
+  const { readonly, clock, rules } = resolveBoardOptions(options)
   const writeOptions = resolveWriteOptions(options.write)
-  const rules: BoardRules = {
-    maxRetries: optionalInteger('options.maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES, { min: 0, max: 1000 }),
-    maxReviewRejections: optionalInteger('options.maxReviewRejections', options.maxReviewRejections, DEFAULT_MAX_REVIEW_REJECTIONS, { min: 1, max: 1000 }),
-    requireReview: optionalBoolean('options.requireReview', options.requireReview),
-  }
   if (readonly && path !== MEMORY && !existsSync(path)) {
     throw new BoardNotFound(`No board at ${path}: a read-only open never creates one. Open it once without readonly to create it.`, { details: { path } })
   }
@@ -130,7 +104,8 @@ export async function openBoard(options: BoardOptions): Promise<Board> {
 
   const db = new Kysely<BoardSchema>({ dialect: new ConnectionDialect(hygienic.connection) })
   const writes = new WriteQueue<BoardSchema>(db, hygienic.connection, { ...writeOptions, readonly })
-  const board = new ConnectionBoard({ path, readonly, hygienic, db, writes, clock, rules })
+  const engine = new SqliteEngine({ path, readonly, adapter, hygienic, db, writes })
+  const board = new SqliteFileBoard({ engine, clock: clock ?? Date.now, rules })
   if (repair !== undefined) recordOpenRepair(board, repair)
   return board
 }

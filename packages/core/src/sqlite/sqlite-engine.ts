@@ -1,0 +1,141 @@
+import type { Kysely } from 'kysely'
+import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
+import type { BoardEngine, EngineCapabilities, NamedLock } from '../engine/board-engine.js'
+import { classifySqliteError } from '../errors/classify.js'
+import { InvalidInput, LockTimeout } from '../errors/errors.js'
+import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
+import type { HygieneHealth, HygienicConnection } from '../hygiene/open-connection.js'
+import type { BoardSchema } from '../schema/board-schema.js'
+import { readSchemaVersion } from '../schema/migrations.js'
+import type { WriteOptions, WriteQueue, WriteTxnOptions } from '../write/write-transaction.js'
+
+/** What {@link SqliteEngine} is built from (by `openBoard`, after the open policy). */
+export interface SqliteEngineParts {
+  readonly path: string
+  readonly readonly: boolean
+  readonly adapter: SqliteAdapter
+  readonly hygienic: HygienicConnection
+  readonly db: Kysely<BoardSchema>
+  readonly writes: WriteQueue<BoardSchema>
+}
+
+/**
+ * The SQLite engine: one hygienic connection per board and process, the write path of
+ * `src/write` (BEGIN IMMEDIATE, lock polling, group commit, WAL upkeep), SQLite's error codes, and
+ * lock files beside the board that the kernel releases when their holder dies. Wake-ups reach this
+ * process only: SQLite tells no other process that a write happened.
+ */
+export class SqliteEngine implements BoardEngine {
+  readonly kind = 'sqlite'
+  readonly location: string
+  readonly readonly: boolean
+  readonly capabilities: EngineCapabilities = Object.freeze({ concurrentWriters: false, serverClock: false, crossProcessWakeups: false })
+  readonly db: Kysely<BoardSchema>
+  readonly #adapter: SqliteAdapter
+  readonly #hygienic: HygienicConnection
+  readonly #writes: WriteQueue<BoardSchema>
+  readonly #wakeListeners = new Set<() => void>()
+
+  constructor(parts: SqliteEngineParts) {
+    this.location = parts.path
+    this.readonly = parts.readonly
+    this.db = parts.db
+    this.#adapter = parts.adapter
+    this.#hygienic = parts.hygienic
+    this.#writes = parts.writes
+  }
+
+  get writeOptions(): Required<WriteOptions> {
+    return this.#writes.options
+  }
+
+  async writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T, options?: WriteTxnOptions): Promise<T> {
+    const nested = this.#writes.currentTransaction() !== undefined
+    const value = await this.#writes.run(fn, options)
+    if (!nested) this.#wake()
+    return value
+  }
+
+  currentTransaction(): Kysely<BoardSchema> | undefined {
+    return this.#writes.currentTransaction()
+  }
+
+  now(): number {
+    return Date.now()
+  }
+
+  classify(error: unknown, doing: string): unknown {
+    return classifySqliteError(error, doing)
+  }
+
+  async schemaVersion(): Promise<number> {
+    return readSchemaVersion(this.#hygienic.connection)
+  }
+
+  async health(): Promise<HygieneHealth & { readonly path: string }> {
+    return { ...this.#hygienic.health(), path: this.location }
+  }
+
+  async tryLock(name: string): Promise<NamedLock | undefined> {
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) {
+      throw new InvalidInput(`Invalid lock name ${JSON.stringify(name)}: expected lowercase letters, digits and dashes (it names the file <board>.${'<name>'}-lock).`)
+    }
+    try {
+      const lock = await this.#adapter.acquireLock(`${this.location}.${name}-lock`, { timeoutMs: 0 })
+      return { release: async () => lock.release() }
+    } catch (error) {
+      if (error instanceof LockTimeout) return undefined
+      throw error
+    }
+  }
+
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener)
+    return () => void this.#wakeListeners.delete(listener)
+  }
+
+  /** Copies the live board through the driver's online backup (see `HygienicConnection.backupTo`). */
+  backupTo(destinationPath: string): Promise<void> {
+    return this.#hygienic.backupTo(destinationPath)
+  }
+
+  /** Throws `GhostFile` / `LocksLost` (see `HygienicConnection.checkGhost`). */
+  checkGhost(): void {
+    this.#hygienic.checkGhost()
+  }
+
+  /** A `PRAGMA wal_checkpoint(mode)` with the board's connection held outside any write. */
+  checkpoint(mode: CheckpointMode): Promise<CheckpointResult> {
+    if (this.#writes.currentTransaction() !== undefined) {
+      return Promise.reject(new InvalidInput('checkpoint() cannot run inside writeTxn: a checkpoint needs the connection outside a transaction. Call it after the write.'))
+    }
+    // Holding the board's connection (as a read does) keeps it outside any write transaction.
+    return this.db.connection().execute(async () => {
+      try {
+        return this.#hygienic.checkpoint(mode)
+      } catch (error) {
+        throw classifySqliteError(error, `running a ${mode} checkpoint`)
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.#writes.close()
+    try {
+      await this.db.destroy()
+    } finally {
+      this.#hygienic.close()
+    }
+  }
+
+  /** Tells this process's idle claimers that a write committed (it may have made a task ready). */
+  #wake(): void {
+    for (const listener of this.#wakeListeners) {
+      try {
+        listener()
+      } catch {
+        // A listener's failure is its own; the write it follows has committed.
+      }
+    }
+  }
+}
