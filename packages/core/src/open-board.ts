@@ -13,8 +13,8 @@ import type { SqliteBoard } from './sqlite/sqlite-board.js'
  *
  * The same operations, errors and events on every engine.
  */
-export function openBoard(options: BoardOptions): Promise<SqliteBoard>
 export function openBoard(options: EngineBoardOptions): Promise<Board>
+export function openBoard(options: BoardOptions): Promise<SqliteBoard>
 export function openBoard(options: BoardOptions | EngineBoardOptions): Promise<Board> {
   if (typeof options === 'object' && options !== null && 'engine' in options && options.engine !== undefined) return openEngineBoard(options)
   return openSqliteBoard(options as BoardOptions)

@@ -128,11 +128,11 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
 
   async claimNext(options: ClaimOptions): Promise<ClaimedTask | undefined> {
     const claim = validateClaim('options', options)
-    // An idle poller must not take the write lock: a plain read first, and no transaction when
-    // nothing is ready. A task that turns ready right after this read is claimed by the next call,
-    // exactly as if this call had come a moment earlier.
-    const now = await this.#now()
-    if (this.#engine.currentTransaction() === undefined && !(await this.#read('looking for ready tasks', (db) => anyReady(db, claim, now)))) {
+    // Where a write excludes every other writer (SQLite), an idle poller must not take the write
+    // lock: a plain read first, and no transaction when nothing is ready. A task that turns ready
+    // right after this read is claimed by the next call, exactly as if this call had come a moment
+    // earlier. Where writers run concurrently (Postgres), the claim itself is as cheap as that read.
+    if (this.#readFirst() && !(await this.#read('looking for ready tasks', async (db) => anyReady(db, claim, await this.#now(db))))) {
       return undefined
     }
     return this.writeTxn(async (trx) => claimNextIn(trx, claim, await this.#now(trx)))
@@ -371,8 +371,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     const limit = optionalInteger('options.limit', options.limit, 100, { min: 1, max: 10_000 })
     const leaseMs = requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: 24 * 60 * 60 * 1000 })
     // Like claimNext: an idle or waiting notifier answers from a plain read, without the write lock.
-    const now = await this.#now()
-    if (this.#engine.currentTransaction() === undefined && !(await this.#read('looking for new events', (db) => mayTakeEvents(db, subscriber, now)))) {
+    if (this.#readFirst() && !(await this.#read('looking for new events', async (db) => mayTakeEvents(db, subscriber, await this.#now(db))))) {
       return undefined
     }
     return this.writeTxn(async (trx) => takeEventsIn(trx, subscriber, limit, leaseMs, await this.#now(trx)))
@@ -449,6 +448,11 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     } catch (error) {
       throw this.#engine.classify(error, doing)
     }
+  }
+
+  /** Should a call that may find nothing to do look with a plain read before it takes the write lock? */
+  #readFirst(): boolean {
+    return !this.#engine.capabilities.concurrentWriters && this.#engine.currentTransaction() === undefined
   }
 
   /** Under the board rule "require review before done", only `approve` makes a task done. */

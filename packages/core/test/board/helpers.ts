@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { openBoard, type Board, type BoardOptions, type SqliteAdapter } from '@kanban-db/core'
+import { openBoard, type BoardOptions, type SqliteAdapter, type SqliteBoard as Board } from '@kanban-db/core'
 import { afterEach } from 'vitest'
 import { tempDir } from '../temp-dir.js'
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { Dispatcher, openBoard, type Board } from '@kanban-db/core'
+import { Dispatcher, openBoard, type SqliteBoard as Board } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { tempDir } from '../temp-dir.js'
 import { createBoardWithTasks, ofType, recordEvents } from './helpers.js'
