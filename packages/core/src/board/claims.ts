@@ -4,7 +4,7 @@ import { ClaimMismatch } from '../errors/errors.js'
 import { decideAfterFailure, GAVE_UP, gaveUpReason, type BoardRules } from './failure-accounting.js'
 import { promoteDueIn } from './scheduling.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
-import { releaseDependentsIn } from './dependencies.js'
+import { dependentsForRelease, releaseDependentsIn } from './dependencies.js'
 import { appendEvent } from './event-log.js'
 import { newClaimToken, newId } from './ids.js'
 import { toTask } from './rows.js'
@@ -217,8 +217,9 @@ export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claim
     throw new Error(`kanban-db bug: task ${taskId} holds the claim but could not be completed`)
   }
   await endRun(trx, updated.current_run_id, 'completed', now)
+  const dependents = await dependentsForRelease(trx, taskId)
   await appendEvent(trx, { taskId, runId: updated.current_run_id, kind: 'completed', from: 'running', to: 'done', now })
-  await releaseDependentsIn(trx, taskId, now)
+  await releaseDependentsIn(trx, taskId, now, dependents)
   return toTask(updated)
 }
 

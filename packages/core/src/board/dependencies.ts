@@ -8,7 +8,7 @@ import { loadTask, unfinishedDependencyCount } from './task-queries.js'
 import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
 import { statusLiteral } from './literals.js'
-import { lockDependencyGraph } from './row-locks.js'
+import { locksRows, lockDependencyGraph } from './row-locks.js'
 
 /**
  * Makes `taskId` wait for `dependsOnId`, refusing cycles. A ready task whose new dependency is not
@@ -48,20 +48,31 @@ export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, 
 }
 
 /**
- * Moves every todo dependent of `doneTaskId` whose dependencies are now all done to ready, with one
- * `promoted` event each. Runs inside the transaction that completed `doneTaskId`.
+ * The dependents of `doneTaskId`, sorted by id, for {@link releaseDependentsIn}. Call it before the
+ * completion appends its event: where rows are locked it locks the dependents (in id order), so
+ * that their unfinished dependencies are counted afterwards in statements that see every
+ * completion committed before the lock was granted (of two dependencies completed at once, the
+ * transaction that locks the dependent second sees the other done), and so that this transaction
+ * takes no row lock after the event log's lock (which would invite deadlocks).
  */
-export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: string, now: number): Promise<string[]> {
+export async function dependentsForRelease(trx: Kysely<BoardSchema>, doneTaskId: string): Promise<readonly string[]> {
+  if (locksRows(trx)) return (await lockedDependentsOf.execute(trx, { doneTaskId })).rows.map((row) => row.id)
   // Driven from the dependency index alone, sorted here: with a join, a subquery or an ORDER BY the
   // statement was prepared again on every execution (better-sqlite3: 18-30 µs against 5 µs), and
-  // most completed tasks have no dependents. A dependent that is not todo changes nothing below.
-  const dependents = (await dependentsOf.execute(trx, { doneTaskId })).rows.map((row) => row.task_id).sort()
+  // most completed tasks have no dependents.
+  return (await dependentsOf.execute(trx, { doneTaskId })).rows.map((row) => row.task_id).sort()
+}
+
+/**
+ * Moves every todo dependent of `doneTaskId` whose dependencies are now all done to ready, with one
+ * `promoted` event each. Runs inside the transaction that completed `doneTaskId`, with the
+ * dependents {@link dependentsForRelease} returned before the completion's event.
+ */
+export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: string, now: number, dependents: readonly string[]): Promise<string[]> {
   const promoted: string[] = []
   for (const id of dependents) {
-    // Locked first (where rows are locked), then counted in a statement of its own: of two
-    // dependencies completed at once, the one that locks the dependent second sees the other done.
-    const dependent = await loadTask(trx, id)
-    if (dependent.status !== 'todo' || (await unfinishedDependencyCount(trx, id)) > 0) continue
+    // A dependent that is not todo changes nothing below.
+    if ((await unfinishedDependencyCount(trx, id)) > 0) continue
     const moved = await trx
       .updateTable('tasks')
       .set({ status: 'ready', updated_at: now })
@@ -77,6 +88,15 @@ export async function releaseDependentsIn(trx: Kysely<BoardSchema>, doneTaskId: 
 }
 
 /** The tasks that depend on `doneTaskId`, in no order. Runs in every completion: compiled once. */
+const lockedDependentsOf = new PreparedQuery<BoardSchema, { doneTaskId: string }, { id: string }>((db, params) =>
+  db
+    .selectFrom('tasks')
+    .select('id')
+    .where('id', 'in', (eb) => eb.selectFrom('task_dependencies').select('task_id').where('depends_on_id', '=', params.doneTaskId))
+    .orderBy('id')
+    .forUpdate(),
+)
+
 const dependentsOf = new PreparedQuery<BoardSchema, { doneTaskId: string }, { task_id: string }>((db, params) =>
   db.selectFrom('task_dependencies').select('task_id').where('depends_on_id', '=', params.doneTaskId),
 )

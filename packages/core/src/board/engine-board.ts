@@ -316,7 +316,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     }
     return this.writeTxn(async (trx) => {
       await extendLiveClaimsIn(trx, alive, at)
-      const expired = await expiredClaims(trx, at)
+      const expired = await expiredClaims(trx, at, { lock: true })
       const released = await releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at, this.#rules)
       return [...released, ...(await releaseExpiredReviewsIn(trx, at))]
     })

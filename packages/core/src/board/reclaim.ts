@@ -7,11 +7,16 @@ import { NO_CLAIM } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { OverrunningClaim, ReleasedClaim } from './types.js'
 import { statusLiteral } from './literals.js'
-import { forUpdate } from './row-locks.js'
+import { forUpdate, forUpdateSkipLocked } from './row-locks.js'
 
-/** Running tasks whose lease ran out by `now`. */
-export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promise<TaskRow[]> {
-  return db.selectFrom('tasks').selectAll().where('status', '=', statusLiteral('running')).where('claim_expires_at', '<=', now).orderBy('claim_expires_at').orderBy('id').execute()
+/**
+ * Running tasks whose lease ran out by `now`. With `lock` (inside the write that releases them),
+ * where rows are locked, they stay locked until it ends, and a task another transaction is changing
+ * right now (a late heartbeat or completion) is passed over.
+ */
+export async function expiredClaims(db: Kysely<BoardSchema>, now: number, options: { readonly lock?: boolean } = {}): Promise<TaskRow[]> {
+  const query = db.selectFrom('tasks').selectAll().where('status', '=', statusLiteral('running')).where('claim_expires_at', '<=', now).orderBy('claim_expires_at').orderBy('id')
+  return (options.lock ? forUpdateSkipLocked(db, query) : query).execute()
 }
 
 /**
@@ -19,7 +24,7 @@ export async function expiredClaims(db: Kysely<BoardSchema>, now: number): Promi
  * for another reviewer (the run closes as `expired`, one `review-released` event each).
  */
 export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: number): Promise<ReleasedClaim[]> {
-  const expired = await forUpdate(
+  const expired = await forUpdateSkipLocked(
     trx,
     trx
       .selectFrom('tasks')

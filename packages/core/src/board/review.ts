@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { ClaimMismatch } from '../errors/errors.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import { requireClaim } from './claims.js'
-import { releaseDependentsIn } from './dependencies.js'
+import { dependentsForRelease, releaseDependentsIn } from './dependencies.js'
 import { appendEvent } from './event-log.js'
 import type { BoardRules } from './failure-accounting.js'
 import { toTask } from './rows.js'
@@ -58,8 +58,9 @@ export async function approveIn(trx: Kysely<BoardSchema>, taskId: string, review
     .returningAll()
     .executeTakeFirstOrThrow()
   await endRun(trx, task.current_run_id, 'approved', now)
+  const dependents = await dependentsForRelease(trx, taskId)
   await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'approved', from: 'review', to: 'done', payload: { reviewerId: task.claimed_by, comment }, now })
-  await releaseDependentsIn(trx, taskId, now)
+  await releaseDependentsIn(trx, taskId, now, dependents)
   return toTask(updated)
 }
 
