@@ -19,6 +19,7 @@ export function sharedTestConfig(_packageDir: string): ViteUserConfig {
         { find: /^@kanban-db\/adapter-better-sqlite3$/, replacement: `${packages}adapter-better-sqlite3/src/index.ts` },
         { find: /^@kanban-db\/adapter-node-sqlite$/, replacement: `${packages}adapter-node-sqlite/src/index.ts` },
         { find: /^@kanban-db\/adapter-sql-js$/, replacement: `${packages}adapter-sql-js/src/index.ts` },
+        { find: /^@kanban-db\/adapter-postgres$/, replacement: `${packages}adapter-postgres/src/index.ts` },
       ],
     },
     test: {
