@@ -1,4 +1,5 @@
-import type { Capability, SqliteAdapter } from '@kanban-db/core'
+import type { Board, Capability, CommonBoardOptions, EngineKind, SqliteAdapter } from '@kanban-db/core'
+import type { BoardSpec } from './board-spec.js'
 import type { TaskHandle } from './task-handle.js'
 
 /**
@@ -22,11 +23,31 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>
 }
 
+/** The engines a case runs on when it names none: SQLite only (most cases test its file, WAL, locks and drivers). */
+export const DEFAULT_ENGINES: readonly EngineKind[] = ['sqlite']
+
+/** Every engine, for cases that test the board's semantics on any of them. */
+export const ALL_ENGINES: readonly EngineKind[] = ['sqlite', 'postgres']
+
+/** What `context.openBoard` takes: which of the case's boards (default `board`), and board options. */
+export interface CaseBoardOptions extends CommonBoardOptions {
+  /** Which board of the case: each name is its own board (a file, or a schema). Default `board`. */
+  readonly name?: string
+}
+
 /** What a case gets to run with. */
 export interface CaseContext {
-  /** The adapter under test, loaded in this process. */
+  /** The engine under test: `sqlite` (an adapter) or `postgres`. */
+  readonly engine: EngineKind
+  /**
+   * The SQLite adapter under test, loaded in this process. On another engine there is none: reading
+   * it throws, saying the case should declare `engines: ['sqlite']` or use `openBoard`/`boardSpec`.
+   */
   readonly adapter: SqliteAdapter
-  /** The adapter's module name, for child processes and worker threads to load it by. */
+  /**
+   * The subject's module name (the adapter's, or `@kanban-db/adapter-postgres`), for child processes
+   * and worker threads to load it by.
+   */
   readonly moduleName: string
   /** The directory children resolve `moduleName` from (pass it on to grandchildren). */
   readonly resolveFrom: string
@@ -34,6 +55,21 @@ export interface CaseContext {
   readonly dir: string
   /** `join(dir, name)`. */
   path(name: string): string
+  /**
+   * The case's board `name` (default `board`) as plain data for children, who open it with
+   * `openSpecBoard(spec, { adapter })`: on SQLite the file `<dir>/<name>.db` through the adapter; on
+   * Postgres a fresh schema `c_<random>` of the server, created by the engine on first open and
+   * dropped (CASCADE) by the runner after the case, whatever happens. The same name gives the same
+   * board for the whole case.
+   */
+  boardSpec(name?: string): BoardSpec
+  /**
+   * Opens the case's board `options.name` (see {@link CaseContext.boardSpec}) on the subject in this
+   * process, creating and migrating it: `openBoard({ path, adapter })` on SQLite, `openBoard({ engine:
+   * postgres({ connectionString, schema }) })` on Postgres. The runner closes whatever the case left
+   * open.
+   */
+  openBoard(options?: CaseBoardOptions): Promise<Board>
   /**
    * Runs one child task (a file in `src/child-tasks/`) in a fresh Node process that loads the adapter
    * by module name, and resolves with what the task returned. The child is always reaped.
@@ -56,6 +92,11 @@ export interface CaseContext {
   skip(reason: string): never
 }
 
+/** The engines `testCase` applies to. */
+export function caseEngines(testCase: Pick<ConformanceCase, 'engines'>): readonly EngineKind[] {
+  return testCase.engines ?? DEFAULT_ENGINES
+}
+
 /**
  * One conformance case: data plus a `run` function that throws on failure. Ids are stable and
  * dotted (`core.file-roundtrip`, `hazard.two-sqlite-copies`); each case lives in `src/cases/<id>.ts`.
@@ -64,7 +105,15 @@ export interface ConformanceCase {
   readonly id: string
   readonly title: string
   readonly tier: Tier
-  /** Capabilities the case needs; without one it is skipped with that reason. */
+  /**
+   * The engines the case applies to (default {@link DEFAULT_ENGINES}: SQLite only). On another
+   * engine it is skipped, saying so.
+   */
+  readonly engines?: readonly EngineKind[]
+  /**
+   * SQLite adapter capabilities the case needs; a SQLite adapter without one skips it with that
+   * reason. They say nothing about other engines (`engines` decides there).
+   */
   readonly requires: readonly Capability[]
   /** The case fails when it runs longer than this. */
   readonly timeoutMs: number

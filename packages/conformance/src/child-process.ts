@@ -8,8 +8,10 @@ const CHILD_ENTRY = fileURLToPath(new URL('../dist/child.js', import.meta.url))
 
 /** Options for {@link spawnChildTask} and {@link runChildTask}. */
 export interface ChildTaskOptions {
-  /** Module name of the adapter the child loads. */
+  /** Module name of the adapter the child loads (or of the Postgres engine package). */
   readonly moduleName: string
+  /** The subject's engine (default `sqlite`): a `postgres` child loads no SQLite adapter. */
+  readonly engine?: 'sqlite' | 'postgres'
   /** Directory module resolution starts from in the child (default: the current directory). */
   readonly resolveFrom?: string
   /** Kill the child (SIGKILL) after this long; its result then rejects. Default 60 s. */
@@ -74,6 +76,7 @@ export function spawnChildTask<T = unknown>(task: string, args: Record<string, u
     args,
     moduleName: options.moduleName,
     resolveFrom: options.resolveFrom ?? process.cwd(),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
   }
   child.send(start)
   return {

@@ -1,25 +1,28 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { loadAdapter } from '@kanban-db/core'
 import { DEFAULT_TIERS, TIERS, type ConformanceCase, type Tier } from './case.js'
 import { allCases } from './cases/index.js'
 import { formatMatrix } from './matrix.js'
 import { reportPassed, type AdapterReport, type CaseResult } from './report.js'
 import { describeError } from './run-task.js'
 import { runSuite } from './runner.js'
+import { loadSubject, POSTGRES_URL_ENV, ServerUnreachable, type Subject } from './subject.js'
 
-const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--tiers core,txn,...] [--only ID]... [--json FILE]
+const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--postgres-url URL] [--tiers core,txn,...] [--only ID]... [--json FILE]
 
-Runs the kanban-db conformance suite against each adapter (loaded by module name from the current
-directory) and prints a matrix: one row per case, one column per adapter, then the reason for every
+Runs the kanban-db conformance suite against each subject (loaded by module name from the current
+directory) and prints a matrix: one row per case, one column per subject, then the reason for every
 skip and failure. Exit code 1 on any FAIL or XPASS, 2 on bad arguments.
+A subject is a SQLite adapter, or the Postgres engine (@kanban-db/adapter-postgres) on the server of
+--postgres-url or ${POSTGRES_URL_ENV} (without one, its cases skip).
 Tiers: ${TIERS.join(', ')} (default: all but stress). --only may repeat; --list prints the cases.`
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       adapters: { type: 'string' },
+      'postgres-url': { type: 'string' },
       tiers: { type: 'string' },
       only: { type: 'string', multiple: true },
       json: { type: 'string' },
@@ -57,7 +60,7 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString()
   const adapters: AdapterReport[] = []
   for (const moduleName of values.adapters.split(',').map((name) => name.trim()).filter(Boolean)) {
-    adapters.push(await runAdapter(moduleName, cases))
+    adapters.push(await runAdapter(moduleName, cases, values['postgres-url']))
   }
   const report = { startedAt, node: process.version, adapters, passed: reportPassed({ adapters }) }
   console.log(formatMatrix(report))
@@ -65,18 +68,22 @@ async function main(): Promise<number> {
   return report.passed ? 0 : 1
 }
 
-/** One adapter's column; an adapter that cannot even load fails every case with that reason. */
-async function runAdapter(moduleName: string, cases: readonly ConformanceCase[]): Promise<AdapterReport> {
-  let adapter
+/**
+ * One subject's column; a subject that cannot even load (or whose server does not answer) fails
+ * every case with that reason.
+ */
+async function runAdapter(moduleName: string, cases: readonly ConformanceCase[], postgresUrl: string | undefined): Promise<AdapterReport> {
+  let subject: Subject
   try {
-    adapter = await loadAdapter(moduleName)
+    subject = await loadSubject(moduleName, postgresUrl === undefined ? {} : { postgresUrl })
   } catch (error) {
-    const detail = `the adapter did not load: ${describeError(error)}`
+    const detail = error instanceof ServerUnreachable ? error.message : `the adapter did not load: ${describeError(error)}`
     const results: CaseResult[] = cases.map(({ id, tier, title }) => ({ id, tier, title, status: 'fail', ms: 0, detail, notes: [] }))
-    return { name: moduleName, moduleName, driverVersion: '?', sqliteVersion: '?', results }
+    const engine = error instanceof ServerUnreachable ? { engine: 'postgres' as const, name: 'postgres' } : { name: moduleName }
+    return { moduleName, driverVersion: '?', engineVersion: '?', ...engine, results }
   }
-  process.stderr.write(`${adapter.identity.name}: `)
-  const report = await runSuite(cases, adapter, moduleName, {
+  process.stderr.write(`${subject.name}: `)
+  const report = await runSuite(cases, subject, {
     onResult: (result) => process.stderr.write(PROGRESS[result.status]),
   })
   process.stderr.write('\n')

@@ -1,5 +1,5 @@
-import { missingCapabilities, type SqliteAdapter } from '@kanban-db/core'
-import type { ConformanceCase } from './case.js'
+import { missingCapabilities, type Capabilities, type EngineKind } from '@kanban-db/core'
+import { caseEngines, type ConformanceCase } from './case.js'
 
 /** What the planner decided for one case. */
 export type Plan =
@@ -7,14 +7,41 @@ export type Plan =
   | { readonly action: 'skip'; readonly reason: string }
 
 /**
- * Decides whether `testCase` runs on `adapter`, and why not. Pure: the vitest front-end and the
- * CLI runner both ask it, so a skip reads the same everywhere.
+ * What the planner needs to know about a subject. A `SqliteAdapter` is one as it is (engine
+ * `sqlite`, its capabilities and known failures); `planTarget(subject)` makes one of any subject.
  */
-export function planCase(testCase: ConformanceCase, adapter: Pick<SqliteAdapter, 'capabilities' | 'knownFailures'>): Plan {
-  const missing = missingCapabilities(adapter.capabilities, testCase.requires)
-  if (missing.length > 0) {
-    return { action: 'skip', reason: `adapter lacks ${missing.join(', ')}` }
+export interface PlanTarget {
+  /** Default `sqlite`. */
+  readonly engine?: EngineKind
+  /** A SQLite adapter's capabilities, checked against each case's `requires` (SQLite only). */
+  readonly capabilities?: Capabilities
+  readonly knownFailures?: Readonly<Record<string, string>>
+  /** Set when no case can run on the subject (no PostgreSQL server): every case skips with it. */
+  readonly unavailable?: string
+}
+
+/**
+ * Decides whether `testCase` runs on the subject, and why not. Pure: the vitest front-end and the
+ * CLI runner both ask it, so a skip reads the same everywhere. In order: a subject that cannot run
+ * anything (no server) skips every case with its reason; a case that does not apply to the
+ * subject's engine skips saying so; a SQLite adapter lacking a capability the case requires skips
+ * naming it; a known failure runs expecting to fail.
+ */
+export function planCase(testCase: ConformanceCase, target: PlanTarget): Plan {
+  const engine = target.engine ?? 'sqlite'
+  if (target.unavailable !== undefined) return { action: 'skip', reason: target.unavailable }
+  const engines = caseEngines(testCase)
+  if (!engines.includes(engine)) return { action: 'skip', reason: notApplicable(engines, engine) }
+  if (engine === 'sqlite') {
+    const missing = target.capabilities === undefined ? [] : missingCapabilities(target.capabilities, testCase.requires)
+    if (missing.length > 0) return { action: 'skip', reason: `adapter lacks ${missing.join(', ')}` }
   }
-  const knownFailure = adapter.knownFailures?.[testCase.id]
+  const knownFailure = target.knownFailures?.[testCase.id]
   return knownFailure === undefined ? { action: 'run' } : { action: 'run', expectFailure: knownFailure }
+}
+
+/** Why a case of `engines` does not run on `engine`. */
+export function notApplicable(engines: readonly EngineKind[], engine: EngineKind): string {
+  if (engines.length === 1 && engines[0] === 'sqlite') return `tests SQLite's file and driver; not applicable to ${engine}`
+  return `runs on ${engines.join(', ')} only; not applicable to ${engine}`
 }

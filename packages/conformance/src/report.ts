@@ -1,3 +1,4 @@
+import type { EngineKind } from '@kanban-db/core'
 import type { Tier } from './case.js'
 
 /** How one case ended on one adapter. `xfail`: a known failure failed as expected; `xpass`: a known failure passed (fails the run). */
@@ -16,12 +17,18 @@ export interface CaseResult {
   readonly notes: readonly string[]
 }
 
-/** One adapter's column of the matrix. */
+/** One subject's column of the matrix: a SQLite adapter, or the Postgres engine. */
 export interface AdapterReport {
   readonly name: string
   readonly moduleName: string
+  /** The engine (absent in reports of suites before Postgres: `sqlite`). */
+  readonly engine?: EngineKind
+  /** SQLite's version for an adapter, the server's (`15.14`) for Postgres; `?` when unknown (no server). */
+  readonly engineVersion?: string
+  /** The driver's version (`pg`'s for Postgres). */
   readonly driverVersion: string
-  readonly sqliteVersion: string
+  /** SQLite adapters only. */
+  readonly sqliteVersion?: string
   readonly results: readonly CaseResult[]
 }
 

@@ -11,13 +11,16 @@ export interface TaskChannel {
   receive(): Promise<unknown>
 }
 
-/** What the parent sends first: which task to run, with which adapter. */
+/** What the parent sends first: which task to run, with which subject. */
 export interface StartMessage {
   readonly kind: 'start'
   readonly task: string
   readonly args: Record<string, unknown>
+  /** The subject's module: a SQLite adapter the child loads, or the Postgres engine package. */
   readonly moduleName: string
   readonly resolveFrom: string
+  /** The subject's engine (default `sqlite`). A `postgres` child loads no SQLite adapter. */
+  readonly engine?: 'sqlite' | 'postgres'
 }
 
 /** A message between parent and task while the task runs. */

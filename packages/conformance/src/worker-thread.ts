@@ -8,8 +8,10 @@ const WORKER_ENTRY = fileURLToPath(new URL('../dist/worker.js', import.meta.url)
 
 /** Options for {@link spawnWorkerTask}. */
 export interface WorkerTaskOptions {
-  /** Module name of the adapter the worker loads. */
+  /** Module name of the adapter the worker loads (or of the Postgres engine package). */
   readonly moduleName: string
+  /** The subject's engine (default `sqlite`): a `postgres` worker loads no SQLite adapter. */
+  readonly engine?: 'sqlite' | 'postgres'
   /** Directory module resolution starts from in the worker (default: the current directory). */
   readonly resolveFrom?: string
   /** Terminate the worker after this long; its result then rejects. Default 60 s. */
@@ -27,6 +29,7 @@ export function spawnWorkerTask<T = unknown>(task: string, args: Record<string, 
     args,
     moduleName: options.moduleName,
     resolveFrom: options.resolveFrom ?? process.cwd(),
+    ...(options.engine === undefined ? {} : { engine: options.engine }),
   }
   const worker = new Worker(WORKER_ENTRY, { workerData: start, stdout: true })
   const threadId = worker.threadId

@@ -24,4 +24,15 @@ describe('formatMatrix', () => {
     expect(text).toContain('xfail a corruption.z: known failure (bug): boom')
     expect(lines.at(-1)).toBe('2 pass, 1 fail, 1 skip, 1 xfail, 1 xpass')
   })
+
+  it('heads each column with the engine and its version', () => {
+    const text = formatMatrix({
+      adapters: [
+        adapter('better-sqlite3', [result('core.x', 'core', 'pass')]),
+        { name: 'postgres', moduleName: '@kanban-db/adapter-postgres', engine: 'postgres', engineVersion: '15.14', driverVersion: '8.23.1', results: [result('core.x', 'core', 'pass')] },
+        { name: 'postgres', moduleName: '@kanban-db/adapter-postgres', engine: 'postgres', engineVersion: '?', driverVersion: '8.23.1', results: [result('core.x', 'core', 'skip', 'no server')] },
+      ],
+    })
+    expect(text.split('\n')[0]).toMatch(/^case\s+tier\s+better-sqlite3 \(SQLite 3\.x\)\s+postgres \(PostgreSQL 15\.14\)\s+postgres \(PostgreSQL, no server\)$/)
+  })
 })

@@ -1,7 +1,11 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import createBetterSqlite3Adapter from '@kanban-db/adapter-better-sqlite3'
 import createSqlJsAdapter from '@kanban-db/adapter-sql-js'
-import { runCase, spawnChildTask, spawnWorkerTask, type ConformanceCase, type TaskHandle } from '@kanban-db/conformance'
+import type { Board } from '@kanban-db/core'
+import {
+  ALL_ENGINES, NO_POSTGRES_SERVER, runCase, spawnChildTask, spawnWorkerTask, type BoardSpec, type ConformanceCase, type PostgresSubject, type TaskHandle,
+} from '@kanban-db/conformance'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const moduleName = '@kanban-db/adapter-sql-js'
@@ -123,5 +127,77 @@ describe('a child task that fails before its first message', () => {
     await expect(child.receive()).rejects.toThrow(/failed: Error: no child task 'no-such-task'/)
     const worker = spawnWorkerTask('no-such-task', {}, { moduleName, resolveFrom: root })
     await expect(worker.receive()).rejects.toThrow(/failed: Error: no child task 'no-such-task'/)
+  })
+})
+
+/** A Postgres subject that never reaches a server: for what the runner decides before any SQL. */
+function offlinePostgres(overrides: Partial<PostgresSubject> = {}): PostgresSubject {
+  return {
+    engine: 'postgres',
+    name: 'postgres',
+    moduleName: '@kanban-db/adapter-postgres',
+    resolveFrom: root,
+    postgres: () => {
+      throw new Error('no engine in this test')
+    },
+    connectionString: 'postgresql://nobody@localhost/nothing',
+    serverVersion: '15.0',
+    driverVersion: '0',
+    unavailable: undefined,
+    ...overrides,
+  }
+}
+
+describe('the case board', () => {
+  it('is a file in the case directory on SQLite, the same for one name, opened by the case and by its children', async () => {
+    // better-sqlite3: the child must see the file the case wrote (sql.js keeps its own image).
+    const shared = await createBetterSqlite3Adapter()
+    const sharedModule = '@kanban-db/adapter-better-sqlite3'
+    const specs: BoardSpec[] = []
+    let left: Board | undefined
+    let read: { engine: string; ids: string[] } | undefined
+    const result = await runCase(
+      caseOf(async (context) => {
+        specs.push(context.boardSpec(), context.boardSpec('board'), context.boardSpec('other'))
+        left = await context.openBoard()
+        await left.createTask({ id: 'seen-by-child', title: 'x' })
+        read = await context.child('board-read', { board: context.boardSpec() })
+      }),
+      shared,
+      sharedModule,
+      { resolveFrom: root },
+    )
+    expect(result).toMatchObject({ status: 'pass' })
+    expect(specs[0]).toEqual({ engine: 'sqlite', moduleName: sharedModule, resolveFrom: root, path: expect.stringMatching(/kanban-conformance-framework\.probe-.*\/board\.db$/) })
+    expect(specs[1]).toEqual(specs[0])
+    expect(specs[2]).toMatchObject({ engine: 'sqlite', path: expect.stringMatching(/\/other\.db$/) })
+    expect(read).toEqual({ engine: 'sqlite', ids: ['seen-by-child'] })
+    // The runner closed the board the case left open.
+    await expect(left!.createTask({ title: 'late' })).rejects.toMatchObject({ code: 'BOARD_CLOSED' })
+  })
+
+  it('on Postgres, has no SQLite adapter: a case that reads context.adapter fails saying why', async () => {
+    const result = await runCase(
+      caseOf(
+        async (context) => {
+          expect(context.engine).toBe('postgres')
+          void context.adapter
+        },
+        { engines: ALL_ENGINES },
+      ),
+      offlinePostgres(),
+    )
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/used context\.adapter on postgres, which has no SQLite adapter/)
+  })
+
+  it('on Postgres, skips a SQLite-only case saying so, and every case without a server with the reason', async () => {
+    const sqliteOnly = caseOf(async () => {})
+    expect(await runCase(sqliteOnly, offlinePostgres())).toMatchObject({ status: 'skip', detail: "tests SQLite's file and driver; not applicable to postgres" })
+    const everyEngine = caseOf(async () => {}, { engines: ALL_ENGINES })
+    expect(await runCase(everyEngine, offlinePostgres({ connectionString: undefined, unavailable: NO_POSTGRES_SERVER }))).toMatchObject({
+      status: 'skip',
+      detail: NO_POSTGRES_SERVER,
+    })
   })
 })

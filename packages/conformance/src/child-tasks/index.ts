@@ -17,10 +17,13 @@ import { hygieneWriteRows } from './hygiene-write-rows.js'
 import { foreignBoardWorker } from './foreign-board-worker.js'
 import { faultsBoardWorker } from './faults-board-worker.js'
 import { faultsDispatcher } from './faults-dispatcher.js'
+import { boardRead } from './board-read.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
  * return value is the task's result; `channel` exchanges messages with the parent while it runs.
+ * For a Postgres subject there is no adapter (any use of it throws): an engine-neutral task opens
+ * the case's board from the spec in its arguments with `openSpecBoard(args.board, { adapter })`.
  */
 export type ChildTask = (adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel) => Promise<unknown>
 
@@ -43,4 +46,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'foreign-board-worker': foreignBoardWorker,
   'faults-board-worker': faultsBoardWorker,
   'faults-dispatcher': faultsDispatcher,
+  'board-read': boardRead,
 }
