@@ -77,3 +77,42 @@ describe('txn.begin-immediate', () => {
     expect(result.detail).toMatch(/another process took the write lock while a board write transaction was open/)
   })
 })
+
+describe('core.board-lifecycle', () => {
+  it('fails on a board that loses one event (a promotion writes no event)', async () => {
+    const real = await createBetterSqlite3Adapter()
+    const dropsPromotions = (sql: string, parameters: readonly unknown[]) => /insert into "events"/i.test(sql) && parameters.includes('promoted')
+    const lossy: SqliteAdapter = {
+      ...real,
+      open: async (path, options) => {
+        const connection = await real.open(path, options)
+        return {
+          get path() {
+            return connection.path
+          },
+          get isOpen() {
+            return connection.isOpen
+          },
+          get inTransaction() {
+            return connection.inTransaction
+          },
+          prepare: (sql) => {
+            const statement = connection.prepare(sql)
+            return {
+              reader: statement.reader,
+              all: (parameters) => (dropsPromotions(sql, parameters) ? [] : statement.all(parameters)),
+              run: (parameters) => (dropsPromotions(sql, parameters) ? { changes: 1, lastInsertRowid: 0 } : statement.run(parameters)),
+              finalize: () => statement.finalize(),
+            }
+          },
+          exec: (sql) => connection.exec(sql),
+          backup: (destination) => connection.backup(destination),
+          close: () => connection.close(),
+        }
+      },
+    }
+    const result = await runCase(caseById('core.board-lifecycle'), lossy, '@kanban-db/adapter-better-sqlite3', { resolveFrom: root })
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/the event log is not one event per change, in order/)
+  })
+})

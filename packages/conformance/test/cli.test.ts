@@ -53,6 +53,29 @@ describe('kanban-conformance CLI', () => {
     expect((failure as { stdout: string }).stdout).toMatch(/FAIL no-such-adapter-module core\.file-roundtrip: the adapter did not load/)
   })
 
+  it('gives the Postgres engine a column: without a server every case skips with the reason', async () => {
+    const env = { ...process.env, KANBAN_DB_POSTGRES_URL: '' }
+    const { stdout } = await run(
+      process.execPath,
+      [cli, '--adapters', '@kanban-db/adapter-sql-js,@kanban-db/adapter-postgres', '--only', 'core.board-lifecycle', '--only', 'core.file-roundtrip'],
+      { cwd: root, env },
+    )
+    expect(stdout.split('\n')[0]).toMatch(/sql\.js \(SQLite [\d.]+\)\s+postgres \(PostgreSQL, no server\)$/)
+    expect(stdout).toMatch(/core\.board-lifecycle\s+core\s+pass\s+skip/)
+    expect(stdout).toContain('skip postgres core.board-lifecycle: no PostgreSQL server: set KANBAN_DB_POSTGRES_URL (./dev conformance starts a throwaway one)')
+    expect(stdout).toContain('skip postgres core.file-roundtrip: no PostgreSQL server')
+  })
+
+  it('takes the server from --postgres-url, and fails every case of a server that does not answer, saying so', async () => {
+    const failure = await run(
+      process.execPath,
+      [cli, '--adapters', '@kanban-db/adapter-postgres', '--postgres-url', 'postgresql://nobody@localhost/none?host=/nonexistent-kanban-socket-dir', '--only', 'core.board-lifecycle'],
+      { cwd: root, env: { ...process.env, KANBAN_DB_POSTGRES_URL: '' } },
+    ).catch((error: { code: number; stdout: string }) => error)
+    expect(failure).toMatchObject({ code: 1 })
+    expect((failure as { stdout: string }).stdout).toMatch(/FAIL postgres core\.board-lifecycle: the PostgreSQL server did not answer/)
+  })
+
   it('lists every case with its tier', async () => {
     const { stdout } = await run(process.execPath, [cli, '--list'], { cwd: root })
     expect(stdout).toMatch(/core\.file-roundtrip\s+core\s+/)

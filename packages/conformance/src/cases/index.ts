@@ -37,6 +37,7 @@ import { foreignShellBackup } from './foreign.shell-backup.js'
 import { faultsBoardWorkerEio } from './faults.board-worker-eio.js'
 import { faultsDispatcherEio } from './faults.dispatcher-eio.js'
 import { foreignMixedFleet } from './foreign.mixed-fleet.js'
+import { boardLifecycle } from './core.board-lifecycle.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -44,6 +45,7 @@ export const allCases: readonly ConformanceCase[] = [
   isolatedInstances,
   capabilityManifest,
   schemaMigrationsIdempotent,
+  boardLifecycle,
   beginImmediate,
   rollbackPreservesOriginalError,
   burst200,
