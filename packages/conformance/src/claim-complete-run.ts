@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { existsSync, statSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
-import { openBoard, type Board, type BoardEvent, type CreateTaskInput, type ReleasedClaim } from '@kanban-db/core'
+import type { Board, BoardEvent, CreateTaskInput, ReleasedClaim } from '@kanban-db/core'
 import type { CaseContext } from './case.js'
 import type { ClaimCompleteProcessResult } from './child-tasks/claim-complete-process.js'
 import type { ClaimCompleteWorkerPlan, ClaimCompleteWorkerResult } from './child-tasks/claim-complete-worker.js'
@@ -45,8 +45,8 @@ export interface ClaimCompleteMeasures {
   readonly elapsedMs: number
   /** From the first task to the last verified completion. */
   readonly totalMs: number
-  /** Largest `-wal` size seen while the run lasted (stat only). */
-  readonly maxWalBytes: number
+  /** Largest `-wal` size seen while the run lasted (stat only); undefined on an engine without one (Postgres). */
+  readonly maxWalBytes: number | undefined
   readonly walSamples: number
   /** Claims this process released as expired (`reclaimEveryMs`); each is a lost lease. */
   readonly released: readonly ReleasedClaim[]
@@ -68,22 +68,25 @@ export interface ClaimCompleteChecks {
  * invariants, never timing: every task done and completed exactly once, no task claimed by two
  * workers, every dependency completed before its dependent was claimed, the event log complete
  * (created, claimed, completed once each, in that order), no error (so no SQLITE_BUSY) surfaced
- * to any worker, one completed run per task, `integrity_check` ok. With a `plan`, also the
- * heartbeat checks of {@link verifyHeartbeats} against the run's lease.
+ * to any worker, one completed run per task, and on SQLite `integrity_check` ok. With a `plan`, also
+ * the heartbeat checks of {@link verifyHeartbeats} against the run's lease.
+ *
+ * The same code on every engine: the board is the case's (`context.openBoard`, `context.boardSpec`),
+ * so on Postgres the workers share one schema of the server. The `-wal` size is sampled where there
+ * is one (SQLite); `integrity_check` runs where there is one (SQLite).
  */
 export async function runClaimComplete(context: CaseContext, options: ClaimCompleteOptions): Promise<ClaimCompleteMeasures> {
-  const path = context.path('board.db')
-  const board = await openBoard({ path, adapter: context.adapter })
+  const spec = context.boardSpec()
+  const board = await context.openBoard()
+  const walPath = spec.engine === 'sqlite' ? `${spec.path}-wal` : undefined
   const workerTimeoutMs = options.durationMs * 4 + 120_000
   const processes = Array.from({ length: options.processes }, (_, processIndex) =>
     context.spawn<ClaimCompleteProcessResult>(
       'claim-complete-process',
       {
-        path,
+        board: spec,
         processIndex,
         threads: options.threads,
-        moduleName: context.moduleName,
-        resolveFrom: context.resolveFrom,
         timeoutMs: workerTimeoutMs,
         leaseMs: options.leaseMs ?? 600_000,
         sampleMs: 500,
@@ -99,7 +102,7 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
   try {
     await Promise.all(processes.map((child) => child.receive()))
     started = performance.now()
-    const produced = await produce(board, path, options)
+    const produced = await produce(board, walPath, options)
     for (const child of processes) child.send('drain')
     const settled = await Promise.allSettled(processes.map((child) => child.result))
     const failed = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [String(outcome.reason)] : []))
@@ -114,12 +117,14 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
   } finally {
     await board.close()
   }
-  const connection = await context.adapter.open(path)
-  try {
-    const integrity = connection.prepare('PRAGMA integrity_check').all([]).map((row) => Object.values(row)[0])
-    assert.deepEqual(integrity, ['ok'], 'integrity_check after the run')
-  } finally {
-    connection.close()
+  if (spec.engine === 'sqlite') {
+    const connection = await context.adapter.open(spec.path)
+    try {
+      const integrity = connection.prepare('PRAGMA integrity_check').all([]).map((row) => Object.values(row)[0])
+      assert.deepEqual(integrity, ['ok'], 'integrity_check after the run')
+    } finally {
+      connection.close()
+    }
   }
   return {
     tasks: measures.ids.length,
@@ -132,8 +137,8 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
   }
 }
 
-/** Creates the tasks batch by batch over the run's length, and samples the WAL size. */
-async function produce(board: Board, path: string, options: ClaimCompleteOptions) {
+/** Creates the tasks batch by batch over the run's length, and samples the WAL size (when `walPath`). */
+async function produce(board: Board, walPath: string | undefined, options: ClaimCompleteOptions) {
   const ids: string[] = []
   const fixed = 'tasks' in options.load ? options.load.tasks : undefined
   const batches = fixed === undefined ? undefined : Math.ceil(fixed / options.batch)
@@ -160,13 +165,15 @@ async function produce(board: Board, path: string, options: ClaimCompleteOptions
       reclaimed = performance.now()
       released.push(...(await board.releaseStaleClaims()))
     }
-    if (existsSync(`${path}-wal`)) maxWalBytes = Math.max(maxWalBytes, statSync(`${path}-wal`).size) // stat only
-    walSamples += 1
+    if (walPath !== undefined) {
+      if (existsSync(walPath)) maxWalBytes = Math.max(maxWalBytes, statSync(walPath).size) // stat only
+      walSamples += 1
+    }
     // Load shaping, not coordination: the dispatcher feeds work over the run's length.
     const wait = (fixed === undefined ? performance.now() + pause : due) - performance.now()
     if (wait > 0) await delay(wait)
   }
-  return { ids, elapsedMs: performance.now() - started, maxWalBytes, walSamples, released }
+  return { ids, elapsedMs: performance.now() - started, maxWalBytes: walPath === undefined ? undefined : maxWalBytes, walSamples, released }
 }
 
 async function countUnfinished(board: Board): Promise<number> {

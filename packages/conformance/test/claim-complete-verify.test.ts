@@ -181,9 +181,9 @@ describe('the claim-complete worker notices a lease that ran out', () => {
     await setup.createTasks(ids.map((id) => ({ id, title: id })))
     await setup.close()
     const plan = { heartbeatEveryMs: 500, holdMs: [700, 800] as const, longHoldMs: [700, 800] as const }
-    const result = await claimCompleteWorker(adapter, { path, workerId: 'w0', leaseMs, plan, finish }, drainingChannel())
-    const board = await openBoard({ path, adapter })
-    return { board, ids, result }
+    const board = { engine: 'sqlite', moduleName: '@kanban-db/adapter-sql-js', resolveFrom: process.cwd(), path }
+    const result = await claimCompleteWorker(adapter, { board, workerId: 'w0', leaseMs, plan, finish }, drainingChannel())
+    return { board: await openBoard({ path, adapter }), ids, result }
   }
 
   it('control: with a 60 s lease the heartbeats keep every claim, and the run verifies', async () => {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
-import { KanbanDbError, openBoard, type Board, type ClaimedTask, type ClaimOptions, type SqliteAdapter, type Task } from '@kanban-db/core'
+import { KanbanDbError, type ClaimedTask, type ClaimOptions, type SqliteAdapter, type Task } from '@kanban-db/core'
+import { boardSpecArg, openSpecBoard } from '../board-spec.js'
 import type { TaskChannel } from '../task-channel.js'
 
 /** How a worker finishes a task: `complete` then `claimNext`, or both in one commit with `completeAndClaimNext`. */
@@ -60,7 +61,7 @@ export interface ClaimCompleteWorkerResult {
 }
 
 /**
- * A worker of the claim-complete cases: opens the board, then claims and completes tasks until the
+ * A worker of the claim-complete cases: opens the case's board (`args.board`), then claims and completes tasks until the
  * parent says `drain` and nothing is left to do (no todo, ready or running task), or says `abort`.
  * Sends `ready` once the board is open. Never throws for a board error: it counts it by code and
  * stops, so the parent can report every worker's view.
@@ -100,7 +101,7 @@ export async function claimCompleteWorker(adapter: SqliteAdapter, args: Record<s
     if (mode !== 'abort') mode = 'failed'
   }
   const stopped = () => mode === 'abort' || mode === 'failed'
-  const board = await openBoard({ path: String(args.path), adapter })
+  const board = await openSpecBoard(boardSpecArg(args), { adapter })
   const claim: ClaimOptions = { workerId, pid: process.pid, host: hostname(), leaseMs }
 
   /** Holds `task` for `holdMs` (the "work"), heartbeating it on the plan's schedule. False when a heartbeat failed. */
