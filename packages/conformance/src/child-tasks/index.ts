@@ -17,6 +17,7 @@ import { hygieneWriteRows } from './hygiene-write-rows.js'
 import { foreignBoardWorker } from './foreign-board-worker.js'
 import { faultsBoardWorker } from './faults-board-worker.js'
 import { faultsDispatcher } from './faults-dispatcher.js'
+import { postgresFirstOpen } from './postgres-first-open.js'
 import { boardRead } from './board-read.js'
 
 /**
@@ -46,5 +47,6 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'foreign-board-worker': foreignBoardWorker,
   'faults-board-worker': faultsBoardWorker,
   'faults-dispatcher': faultsDispatcher,
+  'postgres-first-open': postgresFirstOpen,
   'board-read': boardRead,
 }
