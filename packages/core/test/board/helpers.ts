@@ -1,6 +1,8 @@
 import { join } from 'node:path'
-import { openBoard, type BoardOptions, type SqliteAdapter, type SqliteBoard as Board } from '@kanban-db/core'
+import { sql } from 'kysely'
+import { openBoard, type Board as AnyBoard, type BoardOptions, type CommonBoardOptions, type SqliteAdapter, type SqliteBoard as Board } from '@kanban-db/core'
 import { afterEach } from 'vitest'
+import { isEngineSubject, type EngineSubject } from '../engines.js'
 import { tempDir } from '../temp-dir.js'
 
 /** A clock tests move by hand. */
@@ -13,20 +15,37 @@ export class TestClock {
   }
 }
 
-/** Opens a board on a fresh file; closed after the test. */
+/**
+ * Opens a board on a fresh file (a SQLite adapter) or a fresh database or schema (an engine
+ * subject), with a test clock; closed (and its schema dropped) after the test.
+ */
+export async function openTestBoard(adapter: SqliteAdapter, options?: Partial<BoardOptions>): Promise<{ board: Board; clock: TestClock; path: string }>
 export async function openTestBoard(
-  adapter: SqliteAdapter,
+  subject: SqliteAdapter | EngineSubject,
+  options?: Partial<CommonBoardOptions>,
+): Promise<{ board: AnyBoard; clock: TestClock; path: string }>
+export async function openTestBoard(
+  subject: SqliteAdapter | EngineSubject,
   options: Partial<BoardOptions> = {},
-): Promise<{ board: Board; clock: TestClock; path: string }> {
+): Promise<{ board: AnyBoard; clock: TestClock; path: string }> {
   const clock = new TestClock()
+  if (isEngineSubject(subject)) {
+    const { factory, schema } = subject.fresh()
+    const board = await openBoard({ clock: clock.read, ...options, engine: factory })
+    afterEach(async () => {
+      if (schema !== undefined) await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(board.db).catch(() => {})
+      await board.close()
+    })
+    return { board, clock, path: board.location }
+  }
   const path = options.path ?? join(tempDir(), 'board.db')
-  const board = await openBoard({ adapter, clock: clock.read, ...options, path })
+  const board = await openBoard({ adapter: subject, clock: clock.read, ...options, path })
   afterEach(() => board.close())
   return { board, clock, path }
 }
 
 /** Everything on the board, to show that a refused call changed nothing. */
-export async function snapshot(board: Board): Promise<unknown> {
+export async function snapshot(board: AnyBoard): Promise<unknown> {
   return {
     tasks: await board.db.selectFrom('tasks').selectAll().orderBy('id').execute(),
     dependencies: await board.db.selectFrom('task_dependencies').selectAll().orderBy('task_id').orderBy('depends_on_id').execute(),
@@ -39,7 +58,7 @@ export async function snapshot(board: Board): Promise<unknown> {
  * Runs `call`, expects it to reject with an error of `code` (`*`: any error), and checks the board
  * did not change.
  */
-export async function expectRefused(board: Board, code: string, call: () => Promise<unknown>): Promise<Error & { code: string }> {
+export async function expectRefused(board: AnyBoard, code: string, call: () => Promise<unknown>): Promise<Error & { code: string }> {
   const before = await snapshot(board)
   let caught: unknown
   try {

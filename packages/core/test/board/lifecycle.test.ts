@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { hostname } from 'node:os'
 import { LATEST_SCHEMA_VERSION, TASK_STATUSES, transitions } from '@kanban-db/core'
-import { bundledAdapters } from '../adapters.js'
+import { boardSubjects } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
 
-for (const { name, create } of bundledAdapters) {
-  describe(`board lifecycle on ${name}`, () => {
+for (const { name, engine, create, skip } of boardSubjects) {
+  describe.skipIf(skip !== undefined)(`board lifecycle on ${name}${skip ? ` (skip: ${skip})` : ''}`, () => {
     it('creates ready tasks with defaults, ids that sort by time, and one created event', async () => {
       const { board, clock } = await openTestBoard(await create())
       const first = await board.createTask({ title: 'first' })

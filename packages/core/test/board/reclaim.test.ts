@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { CRASH_GRACE_ENV } from '@kanban-db/core'
-import { bundledAdapters } from '../adapters.js'
+import { boardSubjects } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
 
-for (const { name, create } of bundledAdapters) {
-  describe(`reclaiming claims on ${name}`, () => {
+for (const { name, engine, create, skip } of boardSubjects) {
+  describe.skipIf(skip !== undefined)(`reclaiming claims on ${name}${skip ? ` (skip: ${skip})` : ''}`, () => {
     it('releases expired leases to ready (or failed past max attempts) and closes their runs as expired', async () => {
       const { board, clock } = await openTestBoard(await create())
       const retried = await board.createTask({ title: 'retried', maxAttempts: 2, priority: 2 })

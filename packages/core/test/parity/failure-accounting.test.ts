@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_MAX_RETRIES } from '@kanban-db/core'
-import { bundledAdapters } from '../adapters.js'
+import { boardSubjects } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from '../board/helpers.js'
 
-for (const { name, create } of bundledAdapters) {
-  describe(`failure accounting on ${name}`, () => {
+for (const { name, engine, create, skip } of boardSubjects) {
+  describe.skipIf(skip !== undefined)(`failure accounting on ${name}${skip ? ` (skip: ${skip})` : ''}`, () => {
     it(`gives up past the board's maxRetries (default ${DEFAULT_MAX_RETRIES}): spawn failures, timeouts and errors count; blocked with a gave-up event`, async () => {
       const { board } = await openTestBoard(await create())
       const task = await board.createTask({ title: 't', maxAttempts: 10 })

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { bundledAdapters } from '../adapters.js'
+import { boardSubjects, bundledAdapters } from '../adapters.js'
 import { expectRefused, openTestBoard } from '../board/helpers.js'
 import { controlDidNotReproduce, openSharedBoard, sharesFiles, startChildren } from './helpers.js'
 
-for (const { name, create } of bundledAdapters) {
-  describe(`notification subscriptions on ${name}`, () => {
+for (const { name, engine, create, skip } of boardSubjects) {
+  describe.skipIf(skip !== undefined)(`notification subscriptions on ${name}${skip ? ` (skip: ${skip})` : ''}`, () => {
     it('a subscriber resumes exactly after the last acknowledged event; an unacknowledged batch is delivered again after its lease', async () => {
       const { board, clock } = await openTestBoard(await create())
       await board.createTask({ title: 'before' })
@@ -73,8 +73,8 @@ for (const { name, create } of bundledAdapters.filter((adapter) => sharesFiles(a
   })
 }
 
-for (const { name, create } of bundledAdapters) {
-  describe(`attachments, meta and tenants on ${name}`, () => {
+for (const { name, engine, create, skip } of boardSubjects) {
+  describe.skipIf(skip !== undefined)(`attachments, meta and tenants on ${name}${skip ? ` (skip: ${skip})` : ''}`, () => {
     it('keeps attachment metadata (never bytes) with an event; meta JSON round-trips; tenants filter lists and claims', async () => {
       const { board } = await openTestBoard(await create())
       const task = await board.createTask({ title: 't', meta: { branch: 'feat/x', model: { name: 'm', temperature: 0.2 } }, tenant: 'acme' })
