@@ -4,6 +4,7 @@
 #   scripts/postgres-server.sh url      print the running server's URL (exit 1 if none)
 #   scripts/postgres-server.sh status   say whether it runs (exit 0) or not (exit 3)
 #   scripts/postgres-server.sh stop     stop it and delete its directory
+#   scripts/postgres-server.sh restart  pg_ctl restart -m fast (for tests of a server restarted mid-run)
 #
 # Debian's PostgreSQL 15 (/usr/lib/postgresql/15/bin; installed with apt-get when missing and root).
 # Everything lives in one directory /tmp/kanban-db-postgres.XXXXXX: the cluster (data/), its log
@@ -167,6 +168,18 @@ cmd_url() {
   url_of "$dir"
 }
 
+cmd_restart() {
+  find_bin || die "PostgreSQL $PG_VERSION is not installed"
+  local dir; dir="$(recorded_dir)"
+  [ -n "$dir" ] && server_pid "$dir" >/dev/null || die "no server running (scripts/postgres-server.sh start)"
+  if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 60 restart </dev/null >/dev/null 2>&1 9>&-; then
+    tail -n 20 "$dir/log" >&2 || true
+    die "pg_ctl restart failed (log: $dir/log)"
+  fi
+  ready "$dir" || die "the server restarted but does not accept connections (log: $dir/log)"
+  say "restarted the server in $dir"
+}
+
 cmd_status() {
   local dir pid; dir="$(recorded_dir)"
   if [ -n "$dir" ] && pid="$(server_pid "$dir")"; then
@@ -183,5 +196,6 @@ case "${1:-}" in
   stop)   cmd_stop ;;
   url)    cmd_url ;;
   status) cmd_status ;;
-  *) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  restart) cmd_restart ;;
+  *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
