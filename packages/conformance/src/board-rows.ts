@@ -11,6 +11,7 @@ const BATCH_TITLE = /^batch (\S+)\.(\d+)$/
  * - every task has exactly one `created` event, and every event names a task;
  * - every claim is whole: a task has one run per attempt and one `claimed` event per run, a running
  *   task exactly one open run (its `current_run_id`), any other task none.
+ * For boards without reviews (a reviewer's claim opens a run of its own): the crash writer's.
  */
 export async function halfAppliedRows(board: Board, batchSize: number): Promise<string[]> {
   const problems: string[] = []
