@@ -99,6 +99,31 @@ describeServer('postgres engine: creating and migrating the board', () => {
     track(await open(schema, true))
   })
 
+  it("waits for another process's migration however long it takes, whatever statementTimeoutMs says", async () => {
+    const schema = freshSchema()
+    const holder = await rawClient()
+    await holder.query(`SELECT pg_advisory_lock(hashtext('kanban_db.migrate'), hashtext($1))`, [schema])
+    const opening = postgres({ connectionString: serverUrl(), schema, poolSize: 1, statementTimeoutMs: 200 }).open({ readonly: false })
+    // The server shows the opener's lock wait outliving the 200 ms statement timeout it would otherwise
+    // have; an open that fails (or finishes) meanwhile ends the wait at once.
+    const openedEarly = opening.then(() => {
+      throw new Error('opened while the migration lock was held')
+    })
+    openedEarly.catch(() => {}) // once the lock is released, opening is expected
+    await Promise.race([openedEarly, until(async () => {
+      const { rows } = await holder.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+          WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = hashtext($1)::oid
+            AND clock_timestamp() - a.query_start > interval '300 milliseconds'`,
+        [schema],
+      )
+      return rows[0].n > 0
+    })])
+    await holder.query(`SELECT pg_advisory_unlock(hashtext('kanban_db.migrate'), hashtext($1))`, [schema])
+    const engine = track(await opening)
+    expect(await engine.schemaVersion()).toBe(LATEST_SCHEMA_VERSION)
+  })
+
   it('refuses a board newer than this code, read-only or not, and leaves it unchanged', async () => {
     const schema = freshSchema()
     await (await open(schema)).close()

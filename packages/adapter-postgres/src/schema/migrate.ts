@@ -74,6 +74,9 @@ export async function migrateBoardSchema(connection: MigrationConnection, target
   if (before === LATEST_SCHEMA_VERSION) return before
 
   const schema = quoteIdentifier(target.schema)
+  // The board's statementTimeoutMs is for its queries: waiting for another process's migration, and
+  // the DDL itself, may take longer. RESET (in finally) goes back to the connection's own setting.
+  await connection.exec('SET statement_timeout = 0')
   await connection.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEYS})`, [target.schema])
   try {
     // Both IF NOT EXISTS are for processes that held the lock before this one: under the lock, only
@@ -107,6 +110,7 @@ export async function migrateBoardSchema(connection: MigrationConnection, target
     await connection.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEYS})`, [target.schema]).catch(() => {
       // The session is gone, and its lock with it; the caller discards the connection.
     })
+    await connection.exec('RESET statement_timeout').catch(() => {})
   }
 }
 
