@@ -31,6 +31,34 @@ describeServer('postgres engine: failing writes', () => {
     expect(await engine.db.selectFrom('tasks').select('id').execute()).toEqual([{ id: 'after' }])
   })
 
+  it('recovers when every connection of the engine dies at once (as in a server restart): the next write works', async () => {
+    const schema = freshSchema()
+    const app = `kt-${schema}`
+    const engine = track(
+      await postgres({ connectionString: serverUrl(), schema, poolSize: 4, pool: { application_name: app } }).open({ readonly: false }),
+    )
+    // Four writes open at once, so four connections wait idle in the pool afterwards.
+    const allOpen = signal()
+    let open = 0
+    await Promise.all(
+      Array.from({ length: 4 }, (_, index) =>
+        engine.writeTxn(async (trx) => {
+          if (++open === 4) allOpen.resolve()
+          await allOpen.promise
+          await trx.insertInto('tasks').values(taskRow(`t${index}`)).execute()
+        }),
+      ),
+    )
+    const admin = await rawClient()
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app])
+    expect(rows.length).toBe(4)
+    for (const { pid } of rows) await admin.query('SELECT pg_terminate_backend($1, 10000)', [pid])
+    // Idle connections the pool may not have noticed dead yet fail at BEGIN, before anything of the write was sent.
+    await engine.writeTxn((trx) => trx.insertInto('tasks').values(taskRow('after')).execute())
+    const check = await rawClient(schema)
+    expect((await check.query('SELECT count(*)::int AS n FROM tasks')).rows[0].n).toBe(5)
+  })
+
   it('rejects a callback past its timeout at once, refuses its later queries and keeps none of its work', async () => {
     const engine = await openEngine()
     const resume = signal()

@@ -41,11 +41,12 @@ export class PoolTransactions implements TransactionSource {
 
   /**
    * A client in an open READ COMMITTED transaction. A pooled connection that died while idle (a
-   * server restart the pool has not noticed yet) fails its BEGIN; nothing was sent, so another
-   * client is tried, a few times.
+   * server restart the pool has not noticed yet) fails its BEGIN; nothing of the write was sent, so
+   * the client is discarded and another tried: at most every client the pool had, plus a new one.
    */
   async #begin(pool: pg.Pool): Promise<pg.PoolClient> {
-    for (let tries = 1; ; tries++) {
+    const tries = pool.totalCount + 1
+    for (let tried = 1; ; tried++) {
       const client = await pool.connect()
       try {
         await client.query('BEGIN ISOLATION LEVEL READ COMMITTED')
@@ -53,7 +54,7 @@ export class PoolTransactions implements TransactionSource {
         return client
       } catch (error) {
         client.release(asError(error))
-        if (!isConnectionFailure(error) || tries >= staleBeginTries) throw error
+        if (!isConnectionFailure(error) || tried >= tries) throw error
       }
     }
   }
@@ -72,9 +73,6 @@ export class PoolTransactions implements TransactionSource {
     await this.#priority.query('SELECT pg_cancel_backend($1)', [pid])
   }
 }
-
-/** Broken idle connections a write may find in a row before its BEGIN gives up. */
-const staleBeginTries = 3
 
 /**
  * What the engine keeps per physical connection: a Kysely bound to it, how many statements are in
