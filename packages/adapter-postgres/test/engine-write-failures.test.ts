@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { expect, it } from 'vitest'
 import { postgres } from '../src/index.js'
-import { describeServer, freshSchema, rawClient, serverUrl, signal, taskRow, track } from './server.js'
+import { describeServer, freshSchema, rawClient, serverUrl, signal, taskRow, track, until } from './server.js'
 
 async function openEngine(schema = freshSchema(), readonly = false) {
   return track(await postgres({ connectionString: serverUrl(), schema }).open({ readonly }))
@@ -104,9 +104,12 @@ describeServer('postgres engine: failing writes', () => {
     expect(await reader.db.selectFrom('tasks').select('id').execute()).toEqual([])
   })
 
-  it('close() waits for running writes, refuses new ones with BoardClosed, and twice is a no-op', async () => {
+  it('close() waits for running writes, refuses new ones with BoardClosed, ends every connection, and twice is a no-op', async () => {
     const schema = freshSchema()
-    const engine = await openEngine(schema)
+    const app = `kt-${schema}`
+    const engine = track(await postgres({ connectionString: serverUrl(), schema, pool: { application_name: app } }).open({ readonly: false }))
+    engine.onWake(() => {})
+    await engine.writeTxn(() => undefined, { priority: true })
     const entered = signal()
     const finish = signal()
     const order: string[] = []
@@ -124,6 +127,8 @@ describeServer('postgres engine: failing writes', () => {
     await engine.close()
     const check = await rawClient(schema)
     expect((await check.query('SELECT id FROM tasks')).rows).toEqual([{ id: 'last' }])
+    // Main pool, reserved pool and LISTEN connection are all gone.
+    await until(async () => (await check.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [app])).rows[0].n === 0)
   })
 
   it('passes a bug in a callback through unchanged and rolls its work back', async () => {
