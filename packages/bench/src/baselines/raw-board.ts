@@ -288,7 +288,7 @@ function pooledRandomBytes(size: number): Buffer {
 }
 
 /** `prefix` + 10 characters of time (ms, Crockford base32) + 16 random characters, like core's newId. */
-function boardId(prefix: string, now: number): string {
+export function boardId(prefix: string, now: number): string {
   let time = ''
   let rest = Math.max(0, Math.floor(now))
   for (let i = 0; i < 10; i++) {
@@ -307,6 +307,6 @@ function boardId(prefix: string, now: number): string {
 }
 
 /** 128 random bits, base64url, like core's newClaimToken. */
-function claimToken(): string {
+export function claimToken(): string {
   return pooledRandomBytes(16).toString('base64url')
 }

@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import { openBoard, type Board } from '@kanban-db/core'
+import { postgres } from '@kanban-db/adapter-postgres'
+import { NotMeasured } from '../contender.ts'
+import { now } from '../clock.ts'
+
+/**
+ * The server every Postgres contender of one run measures on: `KANBAN_DB_POSTGRES_URL` (set by
+ * `./dev bench`: a throwaway server, the one `./dev postgres start` runs, or the caller's own).
+ * Without it the Postgres contenders are NOT MEASURED with this reason.
+ */
+export function postgresUrl(): string {
+  const url = process.env['KANBAN_DB_POSTGRES_URL']
+  if (!url) {
+    throw new NotMeasured(
+      'KANBAN_DB_POSTGRES_URL is unset: no PostgreSQL server to measure on (./dev bench starts one when PostgreSQL 15 is installed; or set it to a postgresql:// URL)',
+    )
+  }
+  return url
+}
+
+/**
+ * The shell command that restarts the server of {@link postgresUrl} (`./dev bench` sets
+ * `KANBAN_DB_POSTGRES_RESTART` for a server it started or found; never for one the caller named).
+ * Without it P5 is NOT MEASURED with this reason.
+ */
+export function restartCommand(): string {
+  const command = process.env['KANBAN_DB_POSTGRES_RESTART']
+  if (!command) {
+    throw new NotMeasured(
+      'KANBAN_DB_POSTGRES_RESTART is unset: the bench may not restart this server (./dev bench sets it only for a server it started or found, never for one the caller named)',
+    )
+  }
+  return command
+}
+
+/** Runs the restart command with `sh -c`; resolves with how long it took (ms), rejects with its output when it fails. */
+export function runRestart(command: string): Promise<number> {
+  const started = now()
+  return new Promise((resolve, reject) => {
+    execFile('sh', ['-c', command], { timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`the restart command failed (${error.message.split('\n')[0]}): ${`${stdout}${stderr}`.trim().slice(-400)}`))
+      else resolve(now() - started)
+    })
+  })
+}
+
+/** A fresh schema name for one run of one contender: never reused, so no run sees another's rows. */
+export function freshSchema(label: string): string {
+  return `bench_${label.replace(/[^a-z0-9_]/g, '_')}_${process.pid}_${randomBytes(4).toString('hex')}`.slice(0, 63)
+}
+
+/** One connection of the bench's own (not the board's) to `url`, in `schema` when one is given. */
+export async function adminClient(url: string, schema?: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, ...(schema ? { options: `-c search_path=${schema}` } : {}), application_name: 'kanban-db-bench' })
+  client.on('error', () => {})
+  await client.connect()
+  return client
+}
+
+/** Drops `schema` and everything in it (the end of every Postgres contender's run). */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = await adminClient(url)
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/**
+ * Runs `body` with a fresh schema and drops the schema afterwards, whatever happened (after a
+ * failed drop, retried once: a server restarted moments ago may refuse the first connection).
+ */
+export async function withFreshSchema<T>(label: string, body: (url: string, schema: string) => Promise<T>): Promise<T> {
+  const url = postgresUrl()
+  const schema = freshSchema(label)
+  try {
+    return await body(url, schema)
+  } finally {
+    if (!process.env['BENCH_KEEP']) {
+      await dropSchema(url, schema).catch(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        await dropSchema(url, schema)
+      })
+    }
+  }
+}
+
+/** A board on the Postgres engine in `schema` (created by its first open). */
+export function openPgBoard(url: string, schema: string, pool?: pg.PoolConfig): Promise<Board> {
+  return openBoard({ engine: postgres({ connectionString: url, schema, ...(pool ? { pool } : {}) }) })
+}
+
+/** `count` ready tasks titled for the bench, priorities 0-4, as `createTasks` inputs. */
+export function pgBenchTasks(count: number, offset = 0): Array<{ title: string; priority: number }> {
+  return Array.from({ length: count }, (_, i) => ({ title: `bench task ${offset + i}`, priority: (offset + i) % 5 }))
+}
+
+/**
+ * Creates `count` ready tasks through the board, 1,000 per `createTasks` (one transaction each),
+ * four calls at a time: on Postgres createTasks sends two single-row INSERTs per task (about 0.7 ms
+ * a task here), and the fleets' backlogs run to thousands of tasks.
+ */
+export async function fillPgBoard(board: Board, count: number, offset = 0): Promise<void> {
+  let next = 0
+  const filler = async (): Promise<void> => {
+    while (next < count) {
+      const from = next
+      next += 1000
+      await board.createTasks(pgBenchTasks(Math.min(1000, count - from), offset + from))
+    }
+  }
+  await Promise.all(Array.from({ length: 4 }, filler))
+}
+
+/** Prints a line on stderr when BENCH_DEBUG is set. */
+export function debug(message: string): void {
+  if (process.env['BENCH_DEBUG']) console.error(`[pg ${new Date().toISOString()}] ${message}`)
+}
+
+/** The server's version and the settings that decide commit cost, for the notes. */
+export async function describeServer(url: string): Promise<string> {
+  const client = await adminClient(url)
+  try {
+    const { rows } = await client.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'max_connections', 'shared_buffers') ORDER BY name`,
+    )
+    return rows.map((r) => `${r.name}=${r.setting}`).join(' ')
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/**
+ * A monotonic clock in ms that every process on this machine shares (CLOCK_MONOTONIC through
+ * `process.hrtime`): a time taken in one process can be subtracted from one taken in another.
+ */
+export const sharedNow = (): number => Number(process.hrtime.bigint()) / 1e6
