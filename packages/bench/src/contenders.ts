@@ -15,6 +15,8 @@ import { boardLoop } from './scenarios/board-loop.ts'
 import { boardOpen } from './scenarios/board-open.ts'
 import { designCosts } from './scenarios/design-costs.ts'
 import { fleet } from './scenarios/fleet.ts'
+import { pgBoard, pgRawBoard } from './postgres/pg-single.ts'
+import { pgFleet, pgGraphileFleet, pgRawBoardFleet, pgRestart, pgWakeLatency } from './postgres/pg-fleet.ts'
 
 /**
  * Every contender, in the order one repetition runs them: each kanban-db scenario soon after the
@@ -56,6 +58,14 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     fleet('NORMAL', 'chained'),
     fleet('FULL', 'raw-board-chained'),
     fleet('FULL', 'chained'),
+    // PostgreSQL (P1-P5), on the server of KANBAN_DB_POSTGRES_URL; each run in a fresh schema, dropped after.
+    pgRawBoard(),
+    pgBoard(),
+    pgGraphileFleet(),
+    pgRawBoardFleet(),
+    pgFleet(),
+    pgWakeLatency(),
+    pgRestart(),
   ]
 }
 

@@ -168,12 +168,80 @@ export function goals(): (Goal | Ceiling)[] {
     goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
     value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['osync', 'perSecond']),
   })
+  list.push(...postgresGoals())
   list.push(...ceilings())
   return list
 }
 
+/** P3's goals on the wake-up latency, in ms. */
+export const PG_WAKE_P50_MS = 5
+export const PG_WAKE_P99_MS = 25
+/** P5: work must resume within this long after the restart. */
+export const PG_RESUME_MS = 5000
+
 /**
- * The ceilings printed after the goals: G5, C5 and C1 against what raw SQLite reaches in the same run,
+ * The PostgreSQL goals (P1-P5), each on contenders measured in the same repetition on the same
+ * server (pg-*.ts under src/postgres). Zero-count goals are decided by the worst repetition, as are
+ * P5's (one lost acknowledgement or one slow resume in any restart is the answer).
+ */
+export function postgresGoals(): Goal[] {
+  return [
+    {
+      id: 'P1', measure: "Postgres, 1 process: board claim+complete/s / raw node-postgres loop running the board's own statements (pg-raw-board)",
+      goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
+      value: (r) => ratio(r, ['pg-board', 'perSecond'], ['pg-raw-board', 'perSecond']),
+    },
+    {
+      id: 'P2', measure: 'Postgres, 4 processes x 8 loops: board tasks/s (completeAndClaimNext, the board\'s rows) / graphile-worker defaults, no-op jobs',
+      goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
+      value: (r) => ratio(r, ['pg-fleet', 'perSecond'], ['pg-graphile-fleet', 'perSecond']),
+    },
+    {
+      id: 'P3 p50', measure: 'Postgres: createTask in one process to claimNext returning it in an idle worker process (onWake), p50',
+      goal: `<= ${PG_WAKE_P50_MS} ms`, unit: 'ms', holds: (v) => v <= PG_WAKE_P50_MS,
+      value: (r) => figure(r, 'pg-wake-latency', 'p50Ms'),
+    },
+    {
+      id: 'P3 p99', measure: 'the same, p99',
+      goal: `<= ${PG_WAKE_P99_MS} ms`, unit: 'ms', holds: (v) => v <= PG_WAKE_P99_MS,
+      value: (r) => figure(r, 'pg-wake-latency', 'p99Ms'),
+    },
+    {
+      id: 'P4 double claims', measure: 'the P2 fleet: tasks claimed or completed twice, claim tokens handed out twice (all repetitions)',
+      goal: '0', unit: 'count', holds: (v) => v === 0, decidedBy: 'worst',
+      value: (r) => figure(r, 'pg-fleet', 'doubleClaims'),
+    },
+    {
+      id: 'P4 lost tasks', measure: 'the P2 fleet: acknowledged but not done, done but never acknowledged, left running (all repetitions)',
+      goal: '0', unit: 'count', holds: (v) => v === 0, decidedBy: 'worst',
+      value: (r) => figure(r, 'pg-fleet', 'lostTasks'),
+    },
+    {
+      id: 'P4 errors', measure: 'the P2 fleet: errors a board call threw to a worker loop (all repetitions)',
+      goal: '0', unit: 'count', holds: (v) => v === 0, decidedBy: 'worst',
+      value: (r) => figure(r, 'pg-fleet', 'errors'),
+    },
+    {
+      id: 'P4 share', measure: 'the P2 fleet: smallest process share of completions in any 1 s window',
+      goal: '>= 15 %', unit: '%', holds: (v) => v >= 15,
+      value: (r) => figure(r, 'pg-fleet', 'minWindowSharePct'),
+    },
+    {
+      id: 'P5 lost acks', measure: 'server restarted mid-run: completions acknowledged to a worker and not done afterwards (all repetitions)',
+      goal: '0', unit: 'count', holds: (v) => v === 0, decidedBy: 'worst',
+      value: (r) => figure(r, 'pg-restart', 'lostAcks'),
+    },
+    {
+      id: 'P5 resume', measure: 'server restarted mid-run: longest stretch without an acknowledged completion (worst repetition)',
+      goal: `<= ${PG_RESUME_MS / 1000} s`, unit: 'ms', holds: (v) => v <= PG_RESUME_MS, decidedBy: 'worst',
+      value: (r) => figure(r, 'pg-restart', 'resumeGapMs'),
+    },
+  ]
+}
+
+/**
+ * The ceilings printed after the goals: G5, C5 and C1 against what raw SQLite reaches in the same run
+ * (and P2 against raw node-postgres running the board's statements),
  * first with raw loops that write the tasks table alone, then with raw loops that write the board's
  * own rows (run rows, events: `raw-board*`), which any implementation of the board must write.
  */
@@ -224,6 +292,14 @@ export function ceilings(): Ceiling[] {
     ceiling(
       'C1 chained', 'fleet-chained/FULL (completeAndClaimNext, one commit per cycle) / raw-claim/FULL',
       "C1's ratio with one commit per cycle", 'fleet-chained/FULL', 'raw-claim/FULL',
+    ),
+    ceiling(
+      'P2 ceiling, board rows', "pg-raw-board-fleet (4 x 8 raw node-postgres loops, the board's own statements, one commit per task) / pg-graphile-fleet",
+      "below 1.0x: no implementation writing the board's rows holds P2 on this server", 'pg-raw-board-fleet', 'pg-graphile-fleet',
+    ),
+    ceiling(
+      'P2 vs pg-raw-board-fleet', 'pg-fleet tasks/s / pg-raw-board-fleet tasks/s',
+      "share of what the board's own statements reach raw, 4 x 8", 'pg-fleet', 'pg-raw-board-fleet',
     ),
   ]
 }

@@ -64,6 +64,11 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'raw-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'raw-board-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'board-batched/FULL': [['tasksPerSecond', '/s']],
+  'pg-graphile-fleet': [['perSecond', 'jobs/s'], ['minWindowSharePct', '%']],
+  'pg-raw-board-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%']],
+  'pg-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['doubleClaims', 'count'], ['lostTasks', 'count'], ['errors', 'count']],
+  'pg-wake-latency': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count']],
+  'pg-restart': [['lostAcks', 'count'], ['resumeGapMs', 'ms'], ['restartMs', 'ms'], ['connectionLost', 'count'], ['inDoubt', 'count'], ['perSecond', 'tasks/s']],
   'design-costs': [
     ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],
     ['claimSelectRawUs', 'µs'], ['claimSelectBoardUs', 'µs'],
@@ -128,7 +133,7 @@ export function renderReport(input: {
     '',
   )
   if (ceilings.length > 0) {
-    out.push('Ceilings (not goals: C1 and C5 against stronger raw baselines of the same repetition; on a CPU-bound machine these say how far SQLite itself gets)')
+    out.push('Ceilings (not goals: C1, C5 and P2 against stronger raw baselines of the same repetition; on a CPU-bound machine these say how far SQLite, or the board\'s rows on Postgres, get)')
     out.push(
       table(
         ['line', 'measure', 'reads', 'min', 'median', 'max', 'verdict'],
