@@ -119,18 +119,22 @@ export function postgresMigrations(schema: string): readonly PostgresMigration[]
 
         -- Identity values are handed out when a row is inserted, not when it commits: without this
         -- trigger a reader polling "id > cursor" can see a later id commit first, move its cursor past
-        -- an earlier id still in flight, and never see that event. The transaction-scoped advisory
-        -- lock, taken before the statement draws any id and held to COMMIT/ROLLBACK, makes
-        -- event-writing transactions take ids one after another: every id below a committed one is
-        -- already committed (or rolled back) by the time it becomes visible.
+        -- an earlier id still in flight, and never see that event. So each event gets its final id at
+        -- COMMIT: a deferred trigger takes a transaction-scoped advisory lock (held until the commit
+        -- is visible) and draws the id then. Event-writing transactions thus draw their ids one after
+        -- another, in commit order: every id below a committed one is already committed (or rolled
+        -- back). The lock is held only from the transaction's COMMIT to its end, not from its first
+        -- event on, so writers that append events still run concurrently until they commit.
         CREATE FUNCTION kanban_db_events_in_commit_order() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           PERFORM pg_advisory_xact_lock(${EVENTS_LOCK_KEYS});
+          UPDATE events SET id = nextval(pg_get_serial_sequence(TG_TABLE_SCHEMA || '.events', 'id')) WHERE id = NEW.id;
           RETURN NULL;
         END
         $$;
-        CREATE TRIGGER ${EVENTS_ORDER_TRIGGER} BEFORE INSERT ON events
-          FOR EACH STATEMENT EXECUTE FUNCTION kanban_db_events_in_commit_order();
+        CREATE CONSTRAINT TRIGGER ${EVENTS_ORDER_TRIGGER} AFTER INSERT ON events
+          DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION kanban_db_events_in_commit_order();
 
         CREATE TABLE comments (
           id TEXT PRIMARY KEY,
