@@ -35,19 +35,19 @@ describe('postgres engine config', () => {
   })
 
   it('names server, database and schema in the location, never the password (nor the user)', () => {
-    const config = boardPoolConfig(resolvePostgresConfig({ connectionString: 'postgresql://alice:s3cret@db.example:6543/boards', schema: 'team_a' }), false)
+    const config = boardPoolConfig(resolvePostgresConfig({ connectionString: 'postgresql://alice:s3cret@db.example:6543/boards', schema: 'team_a' }), false, 40_000)
     const location = describeServerLocation(config, 'team_a')
     expect(location).toBe('postgres db.example:6543/boards schema team_a')
     expect(location).not.toContain('s3cret')
     expect(location).not.toContain('alice')
-    const socket = boardPoolConfig(resolvePostgresConfig({ pool: { host: '/run/postgresql', database: 'kb', password: 'pw' } }), false)
+    const socket = boardPoolConfig(resolvePostgresConfig({ pool: { host: '/run/postgresql', database: 'kb', password: 'pw' } }), false, 40_000)
     expect(describeServerLocation(socket, 'kanban')).toBe('postgres /run/postgresql:5432/kb schema kanban')
   })
 
   it("runs connections in the board's schema, read-only when asked, with the URL's own startup options kept", () => {
-    const plain = boardPoolConfig(resolvePostgresConfig({ connectionString: 'postgresql://h/db', schema: 's1', statementTimeoutMs: 500 }), false)
-    expect(plain).toMatchObject({ options: '-c search_path=s1', statement_timeout: 500, application_name: 'kanban-db' })
-    const readonly = boardPoolConfig(resolvePostgresConfig({ connectionString: 'postgresql://h/db?options=-c%20work_mem%3D8MB', schema: 's1' }), true)
+    const plain = boardPoolConfig(resolvePostgresConfig({ connectionString: 'postgresql://h/db', schema: 's1', statementTimeoutMs: 500 }), false, 40_000)
+    expect(plain).toMatchObject({ options: '-c search_path=s1', statement_timeout: 500, application_name: 'kanban-db', idle_in_transaction_session_timeout: 40_000 })
+    const readonly = boardPoolConfig(resolvePostgresConfig({ connectionString: 'postgresql://h/db?options=-c%20work_mem%3D8MB', schema: 's1' }), true, 40_000)
     expect(readonly.options).toBe('-c work_mem=8MB -c search_path=s1 -c default_transaction_read_only=on')
     expect(readonly.connectionString).toBe('postgresql://h/db')
   })

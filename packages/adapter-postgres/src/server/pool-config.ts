@@ -11,10 +11,17 @@ export const DEFAULT_APPLICATION_NAME = 'kanban-db'
  * connection can miss it), read-only ones with `default_transaction_read_only`, bigints and numerics
  * are parsed as numbers by this pool only, and `statement_timeout` is the config's.
  *
+ * `idle_in_transaction_session_timeout` is the server's backstop for a client that stops in the
+ * middle of a transaction (frozen with SIGSTOP, paused in a debugger, cut off by the network): the
+ * write path's own timeout cannot fire in a process that does not run, and its row locks would hold
+ * claims, reclaims and completions of those tasks back for as long as it stays frozen. The server
+ * ends such a session `idleInTransactionMs` after its last statement (rolling it back), so the
+ * locks are freed and the board recovers the task like any other expired claim.
+ *
  * A connection string's own `options` parameter would replace the startup options (node-postgres
  * lets the URL win over the config), so it is taken out of the URL and merged here.
  */
-export function boardPoolConfig(config: ResolvedPostgresConfig, readonly: boolean): pg.PoolConfig {
+export function boardPoolConfig(config: ResolvedPostgresConfig, readonly: boolean, idleInTransactionMs: number): pg.PoolConfig {
   const { connectionString, fromUrl } = takeOptionsFromUrl(config.connectionString)
   const settings = [`-c search_path=${config.schema}`]
   if (readonly) settings.push('-c default_transaction_read_only=on')
@@ -26,6 +33,7 @@ export function boardPoolConfig(config: ResolvedPostgresConfig, readonly: boolea
     types: numberTypes(config.pool.types),
     application_name: config.pool.application_name ?? DEFAULT_APPLICATION_NAME,
     statement_timeout: config.statementTimeoutMs ?? config.pool.statement_timeout,
+    idle_in_transaction_session_timeout: config.pool.idle_in_transaction_session_timeout ?? idleInTransactionMs,
   }
 }
 

@@ -13,6 +13,9 @@ import { boardPoolConfig, createBoardPool, describeServerLocation } from './pool
 import { PoolTransactions } from './pool-transactions.js'
 import { WakeListener } from './wake-listener.js'
 
+/** How long past `transactionTimeoutMs` the server waits on a transaction whose client went silent. */
+export const IDLE_IN_TRANSACTION_GRACE_MS = 10_000
+
 /** Connections reserved for `{ priority: true }` writes (heartbeats), beside the main pool. */
 export const PRIORITY_POOL_SIZE = 2
 
@@ -30,7 +33,9 @@ export function postgres(config: PostgresEngineConfig = {}): BoardEngineFactory 
 async function openServerEngine(config: ResolvedPostgresConfig, options: EngineOpenOptions | undefined): Promise<BoardEngine> {
   const readonly = options?.readonly ?? false
   const writeOptions = postgresWriteOptions(options?.write)
-  const poolConfig = boardPoolConfig(config, readonly)
+  // A transaction idle this long has a client that stopped running (see boardPoolConfig): past the
+  // write path's own timeout, with room for one slow statement.
+  const poolConfig = boardPoolConfig(config, readonly, writeOptions.transactionTimeoutMs + IDLE_IN_TRANSACTION_GRACE_MS)
   const location = describeServerLocation(poolConfig, config.schema)
   const main = createBoardPool(poolConfig, config.poolSize)
   const priority = createBoardPool(poolConfig, PRIORITY_POOL_SIZE)
