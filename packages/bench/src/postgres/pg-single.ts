@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { hostname } from 'node:os'
+import { repoRoot } from '../options.ts'
 import { Stopwatch } from '../clock.ts'
 import type { Contender, RunContext, RunResult } from '../contender.ts'
 import { readyBacklog } from '../scenarios/backlog.ts'
@@ -29,10 +31,23 @@ export function pgDrift(): Promise<string[]> {
 
 let serverNote: Promise<string> | undefined
 
-/** The server's version and commit settings, read once per run for the notes. */
+/**
+ * The server's version and commit settings, and which engine was measured (the commit, and whether
+ * core or adapter-postgres had uncommitted changes when the bench ran), read once per run for the notes.
+ */
 export function pgServerNote(): Promise<string> {
-  serverNote ??= describeServer(postgresUrl()).then((text) => `server: ${text}`)
+  serverNote ??= describeServer(postgresUrl()).then((text) => `server: ${text}; engine: ${engineRevision()}`)
   return serverNote
+}
+
+function engineRevision(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8' }).trim()
+    const dirty = git('status', '--porcelain', '--', 'packages/core/src', 'packages/adapter-postgres/src')
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ` with uncommitted changes in ${dirty.split('\n').map((l) => l.slice(3)).join(', ')}` : ''}`
+  } catch {
+    return 'commit unknown (no git)'
+  }
 }
 
 /**
