@@ -2,13 +2,12 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Kysely } from 'kysely'
 import {
-  BoardClosed, Busy, InvalidInput, ReadOnlyBoard, TransactionTimeout, type BoardSchema, type WriteOptions, type WriteTxnOptions,
+  BoardClosed, Busy, InvalidInput, ReadOnlyBoard, TransactionGuard, TransactionTimeout, type BoardSchema, type WriteOptions, type WriteTxnOptions,
 } from '@kanban-db/core'
 import { classifyPostgresError } from '../classify.js'
 import { sqlStateOf } from '../sql-state.js'
 import { MAX_DUPLICATE_RETRIES, backoffMs, retryReason } from './retry-policy.js'
 import type { TransactionSource, WriteSession } from './transaction-source.js'
-import { TxnGuard } from './txn-guard.js'
 
 /**
  * The Postgres write path, much simpler than SQLite's: the server handles concurrency, so there is
@@ -18,7 +17,7 @@ import { TxnGuard } from './txn-guard.js'
  * - Serialization failures, deadlocks and duplicate idempotency keys roll back and run again, with
  *   jittered backoff, for up to `busyRetryBudgetMs`; then `Busy`, the last error as cause.
  * - A callback running past its timeout gets `TransactionTimeout` at once; its `trx` refuses further
- *   queries (`TxnGuard`), the statement it is running is cancelled, and the transaction rolls back
+ *   queries (`TransactionGuard`), the statement it is running is cancelled, and the transaction rolls back
  *   in the background (`close()` waits for that).
  * - A `run` made inside a running callback of the same engine (AsyncLocalStorage) joins it as a
  *   SAVEPOINT: its failure rolls back only its own writes.
@@ -129,7 +128,7 @@ export class WritePath {
   async #runCallback(
     fn: (trx: Kysely<BoardSchema>) => unknown, session: WriteSession, timeoutMs: number, settle: (outcome: Outcome) => void,
   ): Promise<unknown> {
-    const guard = new TxnGuard()
+    const guard = new TransactionGuard()
     const trx = session.db.withPlugin(guard)
     const context: WriteContext = { owner: this, trx, guard, session, nestedTail: Promise.resolve() }
     let timer: NodeJS.Timeout | undefined
@@ -207,7 +206,7 @@ type Outcome =
 interface WriteContext {
   readonly owner: WritePath
   readonly trx: Kysely<BoardSchema>
-  readonly guard: TxnGuard
+  readonly guard: TransactionGuard
   readonly session: WriteSession
   /** Settles when the last nested write started at this level has finished: they run one by one. */
   nestedTail: Promise<void>

@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { statSync } from 'node:fs'
 import { setImmediate as nextTurnOfTheEventLoop } from 'node:timers/promises'
-import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { SqliteConnection, SqliteStatement } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
 import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, TransactionTimeout } from '../errors/errors.js'
+import { TransactionGuard } from '../engine/transaction-guard.js'
 import { LockContention } from './lock-contention.js'
 import { minimumPauseMs, pauseBetweenTries } from './pause-between-tries.js'
 
@@ -414,7 +415,7 @@ export class WriteQueue<DB> {
    */
   async #runTurn(turn: Turn<DB, unknown>, connection: Kysely<DB>, savepoint: string | undefined): Promise<TurnOutcome> {
     if (savepoint) this.#connection.exec(`SAVEPOINT ${savepoint}`)
-    const guard = new TurnGuard()
+    const guard = new TransactionGuard()
     const trx = connection.withPlugin(guard)
     try {
       const value = await this.#withTimeout(
@@ -433,7 +434,7 @@ export class WriteQueue<DB> {
   }
 
   /** Waits for the callback, but no longer than the transaction timeout. */
-  async #withTimeout<T>(work: Promise<T>, timeoutMs: number, guard: TurnGuard): Promise<T> {
+  async #withTimeout<T>(work: Promise<T>, timeoutMs: number, guard: TransactionGuard): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -802,50 +803,10 @@ type TurnOutcome = { readonly kind: 'done'; readonly value: unknown } | { readon
 interface TurnContext {
   readonly queue: WriteQueue<never> | WriteQueue<any>
   readonly trx: Kysely<any>
-  readonly guard: TurnGuard
+  readonly guard: TransactionGuard
   /** Settles when the last nested write started at this level has finished: they run one by one. */
   nestedTail: Promise<void>
 }
 
 /** Which turn the running code belongs to, so nested writes and reads join it. */
 const currentTurn = new AsyncLocalStorage<TurnContext>()
-
-/**
- * Fails queries a callback makes after its turn ended (it timed out, or it leaked `trx`), so a late
- * query can never run inside the next caller's transaction or outside any.
- */
-class TurnGuard implements KyselyPlugin {
-  #ended = false
-  #timedOut = false
-
-  get ended(): boolean {
-    return this.#ended
-  }
-
-  /** True when the turn ended because its callback ran past the transaction timeout. */
-  get timedOut(): boolean {
-    return this.#timedOut
-  }
-
-  end(): void {
-    this.#ended = true
-  }
-
-  timeOut(): void {
-    this.#timedOut = true
-    this.#ended = true
-  }
-
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (this.#ended) {
-      throw new TransactionTimeout(
-        'This write transaction is over (it timed out or its callback returned): a query through its trx was refused. Start a new board.writeTxn.',
-      )
-    }
-    return args.node
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result
-  }
-}

@@ -1,14 +1,14 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely'
-import { TransactionTimeout } from '@kanban-db/core'
+import { TransactionTimeout } from '../errors/errors.js'
 
 /**
- * The Kysely plugin on a write callback's `trx` (core's TurnGuard, for Postgres): once the
+ * The Kysely plugin on a write callback's `trx`, for every engine's write path: once the
  * transaction is over (the callback returned, or ran past its timeout), every query through that
  * `trx` is refused. A late query can then never run in the next transaction on the same pooled
  * connection, or outside any transaction, and a timed-out callback cannot sneak work in before the
- * rollback.
+ * rollback. An engine puts one on each callback's `trx` (`trx.withPlugin(guard)`).
  */
-export class TxnGuard implements KyselyPlugin {
+export class TransactionGuard implements KyselyPlugin {
   #ended = false
   #timedOut = false
 
