@@ -64,6 +64,7 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     pgGraphileFleet(),
     pgRawBoardFleet(),
     pgFleet(),
+    pgRawBoardFleet(true),
     pgWakeLatency(),
     pgRestart(),
   ]

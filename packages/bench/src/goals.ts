@@ -301,5 +301,9 @@ export function ceilings(): Ceiling[] {
       'P2 vs pg-raw-board-fleet', 'pg-fleet tasks/s / pg-raw-board-fleet tasks/s',
       "share of what the board's own statements reach raw, 4 x 8", 'pg-fleet', 'pg-raw-board-fleet',
     ),
+    ceiling(
+      'P2 ceiling, prepared', "pg-raw-board-fleet-prepared (the same raw loops, the board's statements as named prepared statements) / pg-graphile-fleet",
+      "how far the board's rows get once each statement is planned once per connection", 'pg-raw-board-fleet-prepared', 'pg-graphile-fleet',
+    ),
   ]
 }

@@ -64,10 +64,16 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'raw-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'raw-board-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'board-batched/FULL': [['tasksPerSecond', '/s']],
-  'pg-graphile-fleet': [['perSecond', 'jobs/s'], ['minWindowSharePct', '%']],
-  'pg-raw-board-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%']],
-  'pg-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['doubleClaims', 'count'], ['lostTasks', 'count'], ['errors', 'count']],
-  'pg-wake-latency': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count']],
+  'pg-graphile-fleet': [['perSecond', 'jobs/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
+  'pg-raw-board-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
+  'pg-fleet': [
+    ['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['doubleClaims', 'count'], ['lostTasks', 'count'], ['errors', 'count'],
+    ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores'],
+  ],
+  'pg-raw-board-fleet-prepared': [['perSecond', 'tasks/s'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
+  'pg-wake-latency': [
+    ['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count'], ['createP50Ms', 'ms'], ['notifyP50Ms', 'ms'], ['claimP50Ms', 'ms'],
+  ],
   'pg-restart': [['lostAcks', 'count'], ['resumeGapMs', 'ms'], ['restartMs', 'ms'], ['connectionLost', 'count'], ['inDoubt', 'count'], ['perSecond', 'tasks/s']],
   'design-costs': [
     ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],

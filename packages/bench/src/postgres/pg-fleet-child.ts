@@ -21,6 +21,8 @@ const post = (message: FromPgChild): void => {
 
 let goAt = 0
 let stopAt = Infinity
+let cpuAtGo: NodeJS.CpuUsage | undefined
+let cpuMs = NaN
 let stopping = false
 const started = Promise.withResolvers<void>()
 const stopped = Promise.withResolvers<void>()
@@ -36,9 +38,12 @@ process.on('message', (message: ToPgChild) => {
     })
   } else if (message.type === 'go') {
     goAt = message.goAt
+    cpuAtGo = process.cpuUsage()
     started.resolve()
   } else {
     stopAt = sharedNow()
+    const cpu = process.cpuUsage(cpuAtGo)
+    cpuMs = (cpu.user + cpu.system) / 1000
     stopping = true
     stopped.resolve()
   }
@@ -89,7 +94,7 @@ class Tally {
       type: 'report', workerId, cycles: this.cycles, elapsedMs, ackedIds: this.ackedIds, ackTimes: this.ackTimes, claimTokens: this.claimTokens,
       windows: Array.from(this.windows, (n) => n ?? 0), errors: this.errors, errorSamples: this.errorSamples, connectionLost: this.connectionLost,
       inDoubt: this.inDoubt, confirmedAfterLoss: this.confirmedAfterLoss, idleWaits: this.idleWaits, heldCompleted: this.heldCompleted,
-      failures: this.failures.slice(0, 10),
+      cpuMs, failures: this.failures.slice(0, 10),
     }
   }
 }
@@ -115,10 +120,13 @@ async function main(init: PgFleetInit): Promise<void> {
  */
 class Waker {
   generation = 0
+  /** When the latest wake-up came (shared clock). */
+  wokenAt = NaN
   readonly #waiters: Array<() => void> = []
 
   constructor(board: Board) {
     board.onWake(() => {
+      this.wokenAt = sharedNow()
       this.generation++
       this.wakeOne()
     })
@@ -158,9 +166,9 @@ async function boardWorker(init: PgFleetInit, tally: Tally): Promise<number> {
     void stopped.promise.then(() => waker.wakeAll())
     const host = hostname()
 
-    const took = (task: Claimed): void => {
+    const took = (task: Claimed, claimAt = NaN): void => {
       tally.claimTokens.push(task.claimToken)
-      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow() })
+      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow(), wokenAt: waker.wokenAt, claimAt })
     }
     /** Counts a failed call and waits before it is tried again. */
     const failed = async (error: unknown, doing: string): Promise<void> => {
@@ -225,6 +233,7 @@ async function boardWorker(init: PgFleetInit, tally: Tally): Promise<number> {
           continue
         }
         const seen = waker.generation
+        const claimAt = sharedNow()
         try {
           task = await board.claimNext(claim)
         } catch (error) {
@@ -236,7 +245,7 @@ async function boardWorker(init: PgFleetInit, tally: Tally): Promise<number> {
           await waker.wait(seen)
           continue
         }
-        took(task)
+        took(task, claimAt)
         // More may be ready: pass the wake-up on to another idle loop.
         waker.wakeOne()
       }
@@ -256,7 +265,7 @@ async function boardWorker(init: PgFleetInit, tally: Tally): Promise<number> {
  * 5 ms (the reference has no wake-ups; the bench's backlog is sized so it never runs dry).
  */
 async function rawBoardWorker(init: PgFleetInit, tally: Tally): Promise<number> {
-  const loops = await Promise.all(Array.from({ length: init.concurrency }, (_, n) => PgRawLoop.connect(init.url, init.schema, `${init.workerId}.${n}`)))
+  const loops = await Promise.all(Array.from({ length: init.concurrency }, (_, n) => PgRawLoop.connect(init.url, init.schema, `${init.workerId}.${n}`, init.prepared ?? false)))
   try {
     await send({ type: 'ready' })
     await started.promise

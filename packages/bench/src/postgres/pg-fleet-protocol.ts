@@ -25,6 +25,8 @@ export interface PgFleetInit {
    * Without it every error counts as surfaced; the loop still backs off and goes on.
    */
   readonly retryConnectionLost: boolean
+  /** `raw-board` only: send the statements as named prepared statements (parsed and planned once per connection). */
+  readonly prepared?: boolean
   /** Send `progress` this often (ms); 0: never. */
   readonly progressEveryMs: number
 }
@@ -76,12 +78,15 @@ export interface PgWorkerReport {
   readonly idleWaits: number
   /** Tasks completed after stop: each loop's claimed-but-unfinished task. */
   readonly heldCompleted: number
+  /** CPU time this process used from go to stop (user + system), ms. */
+  readonly cpuMs: number
   readonly failures: readonly string[]
 }
 
 export type FromPgChild =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly message: string }
-  | { readonly type: 'started'; readonly id: string; readonly at: number }
+  /** P3: a claim returned `id` at `at`; the loop was woken at `wokenAt` and called claimNext at `claimAt` (shared clock). */
+  | { readonly type: 'started'; readonly id: string; readonly at: number; readonly wokenAt: number; readonly claimAt: number }
   | { readonly type: 'progress'; readonly acked: number; readonly at: number }
   | PgWorkerReport

@@ -5,7 +5,7 @@ import { maximum, percentile } from '../stats.ts'
 import type { FromPgChild, PgChildKind, PgFleetInit, PgWorkerReport, ToPgChild } from './pg-fleet-protocol.ts'
 import { verifyPgCycles } from './pg-raw-loop.ts'
 import { pgDrift, pgServerNote } from './pg-single.ts'
-import { adminClient, debug, fillPgBoard, openPgBoard, restartCommand, runRestart, sharedNow, withFreshSchema } from './pg-server.ts'
+import { adminClient, debug, fillPgBoard, openPgBoard, restartCommand, runRestart, serverCpuReader, sharedNow, withFreshSchema } from './pg-server.ts'
 
 /** Processes of every Postgres fleet (P2, P4, P5) and concurrent loops (or graphile-worker jobs) in each. */
 export const PG_PROCESSES = 4
@@ -59,6 +59,7 @@ async function runPgChildren(
   list: readonly PgFleetInit[],
   during: (goAt: number) => Promise<void>,
   onMessage: (message: FromPgChild, init: PgFleetInit) => void = () => {},
+  marks: { readonly go?: () => void; readonly stop?: () => void } = {},
 ): Promise<PgWorkerReport[]> {
   const children: ChildProcess[] = []
   try {
@@ -92,11 +93,13 @@ async function runPgChildren(
     }
     await Promise.all(ready)
     debug(`${list.length} ${list[0]?.kind} children ready`)
+    marks.go?.()
     const goAt = sharedNow()
     for (const child of children) tell(child, { type: 'go', goAt })
     // A child that dies during the run ends it at once, with its reason.
     await Promise.race([during(goAt), Promise.all(reports)])
     for (const child of children) tell(child, { type: 'stop' })
+    marks.stop?.()
     debug('stop sent')
     let watchdog: NodeJS.Timeout | undefined
     const overdue = new Promise<never>((_, reject) => {
@@ -153,6 +156,32 @@ function summarise(reports: readonly PgWorkerReport[], durationMs: number): { fi
   }
 }
 
+/**
+ * Runs a throughput fleet for `durationMs` and says where its CPU went: the server's processes
+ * (from /proc, where the server is on this machine) and the children's own (process.cpuUsage),
+ * from go to stop, per task finished, and how many cores that kept busy on average.
+ */
+async function runMeasuredFleet(url: string, list: readonly PgFleetInit[], durationMs: number): Promise<{ reports: PgWorkerReport[]; cpu: Figures }> {
+  const readServer = await serverCpuReader(url)
+  let serverAtGo = NaN
+  let serverMs = NaN
+  const reports = await runPgChildren(list, () => delay(durationMs), undefined, {
+    go: () => void (serverAtGo = readServer?.() ?? NaN),
+    stop: () => void (serverMs = (readServer?.() ?? NaN) - serverAtGo),
+  })
+  const cycles = reports.reduce((n, r) => n + r.cycles, 0)
+  const clientMs = reports.reduce((n, r) => n + r.cpuMs, 0)
+  const elapsedMs = Math.max(...reports.map((r) => r.elapsedMs))
+  return {
+    reports,
+    cpu: {
+      serverCpuUsPerTask: (serverMs * 1000) / cycles,
+      clientCpuUsPerTask: (clientMs * 1000) / cycles,
+      cpuCoresBusy: (serverMs + clientMs) / elapsedMs,
+    },
+  }
+}
+
 /** The ids of every task in `status` on the board in `schema`. */
 async function taskIds(url: string, schema: string, status: string): Promise<Set<string>> {
   const client = await adminClient(url, schema)
@@ -183,8 +212,9 @@ export function pgGraphileFleet(): Contender {
           for (let added = 0; added < jobs; added += 5000) {
             await utils.addJobs(Array.from({ length: Math.min(5000, jobs - added) }, () => ({ identifier: 'noop', payload: {} })))
           }
-          const reports = await runPgChildren(inits('graphile', url, schema, PG_PROCESSES), () => delay(context.durationMs))
-          const { figures, doubles, notes } = summarise(reports, context.durationMs)
+          const { reports, cpu } = await runMeasuredFleet(url, inits('graphile', url, schema, PG_PROCESSES), context.durationMs)
+          const { figures: counted, doubles, notes } = summarise(reports, context.durationMs)
+          const figures = { ...counted, ...cpu }
           const client = await adminClient(url)
           let left: { total: number; locked: number }
           try {
@@ -213,15 +243,23 @@ export function pgGraphileFleet(): Contender {
  * loop, each on its own connection, running the board's own statements with one commit per task
  * (complete and claim next in one transaction): what any implementation writing the board's rows gets
  * from this server. Fails on statement drift.
+ *
+ * `pg-raw-board-fleet-prepared`: the same statements as named prepared statements (node-postgres's
+ * `name`: parsed and planned once per connection, as graphile-worker's are), where the board (through
+ * Kysely) sends every statement unnamed, so the server parses and plans it on every call: what the
+ * board's rows would cost with that changed.
  */
-export function pgRawBoardFleet(): Contender {
+export function pgRawBoardFleet(prepared = false): Contender {
+  const id = prepared ? 'pg-raw-board-fleet-prepared' : 'pg-raw-board-fleet'
   return {
-    id: 'pg-raw-board-fleet',
-    description: `${PG_PROCESSES} processes x ${PG_CONCURRENCY} connections running the board's own statements raw, one commit per task; tasks per second`,
+    id,
+    description:
+      `${PG_PROCESSES} processes x ${PG_CONCURRENCY} connections running the board's own statements raw, one commit per task` +
+      `${prepared ? ', as named prepared statements' : ''}; tasks per second`,
     kind: 'baseline',
     multiProcess: true,
     run: (context) =>
-      withFreshSchema('raw_fleet', async (url, schema): Promise<RunResult> => {
+      withFreshSchema(prepared ? 'raw_fleet_prep' : 'raw_fleet', async (url, schema): Promise<RunResult> => {
         const drift = await pgDrift()
         const setup = await openPgBoard(url, schema)
         try {
@@ -229,10 +267,11 @@ export function pgRawBoardFleet(): Contender {
         } finally {
           await setup.close()
         }
-        const reports = await runPgChildren(inits('raw-board', url, schema, PG_PROCESSES), () => delay(context.durationMs))
-        const { figures, doubles, notes } = summarise(reports, context.durationMs)
+        const { reports, cpu } = await runMeasuredFleet(url, inits('raw-board', url, schema, PG_PROCESSES, { prepared }), context.durationMs)
+        const { figures: counted, doubles, notes } = summarise(reports, context.durationMs)
+        const figures = { ...counted, ...cpu }
         const acked = reports.reduce((n, r) => n + r.ackedIds.length, 0)
-        const failures = [...drift, ...doubles.slice(0, 3), ...reports.flatMap((r) => r.failures), ...(await verifyPgCycles(url, schema, acked, 'pg-raw-board-fleet'))]
+        const failures = [...drift, ...doubles.slice(0, 3), ...reports.flatMap((r) => r.failures), ...(await verifyPgCycles(url, schema, acked, id))]
         if (figures['idleWaits']! > 0) notes.push(`the raw loops found the queue empty ${figures['idleWaits']} times: throughput understated`)
         return { figures, failures: failures.slice(0, 10), notes }
       }),
@@ -260,8 +299,9 @@ export function pgFleet(): Contender {
         } finally {
           await setup.close()
         }
-        const reports = await runPgChildren(inits('board', url, schema, PG_PROCESSES), () => delay(context.durationMs))
-        const { figures, doubles, notes } = summarise(reports, context.durationMs)
+        const { reports, cpu } = await runMeasuredFleet(url, inits('board', url, schema, PG_PROCESSES), context.durationMs)
+        const { figures: counted, doubles, notes } = summarise(reports, context.durationMs)
+        const figures = { ...counted, ...cpu }
         const acked = new Set(reports.flatMap((r) => r.ackedIds))
         const done = await taskIds(url, schema, 'done')
         const running = await taskIds(url, schema, 'running')
@@ -295,21 +335,24 @@ export function pgWakeLatency(): Contender {
       withFreshSchema('wake', async (url, schema): Promise<RunResult> => {
         const board = await openPgBoard(url, schema)
         try {
-          const startedAt = new Map<string, number>()
-          const waiting = new Map<string, (at: number) => void>()
+          type Start = { readonly at: number; readonly wokenAt: number; readonly claimAt: number }
+          const startedAt = new Map<string, Start>()
+          const waiting = new Map<string, (start: Start) => void>()
           const latencies: number[] = []
           const createMs: number[] = []
+          const notifyMs: number[] = []
+          const claimMs: number[] = []
           const failures: string[] = []
           let created = 0
           const onMessage = (message: FromPgChild): void => {
             if (message.type !== 'started') return
             const resolve = waiting.get(message.id)
-            if (resolve) resolve(message.at)
-            else startedAt.set(message.id, message.at)
+            if (resolve) resolve(message)
+            else startedAt.set(message.id, message)
           }
-          const startOf = (id: string): Promise<number | undefined> => {
-            const at = startedAt.get(id)
-            if (at !== undefined) return Promise.resolve(at)
+          const startOf = (id: string): Promise<Start | undefined> => {
+            const start = startedAt.get(id)
+            if (start !== undefined) return Promise.resolve(start)
             return new Promise((resolve) => {
               const timer = setTimeout(() => {
                 waiting.delete(id)
@@ -333,9 +376,13 @@ export function pgWakeLatency(): Contender {
                 const t0 = sharedNow()
                 const task = await board.createTask({ title: `wake ${created++}` })
                 createMs.push(sharedNow() - t0)
-                const at = await startOf(task.id)
-                if (at === undefined) failures.push(`task ${task.id} was not started within ${START_TIMEOUT_MS} ms of its creation`)
-                else latencies.push(at - t0)
+                const start = await startOf(task.id)
+                if (start === undefined) failures.push(`task ${task.id} was not started within ${START_TIMEOUT_MS} ms of its creation`)
+                else {
+                  latencies.push(start.at - t0)
+                  notifyMs.push(start.wokenAt - t0)
+                  claimMs.push(start.at - start.claimAt)
+                }
               }
             },
             onMessage,
@@ -347,11 +394,15 @@ export function pgWakeLatency(): Contender {
           return {
             figures: {
               p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: maximum(latencies), samples: latencies.length,
-              createP50Ms: percentile(createMs, 50),
+              createP50Ms: percentile(createMs, 50), notifyP50Ms: percentile(notifyMs, 50), claimP50Ms: percentile(claimMs, 50),
             },
             failures: failures.slice(0, 10),
-            notes: [`${latencies.length} samples; createTask itself (to its COMMIT acknowledged) p50 ${percentile(createMs, 50).toFixed(2)} ms`],
-            samples: { wakeLatencyMs: latencies, createMs },
+            notes: [
+              `${latencies.length} samples; p50 from just before createTask: its COMMIT acknowledged ${percentile(createMs, 50).toFixed(2)} ms, ` +
+                `the worker's onWake ${percentile(notifyMs, 50).toFixed(2)} ms; the claimNext call itself ${percentile(claimMs, 50).toFixed(2)} ms ` +
+                `(p99 ${percentile(createMs, 99).toFixed(1)} / ${percentile(notifyMs, 99).toFixed(1)} / ${percentile(claimMs, 99).toFixed(1)} ms)`,
+            ],
+            samples: { wakeLatencyMs: latencies, createMs, notifyMs, claimMs },
           }
         } finally {
           await board.close()

@@ -31,15 +31,22 @@ export class PgRawLoop {
   readonly #workerId: string
   readonly #pid = process.pid
   readonly #host = hostname()
+  /** Named prepared statements (by text) instead of unnamed ones. */
+  readonly #names: Map<string, string> | undefined
 
-  private constructor(client: pg.Client, workerId: string) {
+  private constructor(client: pg.Client, workerId: string, prepared: boolean) {
     this.#client = client
     this.#workerId = workerId
+    this.#names = prepared ? new Map() : undefined
   }
 
-  /** Connects to `url` in `schema` (a board's schema, created by openBoard). */
-  static async connect(url: string, schema: string, workerId: string): Promise<PgRawLoop> {
-    return new PgRawLoop(await adminClient(url, schema), workerId)
+  /**
+   * Connects to `url` in `schema` (a board's schema, created by openBoard). `prepared`: send each
+   * statement as a named prepared statement (parsed and planned once on this connection) instead of
+   * unnamed, as the board sends them (a diagnostic, never P1's baseline).
+   */
+  static async connect(url: string, schema: string, workerId: string, prepared = false): Promise<PgRawLoop> {
+    return new PgRawLoop(await adminClient(url, schema), workerId, prepared)
   }
 
   async close(): Promise<void> {
@@ -65,6 +72,11 @@ export class PgRawLoop {
   }
 
   async #query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+    if (this.#names && values !== undefined) {
+      let name = this.#names.get(text)
+      if (name === undefined) this.#names.set(text, (name = `kanban_bench_${this.#names.size}`))
+      return (await this.#client.query<R>({ name, text, values })).rows
+    }
     return (await this.#client.query<R>(text, values)).rows
   }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { openBoard, type Board } from '@kanban-db/core'
@@ -139,3 +140,55 @@ export async function describeServer(url: string): Promise<string> {
  * `process.hrtime`): a time taken in one process can be subtracted from one taken in another.
  */
 export const sharedNow = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/** Clock ticks per second in /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100
+
+/**
+ * A reader of the CPU time (ms, user + system) the server's processes have used so far: the
+ * postmaster, every live child of it (backends, checkpointer, WAL writer...), and the children it
+ * has reaped (its cutime/cstime), read from /proc. Undefined where the server is not on this
+ * machine (or /proc cannot be read). Take it before and after a run: the difference is what the
+ * server spent on it (and on anything else it served meanwhile).
+ */
+export async function serverCpuReader(url: string): Promise<(() => number) | undefined> {
+  let postmaster: number
+  try {
+    const client = await adminClient(url)
+    try {
+      const backend = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)
+      postmaster = Number(procStat(backend)[1])
+    } finally {
+      await client.end().catch(() => {})
+    }
+    if (!procStat(postmaster)[0]!.includes('postgres')) return undefined
+  } catch {
+    return undefined
+  }
+  return () => {
+    let ticks = 0
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      const pid = Number(entry)
+      try {
+        const fields = procStat(pid)
+        // fields[0] is the command; [1] ppid; [11] utime, [12] stime, [13] cutime, [14] cstime.
+        if (pid === postmaster) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+        else if (Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12])
+      } catch {
+        // The process ended while /proc was read: its time is in the postmaster's cutime.
+      }
+    }
+    return (ticks * 1000) / TICKS_PER_SECOND
+  }
+}
+
+/** /proc/PID/stat from the command on: [command, ppid, ...] (field 2 on, with the state dropped). */
+function procStat(pid: number): string[] {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const close = text.lastIndexOf(')')
+  const command = text.slice(text.indexOf('(') + 1, close)
+  const rest = text.slice(close + 2).split(' ')
+  // rest[0] is the state, rest[1] the ppid, rest[11] utime ... (proc(5) fields 3 on).
+  return [command, ...rest.slice(1)]
+}
