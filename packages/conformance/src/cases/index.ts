@@ -38,6 +38,7 @@ import { faultsBoardWorkerEio } from './faults.board-worker-eio.js'
 import { faultsDispatcherEio } from './faults.dispatcher-eio.js'
 import { foreignMixedFleet } from './foreign.mixed-fleet.js'
 import { boardLifecycle } from './core.board-lifecycle.js'
+import { backendTerminatedInTransaction } from './postgres.backend-terminated-in-transaction.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -80,4 +81,5 @@ export const allCases: readonly ConformanceCase[] = [
   foreignMixedFleet,
   faultsBoardWorkerEio,
   faultsDispatcherEio,
+  backendTerminatedInTransaction,
 ]

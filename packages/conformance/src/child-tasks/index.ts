@@ -19,6 +19,8 @@ import { faultsBoardWorker } from './faults-board-worker.js'
 import { faultsDispatcher } from './faults-dispatcher.js'
 import { postgresFirstOpen } from './postgres-first-open.js'
 import { boardRead } from './board-read.js'
+import { postgresTxnVictim } from './postgres-txn-victim.js'
+import { postgresFleetWorker } from './postgres-fleet-worker.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -49,4 +51,6 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'faults-dispatcher': faultsDispatcher,
   'postgres-first-open': postgresFirstOpen,
   'board-read': boardRead,
+  'postgres-txn-victim': postgresTxnVictim,
+  'postgres-fleet-worker': postgresFleetWorker,
 }
