@@ -39,6 +39,7 @@ import { faultsDispatcherEio } from './faults.dispatcher-eio.js'
 import { foreignMixedFleet } from './foreign.mixed-fleet.js'
 import { boardLifecycle } from './core.board-lifecycle.js'
 import { backendTerminatedInTransaction } from './postgres.backend-terminated-in-transaction.js'
+import { frozenClientHoldsLocks } from './postgres.frozen-client-holds-locks.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -82,4 +83,5 @@ export const allCases: readonly ConformanceCase[] = [
   faultsBoardWorkerEio,
   faultsDispatcherEio,
   backendTerminatedInTransaction,
+  frozenClientHoldsLocks,
 ]

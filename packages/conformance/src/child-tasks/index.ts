@@ -21,6 +21,7 @@ import { postgresFirstOpen } from './postgres-first-open.js'
 import { boardRead } from './board-read.js'
 import { postgresTxnVictim } from './postgres-txn-victim.js'
 import { postgresFleetWorker } from './postgres-fleet-worker.js'
+import { postgresFrozenWorker } from './postgres-frozen-worker.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -53,4 +54,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'board-read': boardRead,
   'postgres-txn-victim': postgresTxnVictim,
   'postgres-fleet-worker': postgresFleetWorker,
+  'postgres-frozen-worker': postgresFrozenWorker,
 }
