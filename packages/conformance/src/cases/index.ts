@@ -40,6 +40,7 @@ import { foreignMixedFleet } from './foreign.mixed-fleet.js'
 import { boardLifecycle } from './core.board-lifecycle.js'
 import { backendTerminatedInTransaction } from './postgres.backend-terminated-in-transaction.js'
 import { frozenClientHoldsLocks } from './postgres.frozen-client-holds-locks.js'
+import { skewedClientClock } from './postgres.skewed-client-clock.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -84,4 +85,5 @@ export const allCases: readonly ConformanceCase[] = [
   faultsDispatcherEio,
   backendTerminatedInTransaction,
   frozenClientHoldsLocks,
+  skewedClientClock,
 ]

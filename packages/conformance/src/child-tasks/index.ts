@@ -22,6 +22,7 @@ import { boardRead } from './board-read.js'
 import { postgresTxnVictim } from './postgres-txn-victim.js'
 import { postgresFleetWorker } from './postgres-fleet-worker.js'
 import { postgresFrozenWorker } from './postgres-frozen-worker.js'
+import { postgresSkewedClock } from './postgres-skewed-clock.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -55,4 +56,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'postgres-txn-victim': postgresTxnVictim,
   'postgres-fleet-worker': postgresFleetWorker,
   'postgres-frozen-worker': postgresFrozenWorker,
+  'postgres-skewed-clock': postgresSkewedClock,
 }
