@@ -119,10 +119,12 @@ function summarise(reports: readonly PgWorkerReport[], durationMs: number): { fi
   const elapsed = Math.max(...reports.map((r) => r.elapsedMs))
   const fullWindows = Math.max(1, Math.floor(durationMs / 1000))
   let minShare = Infinity
+  let minWindow = 0
   for (let window = 0; window < fullWindows; window++) {
     const counts = reports.map((r) => r.windows[window] ?? 0)
     const sum = counts.reduce((a, b) => a + b, 0)
-    minShare = Math.min(minShare, sum === 0 ? 0 : Math.min(...counts) / sum)
+    const share = sum === 0 ? 0 : Math.min(...counts) / sum
+    if (share < minShare) [minShare, minWindow] = [share, window]
   }
   const doubles: string[] = []
   const ids = new Set<string>()
@@ -140,6 +142,10 @@ function summarise(reports: readonly PgWorkerReport[], durationMs: number): { fi
     }
   }
   const notes: string[] = []
+  if (reports.length > 1) {
+    const counts = reports.map((r) => r.windows[minWindow] ?? 0)
+    notes.push(`smallest 1 s share ${(100 * minShare).toFixed(1)} % in second ${minWindow + 1} of ${fullWindows} (completions per process: ${counts.join(', ')})`)
+  }
   const errors = reports.reduce((n, r) => n + r.errors, 0)
   if (errors > 0) notes.push(`${errors} errors reached the loops; first: ${reports.flatMap((r) => r.errorSamples).slice(0, 3).join(' | ')}`)
   const idle = reports.reduce((n, r) => n + r.idleWaits, 0)
