@@ -41,6 +41,7 @@ import { boardLifecycle } from './core.board-lifecycle.js'
 import { backendTerminatedInTransaction } from './postgres.backend-terminated-in-transaction.js'
 import { frozenClientHoldsLocks } from './postgres.frozen-client-holds-locks.js'
 import { skewedClientClock } from './postgres.skewed-client-clock.js'
+import { serverRestartMidFleet } from './postgres.server-restart-mid-fleet.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -86,4 +87,5 @@ export const allCases: readonly ConformanceCase[] = [
   backendTerminatedInTransaction,
   frozenClientHoldsLocks,
   skewedClientClock,
+  serverRestartMidFleet,
 ]

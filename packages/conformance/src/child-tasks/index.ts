@@ -23,6 +23,7 @@ import { postgresTxnVictim } from './postgres-txn-victim.js'
 import { postgresFleetWorker } from './postgres-fleet-worker.js'
 import { postgresFrozenWorker } from './postgres-frozen-worker.js'
 import { postgresSkewedClock } from './postgres-skewed-clock.js'
+import { postgresPinnedCompletion } from './postgres-pinned-completion.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -57,4 +58,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'postgres-fleet-worker': postgresFleetWorker,
   'postgres-frozen-worker': postgresFrozenWorker,
   'postgres-skewed-clock': postgresSkewedClock,
+  'postgres-pinned-completion': postgresPinnedCompletion,
 }
