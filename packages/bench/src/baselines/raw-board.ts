@@ -163,10 +163,10 @@ const INSERT_TASK =
 export const RAW_BOARD_STATEMENTS: Readonly<Record<BoardOperation, readonly string[]>> = {
   /** The plain read, then claimIn. */
   claimNext: [ANY_READY, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT],
-  /** completeIn. */
-  complete: [COMPLETE_RUNNING, CLOSE_RUN, INSERT_EVENT, DEPENDENTS_OF],
+  /** completeIn (the dependents are read before the event since core's f8ae921, which on Postgres locks them first). */
+  complete: [COMPLETE_RUNNING, CLOSE_RUN, DEPENDENTS_OF, INSERT_EVENT],
   /** completeIn, then claimIn, in one transaction, without the plain read. */
-  completeAndClaimNext: [COMPLETE_RUNNING, CLOSE_RUN, INSERT_EVENT, DEPENDENTS_OF, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT],
+  completeAndClaimNext: [COMPLETE_RUNNING, CLOSE_RUN, DEPENDENTS_OF, INSERT_EVENT, DUE_TASKS, CLAIM_ANY_READY, OPEN_RUN, INSERT_EVENT],
 }
 
 /** The claim's RETURNING row, as far as the loop reads it. */
@@ -213,13 +213,13 @@ export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawB
     return { id: task.id, token }
   }
 
-  /** completeIn: the completion, the run's end, its event and the dependents' select. */
+  /** completeIn: the completion, the run's end, the dependents' select and its event. */
   const completeIn = (id: string, token: string, now: number): boolean => {
     const task = completeRunning.get(null, null, null, null, null, null, null, null, 'done', '{"ok":true}', now, now, 0, null, 0, id, token) as ReturnedTask | undefined
     if (!task) return false
     if (task.current_run_id !== null) closeRun.run(now, 'completed', null, task.current_run_id)
-    insertEvent.run(id, task.current_run_id, 'completed', 'running', 'done', null, now)
     if (dependentsOf.all(id).length > 0) throw new Error('raw board: a completed task has dependents; the raw loop does not promote (the bench adds none)')
+    insertEvent.run(id, task.current_run_id, 'completed', 'running', 'done', null, now)
     return true
   }
 
