@@ -5,7 +5,7 @@ import { maximum, percentile } from '../stats.ts'
 import type { FromPgChild, PgChildKind, PgFleetInit, PgWorkerReport, ToPgChild } from './pg-fleet-protocol.ts'
 import { verifyPgCycles } from './pg-raw-loop.ts'
 import { pgDrift, pgServerNote } from './pg-single.ts'
-import { adminClient, debug, fillPgBoard, openPgBoard, restartCommand, runRestart, serverCpuReader, sharedNow, withFreshSchema } from './pg-server.ts'
+import { adminClient, debug, fillPgBoard, openPgBoard, postgresUrl, restartCommand, runRestart, serverCpuReader, sharedNow, withFreshSchema } from './pg-server.ts'
 
 /** Processes of every Postgres fleet (P2, P4, P5) and concurrent loops (or graphile-worker jobs) in each. */
 export const PG_PROCESSES = 4
@@ -433,6 +433,7 @@ export function pgRestart(): Contender {
     kind: 'kanban-db',
     multiProcess: true,
     run: async (context) => {
+      postgresUrl()
       const command = restartCommand()
       return withFreshSchema('restart', async (url, schema): Promise<RunResult> => {
         const restartAfterMs = Math.max(context.options.smoke ? 200 : 1000, context.durationMs / 2)
