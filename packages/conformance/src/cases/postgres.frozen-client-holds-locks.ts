@@ -78,7 +78,7 @@ export const frozenClientHoldsLocks: ConformanceCase = {
         const released = await board.releaseStaleClaims()
         const status = (await board.getTask(locked.held.id))?.status
         context.note(
-          `control (idle_in_transaction_session_timeout off): the frozen session still held its locks after ${idle.toFixed(1)} s idle (bound ${IDLE_BOUND_S} s); ` +
+          `control (idle_in_transaction_session_timeout ${locked.idleTimeout} in the frozen session): it still held its locks after ${idle.toFixed(1)} s idle (bound ${IDLE_BOUND_S} s); ` +
             `releaseStaleClaims released [${released.map((claim) => claim.taskId).join(', ')}]; its expired task is ${status}`,
         )
         if (released.some((claim) => claim.taskId === locked.held.id) || status !== 'running') {
@@ -102,6 +102,8 @@ export const frozenClientHoldsLocks: ConformanceCase = {
       const { worker: frozen, locked } = await freeze(context, spec, probe, false)
       assert.equal(locked.held.id, held.id, 'the frozen worker claimed another task than the first')
       assert.equal(locked.pending?.id, pending.id, 'the frozen worker claimed another task inside its transaction than the second')
+      const expected = `${(TRANSACTION_TIMEOUT_MS + SERVER_GRACE_MS) / 1000}s`
+      assert.equal(locked.idleTimeout, expected, `the frozen session's idle_in_transaction_session_timeout is ${locked.idleTimeout}, not transactionTimeoutMs + 10 s`)
 
       // Its lease runs out by the server's clock; releaseStaleClaims passes over the locked row at once.
       await waitFor(async () => (await probe.serverNow()) >= locked.held.claimExpiresAt!, "the frozen worker's lease running out by the server's clock", 30_000)
@@ -156,7 +158,7 @@ export const frozenClientHoldsLocks: ConformanceCase = {
       await verify(board, lanes, [held.id, pending.id, ...others.map((task) => task.id)], held.id)
       context.note(
         `the frozen session held its 2 row locks while ${WORKER_PROCESSES} workers completed the ${OTHER_TASKS} other tasks (it had been idle ${aroundSeconds.toFixed(1)} s; nobody blocked) and releaseStaleClaims passed over its expired task; ` +
-          `the server ended it after about ${idle.toFixed(1)} s idle (transactionTimeoutMs ${TRANSACTION_TIMEOUT_MS} ms + 10 s); releaseStaleClaims then recovered it and the workers completed both; ` +
+          `the server ended it after about ${idle.toFixed(1)} s idle (its idle_in_transaction_session_timeout ${locked.idleTimeout}: transactionTimeoutMs ${TRANSACTION_TIMEOUT_MS} ms + 10 s); releaseStaleClaims then recovered it and the workers completed both; ` +
           `late writes after SIGCONT: ${late.map((write) => `${write.write}: ${write.code}`).join('; ')}`,
       )
     } catch (error) {

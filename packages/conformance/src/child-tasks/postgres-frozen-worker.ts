@@ -12,6 +12,8 @@ export interface FrozenLocked {
   readonly pending: { readonly id: string; readonly claimToken: string } | undefined
   /** The backend of the open transaction (`SELECT pg_backend_pid()` inside it). */
   readonly backendPid: number
+  /** That session's `idle_in_transaction_session_timeout`, as the server shows it (`13s`, `0`). */
+  readonly idleTimeout: string
 }
 
 /** How one of the frozen worker's late writes ended. */
@@ -33,7 +35,7 @@ export interface FrozenResult {
  * `serverTimeoutOff: true`, the control, also `pool: { idle_in_transaction_session_timeout: 0 }`) it
  * claims one task with `leaseMs` (committed), then opens a write transaction that heartbeats that
  * task (locking its row) and claims the next ready one (locking that row too), asks the server its
- * backend pid inside the transaction, sends `locked` and waits for the parent's next message: the
+ * backend pid and its idle_in_transaction_session_timeout inside the transaction, sends `locked` and waits for the parent's next message: the
  * parent stops the process there. Once continued and told `resume`, it makes its late writes (the
  * completion of its task inside the frozen transaction, then both completions again on their own) and
  * returns how each ended; none may succeed, since the board gave its tasks to others meanwhile.
@@ -64,12 +66,18 @@ export async function postgresFrozenWorker(_adapter: SqliteAdapter, args: Record
       board.writeTxn(async (trx) => {
         await board.heartbeat(held.id, held.claimToken)
         pending = await board.claimNext(claim)
-        const { pid } = await trx.selectNoFrom((eb) => eb.fn<number>('pg_backend_pid', []).as('pid')).executeTakeFirstOrThrow()
+        const { pid, idleTimeout } = await trx
+          .selectNoFrom((eb) => [
+            eb.fn<number>('pg_backend_pid', []).as('pid'),
+            eb.fn<string>('current_setting', [eb.val('idle_in_transaction_session_timeout')]).as('idleTimeout'),
+          ])
+          .executeTakeFirstOrThrow()
         await channel.send({
           kind: 'locked',
           held: { id: held.id, claimToken: held.claimToken, claimExpiresAt: held.claimExpiresAt },
           pending: pending && { id: pending.id, claimToken: pending.claimToken },
           backendPid: Number(pid),
+          idleTimeout,
         } satisfies FrozenLocked)
         // The parent stops this process here (SIGSTOP) and, long after, continues it and says resume.
         const word = await channel.receive()
