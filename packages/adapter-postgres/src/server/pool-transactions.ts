@@ -1,3 +1,4 @@
+import { statementFor } from './statement-names.js'
 import type pg from 'pg'
 import type { Kysely } from 'kysely'
 import { ConnectionLost, TransactionTimeout, type BoardSchema } from '@kanban-db/core'
@@ -92,7 +93,7 @@ class ClientState {
   async statement(sql: string, parameters: readonly unknown[]): Promise<ReturnType<typeof fromPgResult>> {
     this.inFlight++
     try {
-      return fromPgResult(await this.client.query(sql, parameters as unknown[]))
+      return fromPgResult(await this.client.query(statementFor(sql, parameters)))
     } catch (error) {
       // 25P02 ("current transaction is aborted") only repeats that an earlier statement failed.
       if (sqlStateOf(error) !== '25P02') this.abortCause ??= error
