@@ -30,6 +30,14 @@ interface PgResult {
   readonly rowCount: number | null
   readonly rows: Array<Record<string, unknown>>
 }
+/** The SQL of a query as node-postgres takes it: a string, or a query config (`{ text, values, name? }`). */
+function statementText(query: unknown): string | undefined {
+  if (typeof query === 'string') return query
+  if (typeof query !== 'object' || query === null) return undefined
+  const { text, submit } = query as { text?: unknown; submit?: unknown }
+  return typeof text === 'string' && typeof submit !== 'function' ? text : undefined
+}
+
 interface PgClientClass {
   new (config: unknown): { query(...args: unknown[]): unknown }
 }
@@ -61,9 +69,9 @@ export async function postgresTxnVictim(_adapter: SqliteAdapter, args: Record<st
   let writes = 0
   class PausingClient extends Base {
     override query(...queryArgs: unknown[]): unknown {
-      const [text] = queryArgs
-      // The pool's own queries (with a callback) and query objects pass through untouched.
-      if (typeof text !== 'string' || typeof queryArgs.at(-1) === 'function') return super.query(...queryArgs)
+      const text = statementText(queryArgs[0])
+      // The pool's own queries (with a callback) and submittables (cursors) pass through untouched.
+      if (text === undefined || typeof queryArgs.at(-1) === 'function') return super.query(...queryArgs)
       if (autocommit && /^(BEGIN\b|COMMIT$|ROLLBACK$)/.test(text)) {
         // The control: the transaction statements are answered here, never sent.
         return Promise.resolve({ command: text.split(' ')[0], rowCount: null, rows: [], fields: [] })
