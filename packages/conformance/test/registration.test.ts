@@ -13,7 +13,9 @@ describe('every adapter package runs the shared suite', () => {
   for (const adapter of adapters) {
     it(`${adapter} calls registerConformance in its tests`, () => {
       const testDir = join(packages, adapter, 'test')
-      const sources = readdirSync(testDir).map((file) => readFileSync(join(testDir, file), 'utf8'))
+      const sources = readdirSync(testDir, { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => readFileSync(join(testDir, entry.name), 'utf8'))
       expect(sources.some((source) => source.includes('registerConformance('))).toBe(true)
     })
   }

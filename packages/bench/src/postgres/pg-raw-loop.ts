@@ -42,8 +42,9 @@ export class PgRawLoop {
 
   /**
    * Connects to `url` in `schema` (a board's schema, created by openBoard). `prepared`: send each
-   * statement as a named prepared statement (parsed and planned once on this connection) instead of
-   * unnamed, as the board sends them (a diagnostic, never P1's baseline).
+   * statement as a named prepared statement (parsed and planned once on this connection), as the
+   * board's engine sends its DML since bc290bf (P1's baseline); unnamed, it is the diagnostic raw
+   * fleet of the P2 ceiling lines.
    */
   static async connect(url: string, schema: string, workerId: string, prepared = false): Promise<PgRawLoop> {
     return new PgRawLoop(await adminClient(url, schema), workerId, prepared)

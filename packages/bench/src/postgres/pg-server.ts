@@ -24,14 +24,15 @@ export function postgresUrl(): string {
 
 /**
  * The shell command that restarts the server of {@link postgresUrl} (`./dev bench` sets
- * `KANBAN_DB_POSTGRES_RESTART` for a server it started or found; never for one the caller named).
+ * `KANBAN_DB_POSTGRES_RESTART` only for the throwaway server it started for the run; never for one
+ * kept with `./dev postgres start` or named by the caller).
  * Without it P5 is NOT MEASURED with this reason.
  */
 export function restartCommand(): string {
   const command = process.env['KANBAN_DB_POSTGRES_RESTART']
   if (!command) {
     throw new NotMeasured(
-      'KANBAN_DB_POSTGRES_RESTART is unset: the bench may not restart this server (./dev bench sets it only for a server it started or found, never for one the caller named)',
+      'KANBAN_DB_POSTGRES_RESTART is unset: the bench may not restart this server (./dev bench sets it only for the throwaway server it starts for the run, never for a kept or named one; stop a server kept with ./dev postgres start to measure P5)',
     )
   }
   return command

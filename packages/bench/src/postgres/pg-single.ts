@@ -89,7 +89,8 @@ export function pgRawBoard(): Contender {
         let loop: PgRawLoop | undefined
         try {
           await fillPgBoard(setup, readyBacklog(context))
-          loop = await PgRawLoop.connect(url, schema, 'pg-raw-board')
+          // Prepared, as the board's engine sends its statements: P1 compares like with like.
+          loop = await PgRawLoop.connect(url, schema, 'pg-raw-board', true)
           const raw = loop
           const failures: string[] = [...drift]
           let refills = 0
