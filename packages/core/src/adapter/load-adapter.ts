@@ -11,7 +11,7 @@ import { InvalidInput } from '../errors/errors.js'
  * `from` is the directory module resolution starts from (default: the current directory).
  */
 export async function loadAdapter(moduleName: string, from: string = process.cwd()): Promise<SqliteAdapter> {
-  const loaded: unknown = await import(resolveEsmEntry(moduleName, from))
+  const loaded = await importModule(moduleName, from)
   const factory = pickFactory(loaded)
   if (!factory) {
     throw new InvalidInput(
@@ -19,6 +19,15 @@ export async function loadAdapter(moduleName: string, from: string = process.cwd
     )
   }
   return factory()
+}
+
+/**
+ * Imports `moduleName` as seen from the directory `from` (default: the current directory), preferring
+ * its ESM entry so the module shares this process's ESM copy of `@kanban-db/core`: how `loadAdapter`
+ * loads an adapter and the conformance suite an engine package, by name alone.
+ */
+export async function importModule(moduleName: string, from: string = process.cwd()): Promise<Record<string, unknown>> {
+  return (await import(resolveEsmEntry(moduleName, from))) as Record<string, unknown>
 }
 
 /**
