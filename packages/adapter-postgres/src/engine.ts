@@ -80,8 +80,9 @@ export class PostgresBoardEngine implements BoardEngine {
   }
 
   async tryLock(name: string): Promise<NamedLock | undefined> {
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new InvalidInput(`Invalid lock name: expected a non-empty string, got ${JSON.stringify(name)}.`, { details: { field: 'name' } })
+    // The SQLite engine's rule (a lock is a file name there), so a name works on every engine.
+    if (typeof name !== 'string' || !/^[a-z][a-z0-9-]{0,62}$/.test(name)) {
+      throw new InvalidInput(`Invalid lock name ${JSON.stringify(name)}: expected lowercase letters, digits and dashes, starting with a letter.`, { details: { field: 'name' } })
     }
     if (this.#closing) throw new BoardClosed('The board is closed; open it again to take a lock.')
     return this.#parts.tryLock(name)

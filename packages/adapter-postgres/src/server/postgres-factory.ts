@@ -16,6 +16,9 @@ import { WakeListener } from './wake-listener.js'
 /** How long past `transactionTimeoutMs` the server waits on a transaction whose client went silent. */
 export const IDLE_IN_TRANSACTION_GRACE_MS = 10_000
 
+/** Named locks one engine may hold at once (each holds a session of its own, opened when taken). */
+export const LOCK_SESSIONS = 8
+
 /** Connections reserved for `{ priority: true }` writes (heartbeats), beside the main pool. */
 export const PRIORITY_POOL_SIZE = 2
 
@@ -39,8 +42,11 @@ async function openServerEngine(config: ResolvedPostgresConfig, options: EngineO
   const location = describeServerLocation(poolConfig, config.schema)
   const main = createBoardPool(poolConfig, config.poolSize)
   const priority = createBoardPool(poolConfig, PRIORITY_POOL_SIZE)
+  // A held named lock keeps its session: those sessions come from a pool of their own, so holding
+  // locks never takes a connection the board's reads and writes need.
+  const lockSessions = createBoardPool(poolConfig, LOCK_SESSIONS)
   const endPools = async (): Promise<void> => {
-    await Promise.allSettled([main, priority].filter((pool) => !pool.ending).map((pool) => pool.end()))
+    await Promise.allSettled([main, priority, lockSessions].filter((pool) => !pool.ending).map((pool) => pool.end()))
   }
 
   let serverVersion: string
@@ -55,7 +61,7 @@ async function openServerEngine(config: ResolvedPostgresConfig, options: EngineO
   const db = new Kysely<BoardSchema>({ dialect: new PostgresDialect({ pool: main }) })
   const wakeListeners = new WakeListeners()
   const listener = new WakeListener(poolConfig, wakeChannel(config.schema), () => wakeListeners.notify())
-  const locks = new AdvisoryLocks(main, config.schema)
+  const locks = new AdvisoryLocks(lockSessions, config.schema)
   const writes = new WritePath(new PoolTransactions(main, priority), writeOptions, readonly)
   const poolFacts = (pool: pg.Pool) => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
 

@@ -1,12 +1,16 @@
 import { IDEMPOTENCY_CONSTRAINT } from '../schema/postgres-migrations.js'
+
+/** The primary key of tasks (Postgres's default name): two creators of one explicit id. */
+const TASK_ID_CONSTRAINT = 'tasks_pkey'
 import { constraintOf, sqlStateOf } from '../sql-state.js'
 
 /**
  * Why a failed write transaction may simply run again:
  * - `conflict`: a serialization failure (40001) or a deadlock (40P01). The server rolled the
  *   transaction back; running it again is what a serial execution would have done.
- * - `duplicate`: a unique violation (23505) of the idempotency key. Another transaction created the
- *   same task between this one's look-up and its insert; run again, the look-up finds it.
+ * - `duplicate`: a unique violation (23505) of the idempotency key or of a task id. Another
+ *   transaction created the same task between this one's look-up and its insert; run again, the
+ *   look-up finds it (an existing id is then refused with `InvalidInput`, as on SQLite).
  * undefined: the error is the caller's to see.
  */
 export type RetryReason = 'conflict' | 'duplicate'
@@ -15,7 +19,7 @@ export type RetryReason = 'conflict' | 'duplicate'
 export function retryReason(error: unknown): RetryReason | undefined {
   const state = sqlStateOf(error)
   if (state === '40001' || state === '40P01') return 'conflict'
-  if (state === '23505' && constraintOf(error) === IDEMPOTENCY_CONSTRAINT) return 'duplicate'
+  if (state === '23505' && (constraintOf(error) === IDEMPOTENCY_CONSTRAINT || constraintOf(error) === TASK_ID_CONSTRAINT)) return 'duplicate'
   return undefined
 }
 

@@ -162,7 +162,8 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
    * commits; any error rolls back and reaches the caller as thrown (the engine's classified), with
    * `rollbackError` attached when the ROLLBACK itself failed. Busy beyond the retry budget is
    * `Busy`; a callback running past the transaction timeout (the board's, or `options.timeoutMs`)
-   * is `TransactionTimeout`.
+   * is `TransactionTimeout`. On Postgres a serialization failure or deadlock runs `fn` again in a
+   * new transaction: keep `fn` to database work (no side effects outside it that must happen once).
    */
   writeTxn<T>(fn: (trx: Kysely<BoardSchema>) => Promise<T> | T, options?: WriteTxnOptions): Promise<T>
 
@@ -171,7 +172,9 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
   /**
    * Calls `listener` when a task may have become ready: after a write of this process, and on
    * engines with `crossProcessWakeups` (Postgres LISTEN/NOTIFY) after another process's. Returns
-   * the unsubscribe. An idle claimer waits for it instead of polling.
+   * the unsubscribe. An idle claimer waits for it instead of polling, with a timeout as well: a
+   * scheduled task whose due time passes, or a lease that expires, announces nothing (`claimNext`
+   * promotes due tasks itself; a dispatcher reclaims expired leases).
    */
   onWake(listener: () => void): () => void
   /** Waits for the running write, then closes. Later calls fail with `BoardClosed`. Twice is a no-op. */

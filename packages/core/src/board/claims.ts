@@ -68,8 +68,9 @@ function reviewQueue(db: Kysely<BoardSchema>, claim: ValidClaim) {
 
 /**
  * Takes the highest-priority, oldest ready task in ONE statement (an UPDATE whose WHERE picks the
- * task and re-checks `status = 'ready'`), inside the caller's BEGIN IMMEDIATE transaction, so two
- * claimers in any number of processes never get the same task. Opens a run and writes a `claimed`
+ * task and re-checks `status = 'ready'`; on Postgres its subquery skips rows other claimers hold),
+ * inside the caller's write transaction, so two claimers in any number of processes never get the
+ * same task. Opens a run and writes a `claimed`
  * event in the same transaction. Undefined when nothing is ready.
  */
 export async function claimNextIn(trx: Kysely<BoardSchema>, claim: ValidClaim, now: number): Promise<ClaimedTask | undefined> {

@@ -83,8 +83,10 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
       const clash = (await loadTaskIfAny(trx, id)) !== undefined
       if (clash) throw invalid('id', `a task with id ${id} already exists`, id)
     }
+    // In id order: where rows are locked, two creators locking the same dependencies never wait for
+    // each other in a cycle.
     let unfinished = 0
-    for (const dependency of input.dependsOn) {
+    for (const dependency of [...input.dependsOn].sort()) {
       if ((await loadTask(trx, dependency)).status !== 'done') unfinished++
     }
     const status: TaskStatus = input.triage ? 'triage' : input.dueAt !== null && input.dueAt > now ? 'scheduled' : unfinished > 0 ? 'todo' : 'ready'
@@ -110,8 +112,8 @@ export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly V
     }
     const inserted = (await insertTask.execute(trx, row)).rows[0]
     if (!inserted) {
-      // Under BEGIN IMMEDIATE the read above already saw the key; the index is the backstop for
-      // engines that serialise less (the same code will run on Postgres).
+      // On SQLite the read above already saw the key; on Postgres a concurrent creator of the same
+      // key made the INSERT wait for its commit and then do nothing: read its task.
       const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey! })).rows[0]
       if (!existing) throw new Error(`kanban-db bug: the insert of ${id} changed nothing, yet no task has its idempotency key`)
       created.push(toTask(existing))

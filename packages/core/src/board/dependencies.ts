@@ -17,8 +17,10 @@ import { locksRows, lockDependencyGraph } from './row-locks.js'
 export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, dependsOnId: string, now: number): Promise<Task> {
   if (taskId === dependsOnId) throw cycle(taskId, dependsOnId)
   await lockDependencyGraph(trx)
-  const task = await loadTask(trx, taskId)
+  // The dependency's row before the task's, the order a completion locks them in (the completed
+  // task, then its dependents), so the two never wait for each other in a cycle.
   const dependency = await loadTask(trx, dependsOnId)
+  const task = await loadTask(trx, taskId)
   const from = task.status as TaskStatus
   assertCanStart('depend', from, taskId)
   const existing = await trx
@@ -52,8 +54,7 @@ export async function addDependencyIn(trx: Kysely<BoardSchema>, taskId: string, 
  * completion appends its event: where rows are locked it locks the dependents (in id order), so
  * that their unfinished dependencies are counted afterwards in statements that see every
  * completion committed before the lock was granted (of two dependencies completed at once, the
- * transaction that locks the dependent second sees the other done), and so that this transaction
- * takes no row lock after the event log's lock (which would invite deadlocks).
+ * transaction that locks the dependent second sees the other done).
  */
 export async function dependentsForRelease(trx: Kysely<BoardSchema>, doneTaskId: string): Promise<readonly string[]> {
   if (locksRows(trx)) return (await lockedDependentsOf.execute(trx, { doneTaskId })).rows.map((row) => row.id)
@@ -94,7 +95,7 @@ const lockedDependentsOf = new PreparedQuery<BoardSchema, { doneTaskId: string }
     .select('id')
     .where('id', 'in', (eb) => eb.selectFrom('task_dependencies').select('task_id').where('depends_on_id', '=', params.doneTaskId))
     .orderBy('id')
-    .forUpdate(),
+    .forNoKeyUpdate(),
 )
 
 const dependentsOf = new PreparedQuery<BoardSchema, { doneTaskId: string }, { task_id: string }>((db, params) =>

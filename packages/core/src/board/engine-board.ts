@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely'
 import { statusLiteral } from './literals.js'
 import { loadTaskIfAny } from './task-queries.js'
 import type { BoardEngine, EngineKind } from '../engine/board-engine.js'
-import { BoardClosed, InvalidTransition } from '../errors/errors.js'
+import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import type { WriteTxnOptions } from '../write/write-transaction.js'
 import { addAttachmentIn, toAttachment } from './attachments.js'
@@ -362,6 +362,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     requireObject('options', options)
     const from = options.from ?? 'start'
     if (from !== 'start' && from !== 'now') throw invalid('options.from', "expected 'start' or 'now'", from)
+    this.#assertCursorOutsideWrite('subscribe')
     return this.writeTxn(async (trx) => subscribeIn(trx, subscriber, from === 'now', await this.#now(trx)))
   }
 
@@ -370,6 +371,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     requireObject('options', options)
     const limit = optionalInteger('options.limit', options.limit, 100, { min: 1, max: 10_000 })
     const leaseMs = requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: 24 * 60 * 60 * 1000 })
+    this.#assertCursorOutsideWrite('takeEvents')
     // Like claimNext: an idle or waiting notifier answers from a plain read, without the write lock.
     if (this.#readFirst() && !(await this.#read('looking for new events', async (db) => mayTakeEvents(db, subscriber, await this.#now(db))))) {
       return undefined
@@ -448,6 +450,21 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     } catch (error) {
       throw this.#engine.classify(error, doing)
     }
+  }
+
+  /**
+   * On Postgres (server or PGlite) an event gets its final id at COMMIT: inside a write, the events
+   * it appended still carry temporary ids (they would be delivered again under their final ids), and
+   * another writer's event may be committing with a lower one (a cursor taken there could pass it).
+   * So cursors are taken outside writes there.
+   */
+  #assertCursorOutsideWrite(call: string): void {
+    if (this.#engine.kind !== 'postgres' || this.#engine.currentTransaction() === undefined) return
+    throw new InvalidInput(
+      `${call} cannot run inside writeTxn on the ${this.engine} engine: event ids are final only once their transaction commits, so a cursor taken ` +
+        `inside a write could skip an event. Call ${call} after the write. Nothing was written.`,
+      { details: { call } },
+    )
   }
 
   /** Should a call that may find nothing to do look with a plain read before it takes the write lock? */

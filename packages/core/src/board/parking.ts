@@ -6,6 +6,7 @@ import { appendEvent } from './event-log.js'
 import { toTask } from './rows.js'
 import { endRun } from './runs.js'
 import { loadTask, NO_CLAIM, unfinishedDependencyCount } from './task-queries.js'
+import { lockDependencyGraph } from './row-locks.js'
 import { assertCanStart, assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
 
@@ -32,6 +33,12 @@ export const BLOCK_LOOP_RECURRENCES = 2
  * `dependency` adds `dependsOn` and sends the task to todo (ready when no dependency is open).
  */
 export async function blockIn(trx: Kysely<BoardSchema>, taskId: string, block: ValidBlock, now: number): Promise<Task> {
+  if (block.kind === DEPENDENCY_BLOCK && block.dependsOn.length > 0) {
+    // Where rows are locked: the graph, then the dependencies, then the task (see addDependencyIn),
+    // the order every other operation takes them in.
+    await lockDependencyGraph(trx)
+    for (const dependsOnId of [...block.dependsOn].sort()) await loadTask(trx, dependsOnId)
+  }
   const task = block.claimToken === undefined ? await loadTask(trx, taskId) : await requireClaim(trx, taskId, block.claimToken, 'block')
   const from = task.status as TaskStatus
   assertCanStart('block', from, taskId)

@@ -6,9 +6,11 @@ import type { BoardSchema } from '../schema/board-schema.js'
 // On SQLite a write transaction (BEGIN IMMEDIATE) excludes every other writer, so an operation may
 // read a task and then write it. On PostgreSQL writers of many processes run at the same time under
 // READ COMMITTED, and each statement sees what was committed when it started: an operation must
-// lock the rows it decides about before it reads them (`SELECT ... FOR UPDATE`), and a claim skips
-// the rows other claimers hold (`FOR UPDATE SKIP LOCKED`). These helpers add the clause only where
-// the dialect is Postgres's (a server or PGlite), and leave SQLite's statements as they were.
+// lock the rows it decides about before it reads them, and a claim skips the rows other claimers
+// hold. The lock is `FOR NO KEY UPDATE` (the board never changes a row's key): it excludes other
+// writers of the row but not the key-share locks that foreign-key checks take when runs, events,
+// comments and dependencies of the task are inserted. These helpers add the clause only where the
+// dialect is Postgres's (a server or PGlite), and leave SQLite's statements as they were.
 
 /** True when `db` speaks PostgreSQL's SQL: rows must be locked before an operation decides on them. */
 export function locksRows(db: Kysely<BoardSchema>): boolean {
@@ -17,17 +19,17 @@ export function locksRows(db: Kysely<BoardSchema>): boolean {
 
 /** A query that can lock the rows it reads. */
 interface Lockable<Q> {
-  forUpdate(): Q
+  forNoKeyUpdate(): Q
 }
 
-/** `query FOR UPDATE` where rows are locked (the caller waits for a writer that holds them). */
+/** `query FOR NO KEY UPDATE` where rows are locked (the caller waits for a writer that holds them). */
 export function forUpdate<Q extends Lockable<Q>>(db: Kysely<BoardSchema>, query: Q): Q {
-  return locksRows(db) ? query.forUpdate() : query
+  return locksRows(db) ? query.forNoKeyUpdate() : query
 }
 
-/** `query FOR UPDATE SKIP LOCKED` where rows are locked: claimers pass over each other's rows. */
+/** `query FOR NO KEY UPDATE SKIP LOCKED` where rows are locked: claimers pass over each other's rows. */
 export function forUpdateSkipLocked<Q extends Lockable<Q & { skipLocked(): Q }>>(db: Kysely<BoardSchema>, query: Q): Q {
-  return locksRows(db) ? query.forUpdate().skipLocked() : query
+  return locksRows(db) ? query.forNoKeyUpdate().skipLocked() : query
 }
 
 /**
@@ -38,5 +40,7 @@ export function forUpdateSkipLocked<Q extends Lockable<Q & { skipLocked(): Q }>>
  */
 export async function lockDependencyGraph(trx: Kysely<BoardSchema>): Promise<void> {
   if (!locksRows(trx)) return
-  await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext('kanban-db:task_dependencies'))`.execute(trx)
+  // Keyed (dependency graph, schema): the reverse of named locks' (schema, name), so no lock name can
+  // collide with it.
+  await sql`SELECT pg_advisory_xact_lock(hashtext('kanban_db.task_dependencies'), hashtext(current_schema()))`.execute(trx)
 }

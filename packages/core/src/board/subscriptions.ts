@@ -15,8 +15,10 @@ import { forUpdate } from './row-locks.js'
  * one event twice, and the cursor only moves past events that were acknowledged, so none is skipped.
  * A notifier that dies mid-batch loses its lease at expiry and the batch is taken again.
  *
- * Event ids never go backwards in commit order: every write is one BEGIN IMMEDIATE transaction, so
- * an event with a smaller id can never commit after a larger one was read.
+ * Event ids never go backwards in commit order: on SQLite every write is one BEGIN IMMEDIATE
+ * transaction; on Postgres each event gets its final id at COMMIT under the event log's order lock.
+ * So an event with a smaller id can never commit after a larger one was read (outside a write: the
+ * board takes cursors only there).
  */
 
 /** Creates the subscription if it does not exist (its cursor at the start, or at the newest event). */

@@ -62,7 +62,8 @@ export interface BoardEngine {
   tryLock(name: string): Promise<NamedLock | undefined>
   /**
    * Calls `listener` when the board may have work for a claimer: a task became ready in this
-   * process, or (where `capabilities.crossProcessWakeups`) in another. Returns the unsubscribe.
+   * process, or (where `capabilities.crossProcessWakeups`) in another. Returns the unsubscribe. A
+   * due time passing announces nothing: idle claimers also wait with a timeout.
    */
   onWake(listener: () => void): () => void
   /** Waits for the running write, then closes. Twice is a no-op. */

@@ -33,6 +33,22 @@ for (const { name, engine, create, skip } of boardSubjects) {
       expect((await board.takeEvents('chat', { leaseMs: 1000 }))!.events.map((event) => event.id)).toEqual([a, b])
       await expectRefused(board, 'INVALID_INPUT', () => board.takeEvents('nobody', { leaseMs: 1000 }))
     })
+
+    it(engine === 'sqlite' ? 'takes a cursor inside a write (one writer at a time: event ids are final)' : 'refuses to take a cursor inside a write: event ids are final only at COMMIT', async () => {
+      const { board } = await openTestBoard(await create())
+      await board.subscribe('mail')
+      const inside = board.writeTxn(async () => {
+        await board.createTask({ title: 'a' })
+        return board.takeEvents('mail', { leaseMs: 1000 })
+      })
+      if (engine === 'sqlite') {
+        expect((await inside)!.events).toHaveLength(1)
+      } else {
+        await expect(inside).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+        await expect(board.writeTxn(() => board.subscribe('chat', { from: 'now' }))).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+        expect((await board.takeEvents('mail', { leaseMs: 1000 }))?.events).toBeUndefined()
+      }
+    })
   })
 }
 
