@@ -15,12 +15,12 @@ const COMMIT = 'COMMIT'
 /** The board's clock: the server's, inside the transaction (adapter-postgres: engine.ts, now). */
 const SERVER_NOW = 'SELECT (extract(epoch from clock_timestamp()) * 1000)::int8 AS now'
 /** promoteDueIn, first thing in every claim (core: scheduling.ts), locking what it promotes. */
-const DUE_TASKS = `select "id", "due_at" from "tasks" where "status" = 'scheduled' and "due_at" <= $1 order by "due_at", "id" for update skip locked`
+const DUE_TASKS = `select "id", "due_at" from "tasks" where "status" = 'scheduled' and "due_at" <= $1 order by "due_at", "id" for no key update skip locked`
 /** The claim (core: claims.ts, claimAnyReady): the ready queue's head, skipping rows other claimers hold. */
 const CLAIM_ANY_READY =
   'update "tasks" set "status" = $1, "claim_token" = $2, "claimed_by" = $3, "worker_pid" = $4, "worker_host" = $5, "claimed_at" = $6, ' +
   '"claim_expires_at" = $7, "lease_ms" = $8, "heartbeat_at" = $9, "started_at" = $10, "current_run_id" = $11, "attempts" = "attempts" + $12, ' +
-  `"updated_at" = $13 where "id" = (select "id" from "tasks" where "status" = 'ready' order by "priority" desc, "created_at" asc, "id" asc limit 1 for update skip locked) ` +
+  `"updated_at" = $13 where "id" = (select "id" from "tasks" where "status" = 'ready' order by "priority" desc, "created_at" asc, "id" asc limit 1 for no key update skip locked) ` +
   `and "status" = 'ready' returning *`
 /** The run row a claim opens (core: claims.ts, openRun). */
 const OPEN_RUN = 'insert into "task_runs" ("id", "task_id", "attempt", "worker_id", "pid", "host", "claim_token", "started_at") values ($1, $2, $3, $4, $5, $6, $7, $8)'
@@ -34,7 +34,7 @@ const COMPLETE_RUNNING =
 /** The run's end (core: runs.ts, closeRun). */
 const CLOSE_RUN = 'update "task_runs" set "ended_at" = $1, "outcome" = $2, "error" = $3 where "id" = $4 and "ended_at" is null'
 /** The completed task's dependents, locked before they are counted (core: dependencies.ts). */
-const LOCK_DEPENDENTS = 'select "id" from "tasks" where "id" in (select "task_id" from "task_dependencies" where "depends_on_id" = $1) order by "id" for update'
+const LOCK_DEPENDENTS = 'select "id" from "tasks" where "id" in (select "task_id" from "task_dependencies" where "depends_on_id" = $1) order by "id" for no key update'
 
 /** The statements of the raw loop, by name, for {@link PgRawLoop}. */
 export const PG_SQL = {
