@@ -1,11 +1,10 @@
 import { type Kysely, sql } from 'kysely'
 import {
   BoardClosed, InvalidInput, resolveWriteOptions, type BoardEngine, type BoardSchema, type EngineCapabilities, type NamedLock,
-  type WriteOptions, type WriteTxnOptions,
+  type WakeListeners, type WriteOptions, type WriteTxnOptions,
 } from '@kanban-db/core'
 import { classifyPostgresError } from './classify.js'
 import { SCHEMA_VERSION_TABLE } from './schema/migrate.js'
-import { WakeListeners } from './wake-listeners.js'
 import type { WritePath } from './write/write-path.js'
 
 /** What differs between the server engine and the PGlite engine; the rest is {@link PostgresBoardEngine}. */

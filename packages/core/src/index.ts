@@ -46,3 +46,4 @@ export { DEFAULT_MAX_RETRIES, DEFAULT_MAX_REVIEW_REJECTIONS, GAVE_UP, type Board
 export { BLOCK_LOOP_RECURRENCES, DEPENDENCY_BLOCK } from './board/parking.js'
 export * from './engine/board-engine.js'
 export * from './engine/transaction-guard.js'
+export * from './engine/wake-listeners.js'

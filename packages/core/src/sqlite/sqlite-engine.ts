@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { BoardEngine, EngineCapabilities, NamedLock } from '../engine/board-engine.js'
+import { WakeListeners } from '../engine/wake-listeners.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { InvalidInput, LockTimeout } from '../errors/errors.js'
 import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
@@ -34,7 +35,7 @@ export class SqliteEngine implements BoardEngine {
   readonly #adapter: SqliteAdapter
   readonly #hygienic: HygienicConnection
   readonly #writes: WriteQueue<BoardSchema>
-  readonly #wakeListeners = new Set<() => void>()
+  readonly #wakeListeners = new WakeListeners()
 
   constructor(parts: SqliteEngineParts) {
     this.location = parts.path
@@ -90,8 +91,7 @@ export class SqliteEngine implements BoardEngine {
   }
 
   onWake(listener: () => void): () => void {
-    this.#wakeListeners.add(listener)
-    return () => void this.#wakeListeners.delete(listener)
+    return this.#wakeListeners.add(listener)
   }
 
   /** Copies the live board through the driver's online backup (see `HygienicConnection.backupTo`). */
@@ -130,12 +130,6 @@ export class SqliteEngine implements BoardEngine {
 
   /** Tells this process's idle claimers that a write committed (it may have made a task ready). */
   #wake(): void {
-    for (const listener of this.#wakeListeners) {
-      try {
-        listener()
-      } catch {
-        // A listener's failure is its own; the write it follows has committed.
-      }
-    }
+    this.#wakeListeners.notify()
   }
 }

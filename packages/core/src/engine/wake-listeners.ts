@@ -1,7 +1,8 @@
-import { InvalidInput } from '@kanban-db/core'
+import { InvalidInput } from '../errors/errors.js'
 
 /**
- * The `onWake` listeners of one engine. Calling them never throws: a listener that throws is
+ * The `onWake` listeners of one engine, for every engine (exported for engine implementors).
+ * Calling them never throws: a listener that throws is
  * reported as a process warning and the others still run.
  */
 export class WakeListeners {
