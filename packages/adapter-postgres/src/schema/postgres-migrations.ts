@@ -181,5 +181,12 @@ export function postgresMigrations(schema: string): readonly PostgresMigration[]
           FOR EACH ROW WHEN (NEW.status = 'ready') EXECUTE FUNCTION kanban_db_wake_claimers();
       `,
     },
+    {
+      version: 4,
+      description: 'not_before: a ready task retried after a backoff, or requeued after a rate limit, is not claimed before it',
+      sql: `
+        ALTER TABLE tasks ADD COLUMN not_before BIGINT;
+      `,
+    },
   ]
 }

@@ -3,9 +3,11 @@ import type { EngineKind } from '../engine/board-engine.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.js'
 import type { TaskStatus } from './transitions.js'
+import type { TaskWorker } from '../worker/task-worker.js'
+import type { TaskHandler, WorkOptions } from '../worker/work-options.js'
 import type {
   Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
-  EventBatch, EventQuery, FailOptions, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task, TaskComment,
+  EventBatch, EventQuery, FailOptions, JsonObject, JsonValue, OverrunningClaim, ReleasedClaim, ReleaseOptions, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task, TaskComment,
   TaskFilter,
 } from './types.js'
 
@@ -76,6 +78,29 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
    */
   completeAndClaimNext(taskId: string, claimToken: string, result: JsonValue | undefined, claim: ClaimOptions): Promise<CompletedAndClaimed>
   /**
+   * Runs `handler` on this board's tasks until stopped: the worker loop, owned by the library. It
+   * claims (filters and lease from `options`), heartbeats each running task on the priority lane,
+   * stores what the handler returns with `complete` (chaining the next claim into the same commit
+   * while work is ready), and on a throw `fail`s the task with the error, retried after an
+   * exponential backoff with jitter that every claimer respects (a `RateLimited` requeues after a
+   * cooldown, counting nothing). The task's `signal` aborts when its claim is lost, when it runs past
+   * `maxRuntimeMs`, or when `stop()`'s deadline passes. While idle the worker wakes when a task
+   * becomes ready: at once for this process's writes, and from other processes where the engine
+   * announces them (`crossProcessWakeups`), else within `pollMs`.
+   *
+   * ```ts
+   * const worker = board.work({ concurrency: 4 }, async (task, { signal }) => summarize(task.body, { signal }))
+   * for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void worker.stop())
+   * await worker.stopped
+   * ```
+   *
+   * Closing the board stops its workers first (their running tasks are released at once).
+   */
+  work<Meta extends JsonObject = JsonObject, Result extends JsonValue | void = JsonValue | void>(
+    options: WorkOptions,
+    handler: TaskHandler<Meta, Result>,
+  ): TaskWorker
+  /**
    * Ends the claim as failed. `error` is a message or an Error (its message is kept). Each failure
    * (kind `error`, `spawn`, `timeout`) counts one consecutive failure: back to ready while retries
    * and attempts remain; past `maxRetries` (the task's, else the board's, default 2) blocked with a
@@ -83,6 +108,13 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
    * requeues to ready counting nothing.
    */
   fail(taskId: string, claimToken: string, error: string | Error, options?: FailOptions): Promise<Task>
+  /**
+   * Hands a running task back unfinished (a worker shutting down, or giving work it cannot do now
+   * to another): ready again at once (or after `retryAfterMs`), counting neither a failure nor an
+   * attempt; the run ends as `released` with `reason`, in one `released` event. `ClaimMismatch`
+   * for a stale or foreign token.
+   */
+  release(taskId: string, claimToken: string, options?: ReleaseOptions): Promise<Task>
   /**
    * Parks a todo, ready or running task as blocked. A running task's claim ends; pass its
    * `claimToken` when the worker itself blocks, so a stale worker cannot block a newer attempt.
@@ -171,7 +203,8 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
   health(): Promise<Health>
   /**
    * Calls `listener` when a task may have become ready: after a write of this process, and on
-   * engines with `crossProcessWakeups` (Postgres LISTEN/NOTIFY) after another process's. Returns
+   * engines with `crossProcessWakeups` after another process's (Postgres: LISTEN/NOTIFY; SQLite:
+   * `PRAGMA data_version` looked at every 5-25 ms while someone listens). Returns
    * the unsubscribe. An idle claimer waits for it instead of polling, with a timeout as well: a
    * scheduled task whose due time passes, or a lease that expires, announces nothing (`claimNext`
    * promotes due tasks itself; a dispatcher reclaims expired leases).

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import type { ExpressionBuilder, Kysely } from 'kysely'
 import { PreparedQuery } from '../kysely/prepared-query.js'
 import { ClaimMismatch } from '../errors/errors.js'
 import { decideAfterFailure, GAVE_UP, gaveUpReason, type BoardRules } from './failure-accounting.js'
@@ -35,10 +35,10 @@ export async function anyReady(db: Kysely<BoardSchema>, claim: ValidClaim, now: 
     return (await reviewQueue(db, claim).select('id').limit(ONE_ROW).executeTakeFirst()) !== undefined
   }
   if (claim.assignee === undefined && claim.tenant === undefined) {
-    if ((await anyReadyTask.execute(db, {})).rows.length > 0) return true
+    if ((await anyReadyTask.execute(db, { now })).rows.length > 0) return true
     return (await anyDueTask.execute(db, { now })).rows.length > 0
   }
-  let query = db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready'))
+  let query = db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready')).where(claimableAt(now))
   if (claim.assignee === null) query = query.where('assignee', 'is', null)
   else if (claim.assignee !== undefined) query = query.where('assignee', '=', claim.assignee)
   if (claim.tenant !== undefined) query = query.where('tenant', '=', claim.tenant)
@@ -47,9 +47,14 @@ export async function anyReady(db: Kysely<BoardSchema>, claim: ValidClaim, now: 
   return (await anyDueTask.execute(db, { now })).rows.length > 0
 }
 
-const anyReadyTask = new PreparedQuery<BoardSchema, Record<string, never>>((db) =>
-  db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready')).limit(ONE_ROW),
+const anyReadyTask = new PreparedQuery<BoardSchema, { now: number }>((db, params) =>
+  db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready')).where(claimableAt(params.now)).limit(ONE_ROW),
 )
+
+/** A ready task's backoff or cooldown (`not_before`) has passed by `now`. */
+export function claimableAt(now: number) {
+  return (eb: ExpressionBuilder<BoardSchema, 'tasks'>) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)])
+}
 
 const anyDueTask = new PreparedQuery<BoardSchema, { now: number }>((db, params) =>
   db.selectFrom('tasks').select('id').where('status', '=', statusLiteral('scheduled')).where('due_at', '<=', params.now).limit(ONE_ROW),
@@ -129,11 +134,12 @@ function claimReadyUpdate(db: Kysely<BoardSchema>, values: ClaimValues, filter: 
       heartbeat_at: null,
       started_at: values.now,
       current_run_id: values.runId,
+      not_before: null,
       attempts: eb('attempts', '+', 1),
       updated_at: values.now,
     }))
     .where('id', '=', (eb) => {
-      let next = eb.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready'))
+      let next = eb.selectFrom('tasks').select('id').where('status', '=', statusLiteral('ready')).where(claimableAt(values.now))
       if (filter.assignee === null) next = next.where('assignee', 'is', null)
       else if (filter.assignee !== undefined) next = next.where('assignee', '=', filter.assignee)
       if (filter.tenant !== undefined) next = next.where('tenant', '=', filter.tenant)
@@ -250,6 +256,8 @@ export interface ValidFailure {
   readonly retry: boolean
   readonly kind: AttemptFailureKind
   readonly rateLimited: boolean
+  /** ms from now before the task, back in ready, may be claimed again (0: at once). */
+  readonly retryAfterMs: number
 }
 
 const RUN_OUTCOME_OF: Readonly<Record<AttemptFailureKind, RunOutcome>> = { error: 'failed', spawn: 'spawn-failed', timeout: 'timed-out' }
@@ -266,13 +274,13 @@ export async function failIn(trx: Kysely<BoardSchema>, taskId: string, claimToke
     assertTransition('fail', 'running', 'ready', taskId)
     const updated = await trx
       .updateTable('tasks')
-      .set((eb) => ({ ...NO_CLAIM, status: 'ready', last_error: failure.error, attempts: eb('attempts', '-', 1), updated_at: now }))
+      .set((eb) => ({ ...NO_CLAIM, status: 'ready', last_error: failure.error, attempts: eb('attempts', '-', 1), not_before: notBeforeOf(failure.retryAfterMs, now), updated_at: now }))
       .where('id', '=', taskId)
       .where('claim_token', '=', claimToken)
       .returningAll()
       .executeTakeFirstOrThrow()
     await endRun(trx, runId, 'rate-limited', now, failure.error)
-    await appendEvent(trx, { taskId, runId, kind: 'requeued', from: 'running', to: 'ready', payload: { error: failure.error, rateLimited: true }, now })
+    await appendEvent(trx, { taskId, runId, kind: 'requeued', from: 'running', to: 'ready', payload: { error: failure.error, rateLimited: true, ...(failure.retryAfterMs > 0 ? { notBefore: now + failure.retryAfterMs } : {}) }, now })
     return toTask(updated)
   }
   const decision = decideAfterFailure(task, failure.retry, rules)
@@ -285,6 +293,7 @@ export async function failIn(trx: Kysely<BoardSchema>, taskId: string, claimToke
       last_error: failure.error,
       consecutive_failures: decision.consecutiveFailures,
       completed_at: decision.to === 'failed' ? now : null,
+      not_before: decision.to === 'ready' ? notBeforeOf(failure.retryAfterMs, now) : null,
       ...(decision.gaveUp ? { block_reason: gaveUpReason(decision, failure.error), block_kind: GAVE_UP, block_recurrences: 1 } : {}),
       updated_at: now,
     })
@@ -306,9 +315,34 @@ export async function failIn(trx: Kysely<BoardSchema>, taskId: string, claimToke
       maxAttempts: Number(task.max_attempts),
       consecutiveFailures: decision.consecutiveFailures,
       maxRetries: decision.maxRetries,
+      ...(decision.to === 'ready' && failure.retryAfterMs > 0 ? { notBefore: now + failure.retryAfterMs } : {}),
     },
     now,
   })
+  return toTask(updated)
+}
+
+function notBeforeOf(retryAfterMs: number, now: number): number | null {
+  return retryAfterMs > 0 ? now + retryAfterMs : null
+}
+
+/**
+ * Hands a running task back unfinished (a worker shutting down): ready again, counting neither a
+ * failure nor an attempt, its run ended as `released` with the reason, one `released` event.
+ */
+export async function releaseIn(trx: Kysely<BoardSchema>, taskId: string, claimToken: string, reason: string, retryAfterMs: number, now: number): Promise<Task> {
+  const task = await requireClaim(trx, taskId, claimToken, 'release')
+  assertTransition('release', 'running', 'ready', taskId)
+  const notBefore = notBeforeOf(retryAfterMs, now)
+  const updated = await trx
+    .updateTable('tasks')
+    .set((eb) => ({ ...NO_CLAIM, status: 'ready', attempts: eb('attempts', '-', 1), not_before: notBefore, updated_at: now }))
+    .where('id', '=', taskId)
+    .where('claim_token', '=', claimToken)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  await endRun(trx, task.current_run_id, 'released', now, reason)
+  await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'released', from: 'running', to: 'ready', payload: { reason, notBefore }, now })
   return toTask(updated)
 }
 

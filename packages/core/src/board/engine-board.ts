@@ -6,10 +6,12 @@ import type { BoardEngine, EngineKind } from '../engine/board-engine.js'
 import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import type { WriteTxnOptions } from '../write/write-transaction.js'
+import { startWorker, type TaskWorker } from '../worker/task-worker.js'
+import type { TaskHandler, WorkOptions } from '../worker/work-options.js'
 import { addAttachmentIn, toAttachment } from './attachments.js'
 import type { Board, BoardHealth, CompletedAndClaimed } from './board.js'
 import { addCommentIn, toComment } from './comments.js'
-import { anyReady, claimNextIn, completeIn, failIn, heartbeatIn, type ValidClaim, type ValidFailure } from './claims.js'
+import { anyReady, claimNextIn, completeIn, failIn, heartbeatIn, releaseIn, type ValidClaim, type ValidFailure } from './claims.js'
 import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
 import { addDependencyIn } from './dependencies.js'
 import type { BoardRules } from './failure-accounting.js'
@@ -22,7 +24,7 @@ import { toEvent, toTask } from './rows.js'
 import { TASK_STATUSES, type TaskStatus } from './transitions.js'
 import type {
   Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
-  EventBatch, EventQuery, FailOptions, AttemptFailureKind, JsonValue, OverrunningClaim, ReleasedClaim, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task,
+  EventBatch, EventQuery, FailOptions, AttemptFailureKind, JsonObject, JsonValue, OverrunningClaim, ReleasedClaim, ReleaseOptions, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task,
   TaskComment, TaskFilter,
 } from './types.js'
 import {
@@ -63,6 +65,9 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
   readonly #rules: BoardRules
   #closed = false
   #closing: Promise<void> | undefined
+  /** Set once close() has stopped this board's workers and closes the engine. */
+  #engineClosing = false
+  readonly #workers = new Set<TaskWorker>()
 
   constructor(parts: EngineBoardParts) {
     this.#engine = parts.engine
@@ -181,8 +186,26 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       retry: optionalBoolean('options.retry', options.retry, true),
       kind,
       rateLimited: optionalBoolean('options.rateLimited', options.rateLimited, false),
+      retryAfterMs: optionalInteger('options.retryAfterMs', options.retryAfterMs, 0, { min: 0, max: MAX_LEASE_MS }),
     }
     return this.writeTxn(async (trx) => failIn(trx, taskId, claimToken, failure, this.#rules, await this.#now(trx)))
+  }
+
+  work<Meta extends JsonObject = JsonObject, Result extends JsonValue | void = JsonValue | void>(options: WorkOptions, handler: TaskHandler<Meta, Result>): TaskWorker {
+    this.#assertOpen()
+    const worker = startWorker(this, options, handler)
+    this.#workers.add(worker)
+    void worker.stopped.then(() => this.#workers.delete(worker))
+    return worker
+  }
+
+  async release(taskId: string, claimToken: string, options: ReleaseOptions = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('claimToken', claimToken, { max: 200 })
+    requireObject('options', options)
+    const reason = options.reason === undefined ? 'released' : requireString('options.reason', options.reason, { max: 200 })
+    const retryAfterMs = optionalInteger('options.retryAfterMs', options.retryAfterMs, 0, { min: 0, max: MAX_LEASE_MS })
+    return this.writeTxn(async (trx) => releaseIn(trx, taskId, claimToken, reason, retryAfterMs, await this.#now(trx)))
   }
 
   async block(taskId: string, reason: string, options: BlockOptions = {}): Promise<Task> {
@@ -419,6 +442,9 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // The board's own workers first: their running tasks are released while the board is open.
+      await Promise.allSettled([...this.#workers].map((worker) => worker.stop({ timeoutMs: 0 })))
+      this.#engineClosing = true
       try {
         await this.#engine.close()
       } finally {
@@ -484,8 +510,8 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
 
   #assertOpen(): void {
     // Board calls inside a write that was queued before close() still run: close() waits for it.
-    if (this.#closing && !this.#closed && this.#engine.currentTransaction() !== undefined) return
-    if (this.#closed || this.#closing) throw new BoardClosed(`The board ${this.location} is closed. Open it again with openBoard.`, { details: { location: this.location } })
+    if (this.#engineClosing && !this.#closed && this.#engine.currentTransaction() !== undefined) return
+    if (this.#closed || this.#engineClosing) throw new BoardClosed(`The board ${this.location} is closed. Open it again with openBoard.`, { details: { location: this.location } })
   }
 }
 

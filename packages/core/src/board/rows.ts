@@ -36,6 +36,7 @@ export function toTask(row: TaskRow): Task {
     blockKind: row.block_kind,
     blockRecurrences: Number(row.block_recurrences),
     dueAt: numberOrNull(row.due_at),
+    notBefore: numberOrNull(row.not_before),
     tenant: row.tenant,
     maxRuntimeMs: numberOrNull(row.max_runtime_ms),
     reviewRequestedBy: row.review_requested_by,

@@ -15,6 +15,7 @@ export type TaskAction =
   | 'heartbeat'
   | 'complete'
   | 'fail'
+  | 'release'
   | 'expire'
   | 'crash'
   | 'block'
@@ -60,6 +61,7 @@ export const transitions: Readonly<Record<TaskAction, Transition>> = {
     to: ['ready', 'blocked', 'failed'],
     description: 'the claim holder failed: retried while attempts remain, blocked (gave-up) past maxRetries consecutive failures, else failed; a rate-limited outcome requeues without counting',
   },
+  release: { from: ['running'], to: ['ready'], description: 'the claim holder hands the task back unfinished (a worker shutting down); neither a failure nor an attempt is counted' },
   expire: { from: ['running'], to: ['ready', 'failed'], description: 'the lease ran out (releaseStaleClaims); not counted as a consecutive failure' },
   crash: { from: ['running'], to: ['ready', 'blocked', 'failed'], description: 'the worker process is gone (detectCrashedWorkers); counts as a failure' },
   block: {

@@ -52,6 +52,11 @@ export interface Task {
   readonly blockRecurrences: number
   /** When a scheduled task becomes claimable. */
   readonly dueAt: number | null
+  /**
+   * A ready task is not claimed before this time: the backoff of a retry or the cooldown of a rate
+   * limit (`fail`'s `retryAfterMs`). Cleared by the next claim.
+   */
+  readonly notBefore: number | null
   readonly tenant: string | null
   /** A running attempt longer than this is reported by `overrunningClaims`. */
   readonly maxRuntimeMs: number | null
@@ -166,6 +171,7 @@ export type EventKind =
   | 'rejected'
   | 'attachment-added'
   | 'extended'
+  | 'released'
 
 /** One row of the event log. */
 export interface BoardEvent {
@@ -204,6 +210,7 @@ export type RunOutcome =
   | 'review-requested'
   | 'approved'
   | 'rejected'
+  | 'released'
 
 /** Why an attempt failed: each counts one consecutive failure. */
 export type AttemptFailureKind = 'error' | 'spawn' | 'timeout'
@@ -219,6 +226,23 @@ export interface FailOptions {
    * attempt. Default false.
    */
   readonly rateLimited?: boolean
+  /**
+   * When the task goes back to ready (a retry, or a rate-limited requeue), it is not claimed before
+   * this many ms from now, by any claimer in any process (stored as the task's `notBefore`). 0 to 7
+   * days. Default 0: claimable at once.
+   */
+  readonly retryAfterMs?: number
+}
+
+/** What `release` takes. */
+export interface ReleaseOptions {
+  /**
+   * Why the claim is handed back (up to 200 characters), kept on the run and in the `released`
+   * event, e.g. `shutdown`. Default `released`.
+   */
+  readonly reason?: string
+  /** Not claimable again before this many ms from now (0 to 7 days). Default 0. */
+  readonly retryAfterMs?: number
 }
 
 /** What `block` takes. */

@@ -83,7 +83,10 @@ export interface EngineCapabilities {
   readonly concurrentWriters: boolean
   /** `now()` reads the database server's clock. */
   readonly serverClock: boolean
-  /** `onWake` hears about ready tasks made by other processes (Postgres LISTEN/NOTIFY). */
+  /**
+   * `onWake` hears about ready tasks made by other processes (Postgres LISTEN/NOTIFY; SQLite a
+   * `PRAGMA data_version` watch where the driver shares the file between processes).
+   */
   readonly crossProcessWakeups: boolean
 }
 

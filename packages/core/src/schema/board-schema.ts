@@ -76,6 +76,8 @@ export interface TaskTable {
   review_summary: string | null
   /** Rejections since the last approval (v2). */
   review_rejections: Generated<number>
+  /** A ready task is not claimed before this time: a retry's backoff or a rate limit's cooldown (v4). */
+  not_before: number | null
 }
 
 /** `task_id` may not be claimed before `depends_on_id` is done. */

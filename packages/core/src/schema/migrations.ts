@@ -155,6 +155,13 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX tasks_by_tenant ON tasks (tenant, status) WHERE tenant IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'not_before: a ready task retried after a backoff, or requeued after a rate limit, is not claimed before it',
+    sql: `
+      ALTER TABLE tasks ADD COLUMN not_before INTEGER;
+    `,
+  },
 ]
 
 /** The schema version this code writes and expects. */

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { BoardEngine, EngineCapabilities, NamedLock } from '../engine/board-engine.js'
 import { WakeListeners } from '../engine/wake-listeners.js'
+import { DataVersionWatch, type DataVersionWatchTiming } from './data-version-watch.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { InvalidInput, LockTimeout } from '../errors/errors.js'
 import type { CheckpointMode, CheckpointResult } from '../hygiene/connection-health.js'
@@ -18,24 +19,30 @@ export interface SqliteEngineParts {
   readonly hygienic: HygienicConnection
   readonly db: Kysely<BoardSchema>
   readonly writes: WriteQueue<BoardSchema>
+  /** How often other processes' commits are looked for while someone listens. Default `DEFAULT_DATA_VERSION_TIMING`. */
+  readonly wakeTiming?: DataVersionWatchTiming
 }
 
 /**
  * The SQLite engine: one hygienic connection per board and process, the write path of
  * `src/write` (BEGIN IMMEDIATE, lock polling, group commit, WAL upkeep), SQLite's error codes, and
- * lock files beside the board that the kernel releases when their holder dies. Wake-ups reach this
- * process only: SQLite tells no other process that a write happened.
+ * lock files beside the board that the kernel releases when their holder dies. Wake-ups: this
+ * process's writes wake its listeners at once; other processes' commits are seen by a
+ * {@link DataVersionWatch} (`PRAGMA data_version` on a timer) while anyone listens, where the adapter
+ * shares the file with other processes.
  */
 export class SqliteEngine implements BoardEngine {
   readonly kind = 'sqlite'
   readonly location: string
   readonly readonly: boolean
-  readonly capabilities: EngineCapabilities = Object.freeze({ concurrentWriters: false, serverClock: false, crossProcessWakeups: false })
+  readonly capabilities: EngineCapabilities
   readonly db: Kysely<BoardSchema>
   readonly #adapter: SqliteAdapter
   readonly #hygienic: HygienicConnection
   readonly #writes: WriteQueue<BoardSchema>
   readonly #wakeListeners = new WakeListeners()
+  /** Other connections' commits, watched while listeners exist (undefined: the file is not shared). */
+  readonly #watch: DataVersionWatch | undefined
 
   constructor(parts: SqliteEngineParts) {
     this.location = parts.path
@@ -44,6 +51,9 @@ export class SqliteEngine implements BoardEngine {
     this.#adapter = parts.adapter
     this.#hygienic = parts.hygienic
     this.#writes = parts.writes
+    const shared = parts.adapter.capabilities.sharedFile
+    this.capabilities = Object.freeze({ concurrentWriters: false, serverClock: false, crossProcessWakeups: shared })
+    this.#watch = shared ? new DataVersionWatch(parts.hygienic.connection, () => this.#wake(), parts.wakeTiming) : undefined
   }
 
   get writeOptions(): Required<WriteOptions> {
@@ -91,7 +101,12 @@ export class SqliteEngine implements BoardEngine {
   }
 
   onWake(listener: () => void): () => void {
-    return this.#wakeListeners.add(listener)
+    const remove = this.#wakeListeners.add(listener)
+    this.#watch?.start()
+    return () => {
+      remove()
+      if (this.#wakeListeners.size === 0) this.#watch?.stop()
+    }
   }
 
   /** Copies the live board through the driver's online backup (see `HygienicConnection.backupTo`). */
@@ -120,6 +135,8 @@ export class SqliteEngine implements BoardEngine {
   }
 
   async close(): Promise<void> {
+    this.#watch?.stop()
+    this.#wakeListeners.clear()
     await this.#writes.close()
     try {
       await this.db.destroy()
