@@ -126,16 +126,16 @@ export function openRawBoard(path: string, synchronous: Synchronous, pragmas: Bo
 // recording adapter: packages/bench/prof-sql.ts prints them). Statuses and LIMIT 1 are literals in
 // the text, as core's board/literals.ts writes them; everything else is bound.
 
-/** claimNext's plain read before it takes the write lock (core: claims.ts, anyReadyTask). */
-const ANY_READY = `select "id" from "tasks" where "status" = 'ready' limit 1`
+/** claimNext's plain read before it takes the write lock (core: claims.ts, anyReadyTask): a ready task whose backoff (`not_before`, schema v4) has passed. */
+const ANY_READY = `select "id" from "tasks" where "status" = 'ready' and ("not_before" is null or "not_before" <= ?) limit 1`
 /** promoteDueIn, first thing in every claim's transaction (core: scheduling.ts, dueTasks). */
 const DUE_TASKS = `select "id", "due_at" from "tasks" where "status" = 'scheduled' and "due_at" <= ? order by "due_at", "id"`
-/** The claim (core: claims.ts, claimAnyReady). */
+/** The claim (core: claims.ts, claimAnyReady): clears `not_before`, skips tasks whose backoff has not passed. */
 const CLAIM_ANY_READY =
   `update "tasks" set "status" = ?, "claim_token" = ?, "claimed_by" = ?, "worker_pid" = ?, "worker_host" = ?, "claimed_at" = ?, ` +
-  `"claim_expires_at" = ?, "lease_ms" = ?, "heartbeat_at" = ?, "started_at" = ?, "current_run_id" = ?, "attempts" = "attempts" + ?, ` +
-  `"updated_at" = ? where "id" = (select "id" from "tasks" where "status" = 'ready' order by "priority" desc, "created_at" asc, "id" asc limit 1) ` +
-  `and "status" = 'ready' returning *`
+  `"claim_expires_at" = ?, "lease_ms" = ?, "heartbeat_at" = ?, "started_at" = ?, "current_run_id" = ?, "not_before" = ?, "attempts" = "attempts" + ?, ` +
+  `"updated_at" = ? where "id" = (select "id" from "tasks" where "status" = 'ready' and ("not_before" is null or "not_before" <= ?) ` +
+  `order by "priority" desc, "created_at" asc, "id" asc limit 1) and "status" = 'ready' returning *`
 /** The run row a claim opens (core: claims.ts, openRun). */
 const OPEN_RUN = `insert into "task_runs" ("id", "task_id", "attempt", "worker_id", "pid", "host", "claim_token", "started_at") values (?, ?, ?, ?, ?, ?, ?, ?)`
 /** Every event (core: event-log.ts, insertEvent). */
@@ -205,7 +205,7 @@ export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawB
     if (dueTasks.all(now).length > 0) throw new Error('raw board: a scheduled task is due; the raw loop does not promote (the bench schedules none)')
     const token = claimToken()
     const runId = boardId('r_', now)
-    const task = claimAnyReady.get('running', token, workerId, pid, host, now, now + leaseMs, leaseMs, null, now, runId, 1, now) as ReturnedTask | undefined
+    const task = claimAnyReady.get('running', token, workerId, pid, host, now, now + leaseMs, leaseMs, null, now, runId, null, 1, now, now) as ReturnedTask | undefined
     if (!task) return undefined
     const attempt = Number(task.attempts)
     openRun.run(runId, task.id, attempt, workerId, pid, host, token, now)
@@ -226,7 +226,7 @@ export function rawBoardLoop(db: BetterSqlite3.Database, workerId: string): RawB
   return {
     claim: (nowMs, leaseMs) => {
       // claimNext reads before it takes the write lock, and takes it only when a task is ready.
-      if (anyReady.get() === undefined) return undefined
+      if (anyReady.get(nowMs) === undefined) return undefined
       return inTransaction(() => claimIn(nowMs, leaseMs))
     },
     complete: (id, token) => inTransaction(() => completeIn(id, token, Date.now())),

@@ -102,7 +102,7 @@ export class PgRawLoop {
     const runId = boardId('r_', now)
     const workerId = this.#workerId
     const [task] = await this.#query<ReturnedTask>(PG_SQL.CLAIM_ANY_READY, [
-      'running', token, workerId, this.#pid, this.#host, now, now + leaseMs, leaseMs, null, now, runId, 1, now,
+      'running', token, workerId, this.#pid, this.#host, now, now + leaseMs, leaseMs, null, now, runId, null, 1, now, now,
     ])
     if (!task) return undefined
     const attempt = Number(task.attempts)

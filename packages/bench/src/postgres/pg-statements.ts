@@ -16,12 +16,12 @@ const COMMIT = 'COMMIT'
 const SERVER_NOW = 'SELECT (extract(epoch from clock_timestamp()) * 1000)::int8 AS now'
 /** promoteDueIn, first thing in every claim (core: scheduling.ts), locking what it promotes. */
 const DUE_TASKS = `select "id", "due_at" from "tasks" where "status" = 'scheduled' and "due_at" <= $1 order by "due_at", "id" for no key update skip locked`
-/** The claim (core: claims.ts, claimAnyReady): the ready queue's head, skipping rows other claimers hold. */
+/** The claim (core: claims.ts, claimAnyReady): the ready queue's head whose backoff (`not_before`) has passed, skipping rows other claimers hold. */
 const CLAIM_ANY_READY =
   'update "tasks" set "status" = $1, "claim_token" = $2, "claimed_by" = $3, "worker_pid" = $4, "worker_host" = $5, "claimed_at" = $6, ' +
-  '"claim_expires_at" = $7, "lease_ms" = $8, "heartbeat_at" = $9, "started_at" = $10, "current_run_id" = $11, "attempts" = "attempts" + $12, ' +
-  `"updated_at" = $13 where "id" = (select "id" from "tasks" where "status" = 'ready' order by "priority" desc, "created_at" asc, "id" asc limit 1 for no key update skip locked) ` +
-  `and "status" = 'ready' returning *`
+  '"claim_expires_at" = $7, "lease_ms" = $8, "heartbeat_at" = $9, "started_at" = $10, "current_run_id" = $11, "not_before" = $12, "attempts" = "attempts" + $13, ' +
+  `"updated_at" = $14 where "id" = (select "id" from "tasks" where "status" = 'ready' and ("not_before" is null or "not_before" <= $15) ` +
+  `order by "priority" desc, "created_at" asc, "id" asc limit 1 for no key update skip locked) and "status" = 'ready' returning *`
 /** The run row a claim opens (core: claims.ts, openRun). */
 const OPEN_RUN = 'insert into "task_runs" ("id", "task_id", "attempt", "worker_id", "pid", "host", "claim_token", "started_at") values ($1, $2, $3, $4, $5, $6, $7, $8)'
 /** Every event (core: event-log.ts); the events table's statement trigger takes the event-order advisory lock. */
