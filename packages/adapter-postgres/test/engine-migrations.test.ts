@@ -15,7 +15,7 @@ const expectedColumns: { [Table in keyof BoardSchema]: Record<keyof BoardSchema[
     claim_expires_at: 'bigint', lease_ms: 'bigint', heartbeat_at: 'bigint', current_run_id: 'text', attempts: 'integer',
     max_attempts: 'integer', result: 'text', last_error: 'text', block_reason: 'text', consecutive_failures: 'integer',
     max_retries: 'integer', block_kind: 'text', block_recurrences: 'integer', due_at: 'bigint', tenant: 'text',
-    max_runtime_ms: 'bigint', review_requested_by: 'text', review_summary: 'text', review_rejections: 'integer',
+    max_runtime_ms: 'bigint', review_requested_by: 'text', review_summary: 'text', review_rejections: 'integer', not_before: 'bigint',
   },
   task_dependencies: { task_id: 'text', depends_on_id: 'text', created_at: 'bigint' },
   task_runs: {
@@ -144,7 +144,8 @@ describeServer('postgres engine: creating and migrating the board', () => {
 
     const older = freshSchema()
     await (await open(older)).close()
-    await admin.query(`UPDATE ${older}.kanban_db_schema_version SET version = 2`)
+    await admin.query(`DELETE FROM ${older}.kanban_db_schema_version`)
+    await admin.query(`INSERT INTO ${older}.kanban_db_schema_version VALUES (2, 'an older board', 0)`)
     const mismatch = await open(older, true).catch((error: unknown) => error)
     expect(mismatch).toMatchObject({ code: 'SCHEMA_MISMATCH', details: { version: 2 } })
     expect((mismatch as Error).message).toMatch(/without readonly to migrate/)
