@@ -27,11 +27,6 @@ export interface ClaimCompleteOptions {
   /** What each worker does besides claim and complete: held tasks and heartbeats (default: none). */
   readonly plan?: ClaimCompleteWorkerPlan
   /**
-   * `complete-then-claim` (default): every worker finishes with `complete` + `claimNext`;
-   * `alternate`: even threads of each process use `completeAndClaimNext` instead.
-   */
-  readonly finish?: 'complete-then-claim' | 'alternate'
-  /**
    * While producing, this process also calls `releaseStaleClaims` on this period, as a dispatcher
    * does, so a lease that runs out is taken back for real (default: never).
    */
@@ -64,7 +59,8 @@ export interface ClaimCompleteChecks {
 /**
  * The claim-complete workload shared by `concurrency.claim-complete-4x2` and the stress case: this
  * process plays the dispatcher and produces tasks (with dependencies) in batches spread over
- * `durationMs`, while `processes` x `threads` workers claim and complete them. Then it checks the
+ * `durationMs`, while `processes` x `threads` workers claim and complete them, each running
+ * `board.work` (the library's worker loop, so the suite proves the loop users run). Then it checks the
  * invariants, never timing: every task done and completed exactly once, no task claimed by two
  * workers, every dependency completed before its dependent was claimed, the event log complete
  * (created, claimed, completed once each, in that order), no error (so no SQLITE_BUSY) surfaced
@@ -91,7 +87,6 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
         leaseMs: options.leaseMs ?? 600_000,
         sampleMs: 500,
         ...(options.plan === undefined ? {} : { plan: options.plan }),
-        ...(options.finish === undefined ? {} : { finish: options.finish }),
       },
       { timeoutMs: workerTimeoutMs },
     ),
@@ -295,6 +290,15 @@ export async function verifyClaimComplete(
     [['completed', ids.length]],
     'task runs are not one completed run per task',
   )
+}
+
+/** How the workers' claims were made: in the completing commit (`completeAndClaimNext`) or by a `claimNext` of their own. */
+export function claimPaths(measures: ClaimCompleteMeasures): { readonly chained: number; readonly plain: number } {
+  const workers = measures.processes.flatMap((process) => process.workers)
+  return {
+    chained: workers.reduce((sum, worker) => sum + (worker.claims?.chained ?? 0), 0),
+    plain: workers.reduce((sum, worker) => sum + (worker.claims?.plain ?? 0), 0),
+  }
 }
 
 /** Per-worker share of completions, for the report. */

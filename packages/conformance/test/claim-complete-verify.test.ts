@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import createBetterSqlite3Adapter from '@kanban-db/adapter-better-sqlite3'
 import createSqlJsAdapter from '@kanban-db/adapter-sql-js'
 import { openBoard, type Board } from '@kanban-db/core'
 import { dependenciesOf, taskId, verifyClaimComplete, verifyHeartbeats } from '../src/claim-complete-run.js'
@@ -167,44 +168,60 @@ function drainingChannel(): TaskChannel {
   }
 }
 
-describe('the claim-complete worker notices a lease that ran out', () => {
+describe('the claim-complete worker (board.work) notices a lease it lost', () => {
   /**
-   * Runs the real worker in this process (sql.js keeps its own image, so the board is prepared
-   * first and read back after): 3 tasks, each held 700-800 ms by whichever lane claims it, and
-   * heartbeated 500 ms after its claim.
+   * Runs the real worker in this process on a better-sqlite3 board file: 3 tasks, each held
+   * 1.5-1.6 s and heartbeated by the handler every 500 ms from its claim. With `reclaim`, another
+   * connection takes back the first claim it sees heartbeated while its task is held, as a reclaimer
+   * whose clock runs an hour ahead would (`releaseStaleClaims(now + 1 h)`).
    */
-  async function runWorker(leaseMs: number, finish: 'complete-then-claim' | 'complete-and-claim-next') {
+  async function runWorker(reclaim: boolean) {
+    const betterSqlite3 = await createBetterSqlite3Adapter()
     dir = mkdtempSync(join(tmpdir(), 'kanban-verify-'))
     const path = join(dir, 'board.db')
     const ids = ['a', 'b', 'c']
-    const setup = await openBoard({ path, adapter })
-    await setup.createTasks(ids.map((id) => ({ id, title: id })))
-    await setup.close()
-    const plan = { heartbeatEveryMs: 500, holdMs: [700, 800] as const, longHoldMs: [700, 800] as const }
-    const board = { engine: 'sqlite', moduleName: '@kanban-db/adapter-sql-js', resolveFrom: process.cwd(), path }
-    const result = await claimCompleteWorker(adapter, { board, workerId: 'w0', leaseMs, plan, finish }, drainingChannel())
-    return { board: await openBoard({ path, adapter }), ids, result }
+    const parent = await openBoard({ path, adapter: betterSqlite3 })
+    await parent.createTasks(ids.map((id) => ({ id, title: id })))
+    const plan = { heartbeatEveryMs: 500, holdMs: [1_500, 1_600] as const, longHoldMs: [1_500, 1_600] as const }
+    const board = { engine: 'sqlite', moduleName: '@kanban-db/adapter-better-sqlite3', resolveFrom: process.cwd(), path }
+    const running = claimCompleteWorker(betterSqlite3, { board, workerId: 'w0', leaseMs: 60_000, plan }, drainingChannel())
+    const released: string[] = []
+    if (reclaim) {
+      while (released.length === 0) {
+        // Once the held task has been heartbeated (so the worker has a heartbeat to report), take it back.
+        const held = (await parent.listTasks({ status: ['running'] })).filter((task) => task.heartbeatAt !== null)
+        if (held.length > 0) released.push(...(await parent.releaseStaleClaims(Date.now() + 3_600_000)).map((claim) => claim.taskId))
+        else await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    }
+    const result = await running
+    return { board: parent, ids, result, released }
   }
 
-  it('control: with a 60 s lease the heartbeats keep every claim, and the run verifies', async () => {
-    const { board, ids, result } = await runWorker(60_000, 'complete-and-claim-next')
+  it('control: nobody takes a claim back, the heartbeats keep every claim, and the run verifies', async () => {
+    const { board, ids, result } = await runWorker(false)
     try {
-      expect(result.finish).toBe('complete-and-claim-next')
       expect(result.heartbeats!.leasesLost).toEqual([])
+      expect(result.heartbeats!.latenessMs.length).toBeGreaterThan(0)
+      expect(result.claims!.chained).toBeGreaterThan(0)
       await verifyClaimComplete(board, ids, asProcess([result]), { leaseMs: 60_000, released: [] })
     } finally {
       await board.close()
     }
   })
 
-  it('with a lease shorter than the heartbeat period, each held task is reported lost and the run fails', async () => {
-    const { board, ids, result } = await runWorker(300, 'complete-then-claim')
+  it('a claim taken back while its task is held is reported lost, and the run fails', async () => {
+    const { board, ids, result, released } = await runWorker(true)
     try {
-      // Each task's first heartbeat comes 500 ms after its claim, which expired after 300.
-      const byHeartbeat = result.heartbeats!.leasesLost.filter((lease) => lease.by === 'heartbeat')
-      expect([...new Set(byHeartbeat.map((lease) => lease.taskId))].sort()).toEqual(ids)
-      for (const lease of byHeartbeat) expect(lease.seenAt).toBeGreaterThanOrEqual(lease.expiredAt)
-      await expect(verifyClaimComplete(board, ids, asProcess([result]), { leaseMs: 300, released: [] })).rejects.toThrow(/leases ran out/)
+      expect(released.length).toBeGreaterThan(0)
+      // The handler's next heartbeat finds the claim gone: board.work aborts the task and reports it
+      // lost; the worker then stops (one error stops it), and a claim of its other slot taken back
+      // too is reported lost when the stop hands it back.
+      const lost = result.heartbeats!.leasesLost
+      expect(lost.every((lease) => lease.by === 'claim-lost')).toBe(true)
+      expect([...new Set(lost.map((lease) => lease.taskId))].sort()).toEqual([...released].sort())
+      expect(result.errors['CLAIM_LOST']).toBeGreaterThan(0)
+      await expect(verifyClaimComplete(board, ids, asProcess([result]), { leaseMs: 60_000, released: [] })).rejects.toThrow(/leases ran out/)
     } finally {
       await board.close()
     }

@@ -3,7 +3,7 @@ import type { SqliteAdapter } from '@kanban-db/core'
 import { boardSpecArg } from '../board-spec.js'
 import type { TaskChannel } from '../task-channel.js'
 import { spawnWorkerTask } from '../worker-thread.js'
-import type { ClaimCompleteWorkerPlan, ClaimCompleteWorkerResult, FinishMode } from './claim-complete-worker.js'
+import type { ClaimCompleteWorkerPlan, ClaimCompleteWorkerResult } from './claim-complete-worker.js'
 
 /** What one claim-complete process reports. */
 export interface ClaimCompleteProcessResult {
@@ -18,18 +18,14 @@ export interface ClaimCompleteProcessResult {
 /**
  * One process of the claim-complete cases: starts `threads` worker threads that open the case's
  * board (`args.board`: through the adapter they load by module name, or on the Postgres engine) and
- * run `claim-complete-worker`, sends `ready` when all have opened the board,
- * relays the parent's `drain`/`abort` to them, samples its own fd count, and returns every
- * worker's report. With `args.plan` every worker runs that plan (heartbeats, held tasks); with
- * `args.finish` `alternate`, even threads finish with `completeAndClaimNext` and odd ones with
- * `complete` + `claimNext`.
+ * run `claim-complete-worker` (a `board.work` worker each), sends `ready` when all have opened the
+ * board, relays the parent's `drain`/`abort` to them, samples its own fd count, and returns every
+ * worker's report. With `args.plan` every worker runs that plan (heartbeats, held tasks).
  */
 export async function claimCompleteProcess(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<ClaimCompleteProcessResult> {
   const threads = Number(args.threads)
   const board = boardSpecArg(args)
   const plan = args.plan as ClaimCompleteWorkerPlan | undefined
-  const finishOf = (index: number): FinishMode =>
-    args.finish === 'alternate' ? (index % 2 === 0 ? 'complete-and-claim-next' : 'complete-then-claim') : 'complete-then-claim'
   const workers = Array.from({ length: threads }, (_, index) =>
     spawnWorkerTask<ClaimCompleteWorkerResult>(
       'claim-complete-worker',
@@ -37,7 +33,6 @@ export async function claimCompleteProcess(_adapter: SqliteAdapter, args: Record
         board,
         workerId: `p${String(args.processIndex)}-t${index}`,
         leaseMs: args.leaseMs,
-        finish: finishOf(index),
         ...(plan === undefined ? {} : { plan }),
       },
       { moduleName: board.moduleName, resolveFrom: board.resolveFrom, engine: board.engine, timeoutMs: Number(args.timeoutMs) },
