@@ -12,13 +12,44 @@ export interface WorkerExit {
   readonly error?: string
 }
 
+/** The signals the dispatcher sends a worker it terminates: `SIGTERM` first, `SIGKILL` after `killGraceMs`. */
+export type WorkerSignal = 'SIGTERM' | 'SIGKILL'
+
 /**
- * What `spawn` returns: anything child-like. The dispatcher needs the pid (for logs) and a promise
- * that settles once the worker has exited; a rejected promise counts as an exit with `error`.
+ * Why a worker's claim ended under it, not by the worker's own write: the task was `archived`; its
+ * claim was `reclaimed` (the lease expired and was taken back, or the claim was found crashed, and
+ * another claimer may run the task now); or the task and its run are not on the board at all
+ * (`task-gone`: the file was replaced or restored from a backup).
+ */
+export type ClaimEndReason = 'archived' | 'reclaimed' | 'task-gone'
+
+/**
+ * Why the dispatcher terminates one of its workers: its task ran past `maxRuntimeMs`
+ * (`timed-out`), its claim ended under it (a {@link ClaimEndReason}), or the dispatcher is stopping.
+ */
+export type TerminationReason = 'timed-out' | ClaimEndReason | 'stopped'
+
+/**
+ * What `spawn` returns: anything child-like. The dispatcher needs the pid (for logs), a promise
+ * that settles once the worker has exited (a rejected promise counts as an exit with `error`), and
+ * `kill` to terminate it.
  */
 export interface WorkerHandle {
   readonly pid: number | undefined
   readonly exit: Promise<WorkerExit>
+  /**
+   * Sends the worker `signal` (default `SIGTERM`) and returns at once; the dispatcher learns of the
+   * exit through `exit`. It must be safe to call after the worker has exited (a no-op then). The
+   * dispatcher's policy is `SIGTERM`, then `SIGKILL` once `killGraceMs` has passed without an exit.
+   * It terminates a worker whose task ran past its `maxRuntimeMs`, whose claim ended under it
+   * (the task was archived, or its claim taken back), and every worker still running when it stops.
+   *
+   * Optional so that handles written before it still type-check, but a handle without it cannot be
+   * terminated: the dispatcher then reports a `NotSupported` error event, fails a timed-out claim
+   * without waiting for the worker, and leaves such a worker running at `stop()`.
+   * {@link workerFromChildProcess} provides it.
+   */
+  readonly kill?: (signal?: WorkerSignal) => void
 }
 
 /**
@@ -30,7 +61,10 @@ export type SpawnWorker = (task: ClaimedTask, board: Board) => WorkerHandle | Pr
 
 /**
  * A {@link WorkerHandle} for a Node `ChildProcess` (from `spawn`, `fork` or `execFile`): the exit
- * promise settles on the child's `exit` event, or on `error` when it could not be started.
+ * promise settles on the child's `exit` event, or on `error` when it could not be started; `kill`
+ * is `child.kill(signal)` (the child only, not processes it started: a worker that runs a tree of
+ * processes should forward the signal to them, or be spawned `detached` with a handle of your own
+ * that signals its process group with `process.kill(-pid, signal)`).
  */
 export function workerFromChildProcess(child: ChildProcess): WorkerHandle {
   const exit = new Promise<WorkerExit>((resolve) => {
@@ -44,5 +78,10 @@ export function workerFromChildProcess(child: ChildProcess): WorkerHandle {
       if (child.pid === undefined) resolve({ code: null, signal: null, error: error.message })
     })
   })
-  return { pid: child.pid, exit }
+  const kill = (signal: WorkerSignal = 'SIGTERM'): void => {
+    // Nothing to signal once it has exited (its pid may already belong to another process).
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
+    child.kill(signal)
+  }
+  return { pid: child.pid, exit, kill }
 }
