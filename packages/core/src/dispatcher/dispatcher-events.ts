@@ -1,9 +1,10 @@
-import type { ReleasedClaim } from '../board/types.js'
+import type { OverrunningClaim, ReleasedClaim } from '../board/types.js'
+import type { TaskStatus } from '../board/transitions.js'
 import type { FailureKind } from '../corruption/failure-kind.js'
 import type { QuarantineRecord } from '../corruption/quarantine.js'
 import type { CheckpointResult } from '../hygiene/connection-health.js'
 import type { ExitDecision } from './exit-policy.js'
-import type { WorkerExit } from './worker-handle.js'
+import type { ClaimEndReason, TerminationReason, WorkerExit } from './worker-handle.js'
 
 /** Facts every event carries. */
 interface EventBase {
@@ -21,6 +22,8 @@ export interface TickEvent extends EventBase {
   readonly spawned: number
   /** Workers still running after the tick. */
   readonly workers: number
+  /** Of those, workers the dispatcher is terminating. */
+  readonly terminating: number
   readonly quarantined: number
 }
 
@@ -58,6 +61,60 @@ export interface ReclaimedEvent extends EventBase {
   readonly board: string
   readonly reason: 'expired' | 'crashed'
   readonly claims: readonly ReleasedClaim[]
+}
+
+/**
+ * A running claim is past its task's `maxRuntimeMs` (`board.overrunningClaims`). Emitted once per
+ * claim. A claim of one of this dispatcher's workers (`owner: 'this'`) is terminated (`action:
+ * 'terminate'`: SIGTERM, then SIGKILL after `killGraceMs`, then `fail` with kind `timeout` once
+ * the worker has exited) or, with `onOverrun: 'report'`, only reported. A claim this dispatcher
+ * did not make (`owner: 'other'`: another dispatcher, another host, a hand-written worker) is only
+ * reported: the dispatcher never signals a process it did not start and never ends a claim it does
+ * not hold (see the README's Dispatcher section).
+ */
+export interface OverranEvent extends EventBase {
+  readonly type: 'overran'
+  readonly board: string
+  readonly claim: OverrunningClaim
+  readonly owner: 'this' | 'other'
+  readonly action: 'terminate' | 'report'
+}
+
+/**
+ * The claim of one of this dispatcher's running workers ended under it, not by the worker's own
+ * write: the task was archived, its claim was taken back (`reclaimed`), or the task is not on the
+ * board any more (`task-gone`). The worker is terminated (`action: 'terminate'`) or, with
+ * `onClaimEnded: 'report'`, left running (`report`); either way its exit is not written (the claim
+ * is not its own any more). Emitted once per worker. `status` is the task's status now (null when
+ * it is gone).
+ */
+export interface ClaimEndedEvent extends EventBase {
+  readonly type: 'claim-ended'
+  readonly board: string
+  readonly taskId: string
+  readonly runId: string
+  readonly pid: number | undefined
+  readonly reason: ClaimEndReason
+  readonly status: TaskStatus | null
+  readonly action: 'terminate' | 'report'
+}
+
+/**
+ * A step of terminating one of this dispatcher's workers: `SIGTERM` was sent; `SIGKILL` was sent
+ * (the worker was still running `killGraceMs` after SIGTERM); or `abandoned`: the worker cannot be
+ * terminated (its handle has no `kill`, or it was still running `killGraceMs` after SIGKILL), so
+ * the dispatcher stops waiting for it: a timed-out claim is failed (kind `timeout`) at once, and a
+ * stopping dispatcher leaves the claim to expire. The worker's exit, when it comes, is a `reaped`
+ * event as usual.
+ */
+export interface TerminatingEvent extends EventBase {
+  readonly type: 'terminating'
+  readonly board: string
+  readonly taskId: string
+  readonly runId: string
+  readonly pid: number | undefined
+  readonly reason: TerminationReason
+  readonly step: 'SIGTERM' | 'SIGKILL' | 'abandoned'
 }
 
 /** A board was confirmed corrupt by a fresh read and closed; it is not written to until it is let out. */
@@ -106,7 +163,11 @@ export interface ErrorEvent extends EventBase {
   readonly type: 'error'
   /** The board, or undefined for the dispatcher itself. */
   readonly board: string | undefined
-  /** What was being done: lock, unlock, open, ghost-check, record, release-stale, detect-crashed, heartbeat, claim, spawn, checkpoint, probe, close. */
+  /**
+   * What was being done: lock, unlock, open, ghost-check, record, release-stale, detect-crashed,
+   * heartbeat, supervise (claim-end and `maxRuntimeMs` checks), terminate, claim, spawn, checkpoint,
+   * probe, close.
+   */
   readonly phase: string
   readonly kind: FailureKind
   /** The error's stable code, when it is a kanban-db error. */
@@ -122,6 +183,9 @@ export type DispatcherEvent =
   | ReapedEvent
   | RecordedEvent
   | ReclaimedEvent
+  | OverranEvent
+  | ClaimEndedEvent
+  | TerminatingEvent
   | QuarantinedEvent
   | ProbedEvent
   | RecoveredEvent

@@ -43,8 +43,30 @@ export interface DispatcherOptions {
   readonly host?: string
   /** Claim only tasks with this assignee (`null`: only unassigned ones). Default: any ready task. */
   readonly assignee?: string | null
-  /** What a worker's exit means for its task. Default: code 0 completes, anything else fails. */
+  /**
+   * What a worker's exit means for its task. Default: code 0 completes, anything else fails. Not
+   * asked for a worker the dispatcher terminated: a timed-out one is failed with kind `timeout`, a
+   * stopped one's claim is released, one whose claim ended under it is left alone.
+   */
   readonly exitPolicy?: ExitPolicy
+  /**
+   * How long a worker the dispatcher terminates gets between SIGTERM and SIGKILL, and again after
+   * SIGKILL before the dispatcher stops waiting for it (ms, by `now`; checked every tick, and while
+   * `stop()` waits every `intervalMs`). Default 10,000.
+   */
+  readonly killGraceMs?: number
+  /**
+   * A worker of this dispatcher whose task ran past its `maxRuntimeMs`: `terminate` it (SIGTERM,
+   * SIGKILL after `killGraceMs`), then `fail` the claim with kind `timeout` once it has exited
+   * (default); or only `report` it (an `overran` event) and leave it running.
+   */
+  readonly onOverrun?: 'terminate' | 'report'
+  /**
+   * A worker of this dispatcher whose claim ended under it (its task was archived, its claim taken
+   * back, or its task is gone from the board): `terminate` it (default), or only `report` it (a
+   * `claim-ended` event) and leave it running. Its exit is not written either way.
+   */
+  readonly onClaimEnded?: 'terminate' | 'report'
   /** Quarantine backoff. Default 30 s doubling to 30 min. */
   readonly quarantine?: Partial<QuarantinePolicy>
   /**

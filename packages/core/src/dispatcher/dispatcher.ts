@@ -10,14 +10,15 @@ import {
   type QuarantineRecord,
 } from '../corruption/quarantine.js'
 import type { CheckpointResult } from '../hygiene/connection-health.js'
-import { Corrupt, InvalidInput, KanbanDbError, LockTimeout, StaleSidecar } from '../errors/errors.js'
+import { Corrupt, InvalidInput, KanbanDbError, LockTimeout, NotSupported, StaleSidecar } from '../errors/errors.js'
+import type { TaskStatus } from '../board/transitions.js'
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
 import { isProcessAlive, localHost, newDispatcherId, type DispatcherOptions } from './dispatcher-options.js'
-import { defaultExitPolicy, type ExitPolicy } from './exit-policy.js'
-import { WorkerTable } from './worker-table.js'
-import type { SpawnWorker } from './worker-handle.js'
+import { defaultExitPolicy, describeExit, type ExitDecision, type ExitPolicy } from './exit-policy.js'
+import { WorkerTable, type ExitedWorker, type RunningWorker } from './worker-table.js'
+import type { ClaimEndReason, SpawnWorker, TerminationReason, WorkerSignal } from './worker-handle.js'
 
 /** One supervised board as `dispatcher.status()` shows it. */
 export interface BoardStatus {
@@ -26,6 +27,13 @@ export interface BoardStatus {
   readonly state: 'open' | 'closed' | 'quarantined'
   /** Workers of this board still running. */
   readonly workers: number
+  /** Of those, workers the dispatcher is terminating (timed out, claim ended, stopping). */
+  readonly terminating: number
+  /**
+   * Claims this dispatcher did not make that were past their `maxRuntimeMs` at the board's last
+   * turn: reported (`overran`, owner `other`) and left to their owners.
+   */
+  readonly overrunning: number
   /** Exits of this board's workers not written yet (its board was closed or quarantined). */
   readonly unrecorded: number
   /** Workers spawned for this board since the dispatcher started. */
@@ -50,18 +58,39 @@ export interface DispatcherStatus {
   readonly ticks: number
   /** Workers running on all boards. */
   readonly workers: number
+  /** Of those, workers the dispatcher is terminating. */
+  readonly terminating: number
   readonly boards: readonly BoardStatus[]
 }
 
 /** What `stop()` takes. */
 export interface StopOptions {
   /**
-   * Wait until every running worker has exited and write their exits before closing. Default false:
-   * workers keep running; their claims are picked up by `detectCrashedWorkers` (after the grace
-   * window) or by lease expiry in the next dispatcher.
+   * First wait for the running workers to exit on their own, up to `drainTimeoutMs`, and write
+   * their exits as usual (`exitPolicy`). While it waits the dispatcher claims nothing, but every
+   * `intervalMs` it still reaps, writes exits, heartbeats, and terminates workers that run past
+   * `maxRuntimeMs` or whose claim ended. Default false: no waiting, the workers are terminated at once.
    */
   readonly drain?: boolean
+  /**
+   * How long `drain` waits (ms, by the dispatcher's clock `now`) before the workers still running
+   * are terminated. Default: no limit (a worker without `maxRuntimeMs` that never exits keeps
+   * `stop()` waiting). Give one below your supervisor's stop timeout (systemd's `TimeoutStopSec`,
+   * Kubernetes' `terminationGracePeriodSeconds`) minus `2 x killGraceMs`.
+   */
+  readonly drainTimeoutMs?: number
+  /**
+   * Leave the workers still running (after `drain`, if asked for) running, as dispatchers before
+   * this option did: their claims are no longer heartbeated and their exits are not written; the
+   * claims are taken back by `detectCrashedWorkers` once this process is gone (claims record the
+   * dispatcher's pid) or by `releaseStaleClaims` when their lease runs out. Default false: they are
+   * terminated (SIGTERM, SIGKILL after `killGraceMs`) and their claims released.
+   */
+  readonly leaveWorkersRunning?: boolean
 }
+
+/** Which parts of a board's turn a tick runs: all, all but claiming (while stopping), or only reap and record. */
+type TickMode = 'normal' | 'draining' | 'final'
 
 interface SupervisedBoard {
   readonly path: string
@@ -79,6 +108,8 @@ interface SupervisedBoard {
   openedAs: FileFingerprint | undefined
   /** The old file's `-wal`, left when the file was replaced under the open board: never opened beside. */
   staleWal: FileFingerprint | undefined
+  /** Claims of others found past their `maxRuntimeMs` at the last turn (run ids), each reported once. */
+  foreignOverruns: Set<string>
 }
 
 /**
@@ -109,6 +140,9 @@ export class Dispatcher {
   readonly #host: string
   readonly #assignee: string | null | undefined
   readonly #exitPolicy: ExitPolicy
+  readonly #killGraceMs: number
+  readonly #onOverrun: 'terminate' | 'report'
+  readonly #onClaimEnded: 'terminate' | 'report'
   readonly #quarantinePolicy: QuarantinePolicy
   readonly #integrityProbe: boolean
   readonly #checkEveryMs: number | undefined
@@ -124,6 +158,7 @@ export class Dispatcher {
   #timer: NodeJS.Timeout | undefined
   #started = false
   #stopped = false
+  #stopping: Promise<void> | undefined
 
   constructor(options: DispatcherOptions) {
     if (!Array.isArray(options.boards) || options.boards.some((path) => typeof path !== 'string' || path.length === 0)) {
@@ -151,6 +186,9 @@ export class Dispatcher {
     this.workerId = options.workerId ?? newDispatcherId(this.#host)
     this.#assignee = options.assignee
     this.#exitPolicy = options.exitPolicy ?? defaultExitPolicy
+    this.#killGraceMs = nonNegative('options.killGraceMs', options.killGraceMs ?? 10_000)
+    this.#onOverrun = oneOf('options.onOverrun', options.onOverrun ?? 'terminate', ['terminate', 'report'])
+    this.#onClaimEnded = oneOf('options.onClaimEnded', options.onClaimEnded ?? 'terminate', ['terminate', 'report'])
     this.#quarantinePolicy = resolveQuarantinePolicy(options.quarantine)
     this.#integrityProbe = options.integrityProbe ?? false
     this.#checkEveryMs = options.checkEveryMs === undefined ? undefined : positive('options.checkEveryMs', options.checkEveryMs)
@@ -166,6 +204,7 @@ export class Dispatcher {
     const paths = [...new Set(options.boards.map((path) => resolve(path)))]
     this.#boards = paths.map((path) => ({
       path, board: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckpointAt: undefined, lastCheckpoint: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
+      foreignOverruns: new Set(),
     }))
   }
 
@@ -183,19 +222,58 @@ export class Dispatcher {
   }
 
   /**
-   * Stops ticking: waits for the running tick to finish, optionally waits for every worker and
-   * writes their exits (`drain`), then closes every board connection. Workers are never killed.
+   * Stops: no more ticks or claims. Waits for the running tick to finish; with `drain`, waits for
+   * the workers to exit on their own (up to `drainTimeoutMs`); then terminates every worker still
+   * running (SIGTERM, SIGKILL after `killGraceMs`) and waits for it, unless `leaveWorkersRunning`;
+   * writes the exits it can (a terminated worker's claim is released, counting no failure: the
+   * stop is not the task's fault); and closes every board connection. A worker that cannot be
+   * terminated (a handle without `kill`, or one still running `killGraceMs` after SIGKILL) is not
+   * waited for: its claim runs out with its lease.
+   *
+   * A stopped dispatcher leaves none of its workers running unless `leaveWorkersRunning` asks for
+   * it. Later calls return the first call's promise (their options are ignored).
    */
-  async stop(options: StopOptions = {}): Promise<void> {
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.#stopping) return this.#stopping
+    let drainTimeoutMs: number
+    try {
+      drainTimeoutMs = options.drainTimeoutMs === undefined ? Number.POSITIVE_INFINITY : nonNegative('options.drainTimeoutMs', options.drainTimeoutMs)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     this.#stopped = true
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
+    // The drain window starts when stop() is called, not when the running tick has finished.
+    this.#stopping = this.#shutDown(options, this.#now() + drainTimeoutMs)
+    return this.#stopping
+  }
+
+  async #shutDown(options: StopOptions, deadline: number): Promise<void> {
     await this.#currentTick
     if (options.drain) {
-      await this.#workers.allExited()
-      await this.#runTick(true)
+      await this.#superviseUntil(() => this.#workers.live().length === 0 || this.#now() >= deadline)
     }
+    if (!options.leaveWorkersRunning) {
+      for (const worker of this.#workers.live()) this.#terminate(worker, 'stopped', this.#ticks)
+      await this.#superviseUntil(() => this.#workers.live().every((worker) => worker.termination?.abandoned === true))
+    }
+    // Write the exits that are left; a dispatcher with nothing to write opens no board.
+    if (this.#workers.runningCount > 0 || this.#workers.unrecordedCount > 0) await this.#runTick('final')
     for (const supervised of this.#boards) await this.#closeBoard(supervised)
+  }
+
+  /**
+   * While stopping: runs `draining` ticks (reap, record, heartbeat, supervise; no claims) after each
+   * worker exit and at least every `intervalMs`, until `done()`.
+   */
+  async #superviseUntil(done: () => boolean): Promise<void> {
+    while (!done()) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([this.#workers.nextExit(), new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#intervalMs)))])
+      clearTimeout(timer)
+      await this.#runTick('draining')
+    }
   }
 
   /**
@@ -205,7 +283,7 @@ export class Dispatcher {
   tick(): Promise<void> {
     if (this.#currentTick) return this.#currentTick
     if (this.#stopped) return Promise.resolve()
-    const running = this.#runTick(false).finally(() => {
+    const running = this.#runTick('normal').finally(() => {
       this.#currentTick = undefined
     })
     this.#currentTick = running
@@ -225,10 +303,13 @@ export class Dispatcher {
       stopped: this.#stopped,
       ticks: this.#ticks,
       workers: this.#workers.runningCount,
+      terminating: this.#workers.running().filter((worker) => worker.termination).length,
       boards: this.#boards.map((supervised) => ({
         path: supervised.path,
         state: supervised.quarantine ? 'quarantined' : supervised.board ? 'open' : 'closed',
         workers: this.#workers.running(supervised.path).length,
+        terminating: this.#workers.running(supervised.path).filter((worker) => worker.termination).length,
+        overrunning: supervised.foreignOverruns.size,
         unrecorded: this.#workers.unrecordedOn(supervised.path).length,
         spawned: supervised.spawned,
         skipped: supervised.skipped,
@@ -250,7 +331,7 @@ export class Dispatcher {
     }, delayMs)
   }
 
-  async #runTick(final: boolean): Promise<void> {
+  async #runTick(mode: TickMode): Promise<void> {
     const tick = ++this.#ticks
     const startedAt = this.#now()
     let spawned = 0
@@ -261,6 +342,8 @@ export class Dispatcher {
     for (const worker of reaped) {
       this.#emit({ type: 'reaped', tick, board: worker.board, taskId: worker.task.id, pid: worker.pid, exit: worker.exit })
     }
+    // ... then move terminations on (SIGKILL after the grace), also independent of every board.
+    this.#escalate(tick)
     // ... and write the exits to boards that are open now (the others wait for their board's turn).
     for (const supervised of this.#boards) {
       const board = supervised.board
@@ -279,7 +362,7 @@ export class Dispatcher {
     // 2. Each board in order, isolated from the others.
     for (const supervised of this.#boards) {
       try {
-        spawned += await this.#visitLocked(supervised, tick, final)
+        spawned += await this.#visitLocked(supervised, tick, mode)
       } catch (error) {
         // #visit handles its own errors; this is a last line so one board can never stop the loop.
         this.#reportError(supervised, tick, 'visit', error)
@@ -293,6 +376,7 @@ export class Dispatcher {
       reaped: reaped.length,
       spawned,
       workers: this.#workers.runningCount,
+      terminating: this.#workers.running().filter((worker) => worker.termination).length,
       quarantined: this.#boards.filter((supervised) => supervised.quarantine).length,
     })
   }
@@ -303,8 +387,10 @@ export class Dispatcher {
    * tick (a `skipped` event). The kernel drops a dead holder's lock, so a crashed dispatcher never
    * stops the others. Returns how many workers it spawned.
    */
-  async #visitLocked(supervised: SupervisedBoard, tick: number, final: boolean): Promise<number> {
-    if (!this.#tickLock) return this.#visit(supervised, tick, final)
+  async #visitLocked(supervised: SupervisedBoard, tick: number, mode: TickMode): Promise<number> {
+    // The final tick only writes exits: a board with none to write is not opened for it.
+    if (mode === 'final' && this.#workers.unrecordedOn(supervised.path).length === 0) return 0
+    if (!this.#tickLock) return this.#visit(supervised, tick, mode)
     let lock: ProcessLock
     try {
       lock = await this.#adapter.acquireLock(`${supervised.path}.dispatch-lock`, { timeoutMs: 0 })
@@ -318,7 +404,7 @@ export class Dispatcher {
       return 0
     }
     try {
-      return await this.#visit(supervised, tick, final)
+      return await this.#visit(supervised, tick, mode)
     } finally {
       try {
         lock.release()
@@ -329,7 +415,7 @@ export class Dispatcher {
   }
 
   /** One board's turn. Returns how many workers it spawned. */
-  async #visit(supervised: SupervisedBoard, tick: number, final: boolean): Promise<number> {
+  async #visit(supervised: SupervisedBoard, tick: number, mode: TickMode): Promise<number> {
     if (supervised.quarantine && !(await this.#leaveQuarantine(supervised, tick))) return 0
     if (!supervised.board) {
       if (supervised.staleWal && this.#refuseStaleWal(supervised, tick, supervised.staleWal)) return 0
@@ -348,11 +434,14 @@ export class Dispatcher {
     })
     if (!ok) return 0
     if (!(await this.#guard(supervised, tick, 'record', () => this.#recordExits(supervised, tick)))) return 0
-    if (final) return 0
-    if (!(await this.#guard(supervised, tick, 'check', () => this.#periodicCheck(supervised)))) return 0
+    if (mode === 'final') return 0
+    if (mode === 'normal' && !(await this.#guard(supervised, tick, 'check', () => this.#periodicCheck(supervised)))) return 0
     // Heartbeat this dispatcher's own running workers first, so a late tick (a loaded machine, many
     // boards) cannot take back the claims of workers that are alive and working.
     if (!(await this.#guard(supervised, tick, 'heartbeat', () => this.#heartbeat(supervised, board)))) return 0
+    // Then its workers whose claim ended under them, or whose task ran past maxRuntimeMs.
+    if (!(await this.#guard(supervised, tick, 'supervise', () => this.#supervise(supervised, board, tick)))) return 0
+    if (mode === 'draining') return 0
     const now = this.#now()
     const expired = await this.#guard(supervised, tick, 'release-stale', () =>
       // A live worker of this host with a recent heartbeat is extended, not stolen.
@@ -415,13 +504,18 @@ export class Dispatcher {
     const board = supervised.board
     if (!board) return true
     for (const worker of this.#workers.unrecordedOn(supervised.path)) {
-      const decision = worker.claimLost ? ({ action: 'leave' } as const) : this.#exitPolicy(worker.exit, worker.task)
+      const decision = this.#decide(worker)
       let outcome: 'written' | 'stale' = 'written'
       try {
         if (decision.action === 'complete') {
           await board.complete(worker.task.id, worker.task.claimToken, decision.result)
         } else if (decision.action === 'fail') {
-          await board.fail(worker.task.id, worker.task.claimToken, decision.error, decision.retry === undefined ? undefined : { retry: decision.retry })
+          await board.fail(worker.task.id, worker.task.claimToken, decision.error, {
+            ...(decision.retry === undefined ? {} : { retry: decision.retry }),
+            ...(decision.kind === undefined ? {} : { kind: decision.kind }),
+          })
+        } else if (decision.action === 'release') {
+          await board.release(worker.task.id, worker.task.claimToken, { reason: decision.reason })
         }
       } catch (error) {
         if (!isStaleClaim(error)) throw error
@@ -446,6 +540,161 @@ export class Dispatcher {
       }
     }
     return true
+  }
+
+  /**
+   * What an exited worker's exit means: nothing when its claim is gone; `fail` with kind `timeout`
+   * when the dispatcher terminated it for running past `maxRuntimeMs`; a release when it terminated
+   * it because it was stopping (even an exit 0: a worker that shuts down gracefully on SIGTERM
+   * exits 0 without having finished); else the exit policy's decision.
+   */
+  #decide(worker: ExitedWorker): ExitDecision {
+    if (worker.claimLost) return { action: 'leave' }
+    if (worker.termination === 'timed-out') {
+      return {
+        action: 'fail',
+        kind: 'timeout',
+        error: `the worker ran past the task's maxRuntimeMs (${worker.task.maxRuntimeMs} ms) and was terminated: it ${describeExit(worker.exit)}`,
+      }
+    }
+    if (worker.termination === 'stopped') return { action: 'release', reason: 'shutdown' }
+    return this.#exitPolicy(worker.exit, worker.task)
+  }
+
+  /**
+   * This board's part of supervising the dispatcher's own workers, in its turn (after heartbeats):
+   *
+   * 1. a worker whose claim ended under it (its run closed as `archived`, `expired` or `crashed`,
+   *    or the run is not on the board) is terminated (or reported, `onClaimEnded`); a run the
+   *    claim holder closed itself (completed, failed, blocked, released, ...) is left alone: the
+   *    worker wrote its own outcome and is on its way out;
+   * 2. `board.overrunningClaims(now)`: this dispatcher's workers past `maxRuntimeMs` are
+   *    terminated (or reported, `onOverrun`); the fail is written when the exit is. Other claims
+   *    are reported once each and left alone;
+   * 3. a timed-out worker that cannot be terminated has its claim failed (kind `timeout`) now.
+   *
+   * Returns true (false is reserved for #guard).
+   */
+  async #supervise(supervised: SupervisedBoard, board: Board, tick: number): Promise<boolean> {
+    const now = this.#now()
+    const watched = this.#workers.live(supervised.path).filter((worker) => worker.claimEnded === undefined)
+    if (watched.length > 0) {
+      const rows = await board.db
+        .selectFrom('task_runs')
+        .leftJoin('tasks', 'tasks.id', 'task_runs.task_id')
+        .select(['task_runs.id as runId', 'task_runs.outcome as outcome', 'tasks.status as status'])
+        .where('task_runs.id', 'in', watched.map((worker) => worker.task.runId))
+        .execute()
+      const byRun = new Map(rows.map((row) => [row.runId, row]))
+      for (const worker of watched) {
+        const row = byRun.get(worker.task.runId)
+        if (row !== undefined && row.outcome === null) continue
+        const reason = claimEndReason(row?.outcome ?? undefined, row !== undefined)
+        if (reason === undefined) {
+          worker.claimEnded = 'by-holder'
+          continue
+        }
+        worker.claimEnded = reason
+        worker.claimLost = true
+        this.#emit({
+          type: 'claim-ended', tick, board: supervised.path, taskId: worker.task.id, runId: worker.task.runId, pid: worker.pid, reason,
+          status: (row?.status ?? null) as TaskStatus | null, action: this.#onClaimEnded,
+        })
+        if (this.#onClaimEnded === 'terminate') this.#terminate(worker, reason, tick)
+      }
+    }
+
+    const overrunning = await board.overrunningClaims(now)
+    const foreign = new Set<string>()
+    const mine = this.#workers.running(supervised.path)
+    for (const claim of overrunning) {
+      const worker = mine.find((candidate) => candidate.task.id === claim.taskId && candidate.task.runId === claim.runId)
+      if (worker) {
+        // An exited worker's exit is written next tick; a worker whose claim ended is handled above.
+        if (worker.exit !== undefined || worker.overran || worker.claimLost) continue
+        worker.overran = true
+        this.#emit({ type: 'overran', tick, board: supervised.path, claim, owner: 'this', action: this.#onOverrun })
+        if (this.#onOverrun === 'terminate') this.#terminate(worker, 'timed-out', tick)
+        continue
+      }
+      const key = claim.runId ?? `${claim.taskId}@${claim.startedAt}`
+      foreign.add(key)
+      if (!supervised.foreignOverruns.has(key)) this.#emit({ type: 'overran', tick, board: supervised.path, claim, owner: 'other', action: 'report' })
+    }
+    supervised.foreignOverruns = foreign
+
+    for (const worker of this.#workers.live(supervised.path)) {
+      if (worker.termination?.reason !== 'timed-out' || !worker.termination.abandoned || worker.claimLost) continue
+      try {
+        await board.fail(
+          worker.task.id,
+          worker.task.claimToken,
+          `the worker ran past the task's maxRuntimeMs (${worker.task.maxRuntimeMs} ms) and could not be terminated; the claim was failed without waiting for it`,
+          { kind: 'timeout' },
+        )
+      } catch (error) {
+        if (!isStaleClaim(error)) throw error
+      }
+      worker.claimLost = true
+    }
+    return true
+  }
+
+  /**
+   * Starts terminating one of this dispatcher's workers: SIGTERM now (a `terminating` event), SIGKILL
+   * once `killGraceMs` has passed (#escalate). A handle without `kill` cannot be terminated: a
+   * `NotSupported` error event, and the worker is abandoned at once. A no-op for a worker that has
+   * exited or is already being terminated.
+   */
+  #terminate(worker: RunningWorker, reason: TerminationReason, tick: number): void {
+    if (worker.exit !== undefined || worker.termination) return
+    worker.termination = { reason, since: this.#now(), signal: undefined, killedAt: undefined, abandoned: false }
+    if (typeof worker.handle.kill !== 'function') {
+      this.#reportError(
+        this.#boards.find((supervised) => supervised.path === worker.board),
+        tick,
+        'terminate',
+        new NotSupported(
+          `The worker of task ${worker.task.id} (pid ${worker.pid ?? 'unknown'}) must be terminated (${reason}), but the WorkerHandle that spawn returned for it has no kill(): ` +
+            'the dispatcher cannot stop it and will not wait for it. Return a handle with kill(signal) from spawn (workerFromChildProcess(child) has one).',
+          { details: { board: worker.board, taskId: worker.task.id, pid: worker.pid, reason } },
+        ),
+      )
+      this.#abandon(worker, tick)
+      return
+    }
+    this.#signal(worker, 'SIGTERM', tick)
+  }
+
+  /** At the top of each tick: SIGKILL to workers still running `killGraceMs` after SIGTERM; abandon those still running as long after SIGKILL. */
+  #escalate(tick: number): void {
+    const now = this.#now()
+    for (const worker of this.#workers.live()) {
+      const termination = worker.termination
+      if (!termination || termination.abandoned) continue
+      if (termination.killedAt === undefined) {
+        if (now - termination.since < this.#killGraceMs) continue
+        termination.killedAt = now
+        this.#signal(worker, 'SIGKILL', tick)
+      } else if (now - termination.killedAt >= this.#killGraceMs) {
+        this.#abandon(worker, tick)
+      }
+    }
+  }
+
+  #signal(worker: RunningWorker, signal: WorkerSignal, tick: number): void {
+    worker.termination!.signal = signal
+    try {
+      worker.handle.kill!(signal)
+    } catch (error) {
+      this.#reportError(this.#boards.find((supervised) => supervised.path === worker.board), tick, 'terminate', error)
+    }
+    this.#emit({ type: 'terminating', tick, board: worker.board, taskId: worker.task.id, runId: worker.task.runId, pid: worker.pid, reason: worker.termination!.reason, step: signal })
+  }
+
+  #abandon(worker: RunningWorker, tick: number): void {
+    worker.termination!.abandoned = true
+    this.#emit({ type: 'terminating', tick, board: worker.board, taskId: worker.task.id, runId: worker.task.runId, pid: worker.pid, reason: worker.termination!.reason, step: 'abandoned' })
   }
 
   async #claimAndSpawn(supervised: SupervisedBoard, board: Board, tick: number): Promise<number> {
@@ -611,6 +860,19 @@ function isStaleClaim(error: unknown): boolean {
   return KanbanDbError.isKanbanDbError(error) && ['CLAIM_MISMATCH', 'INVALID_TRANSITION', 'TASK_NOT_FOUND'].includes(error.code)
 }
 
+/**
+ * Why a worker's claim ended, from its run's outcome: `archived`; `reclaimed` when it expired or was
+ * found crashed (another claimer may run the task now); `task-gone` when the run is not on the board.
+ * Undefined when the claim holder ended it itself (completed, failed, blocked, released, timed out,
+ * ...): the worker wrote its own outcome and is expected to exit.
+ */
+function claimEndReason(outcome: string | undefined, found: boolean): ClaimEndReason | undefined {
+  if (!found) return 'task-gone'
+  if (outcome === 'archived') return 'archived'
+  if (outcome === 'expired' || outcome === 'crashed') return 'reclaimed'
+  return undefined
+}
+
 /** Errors after which the board's connection is closed and opened again next tick. */
 function needsReopen(error: unknown): boolean {
   // LOCKS_LOST: this process's POSIX locks on the board were dropped (H1/H2); only closing every
@@ -620,6 +882,20 @@ function needsReopen(error: unknown): boolean {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+function nonNegative(field: string, value: number): number {
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new InvalidInput(`${field}: expected a number of milliseconds, 0 or more, got ${String(value)}.`, { details: { field } })
+  }
+  return value
+}
+
+function oneOf<T extends string>(field: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) {
+    throw new InvalidInput(`${field}: expected one of ${allowed.map((item) => `'${item}'`).join(', ')}, got ${JSON.stringify(value)}.`, { details: { field } })
+  }
+  return value
 }
 
 function positive(field: string, value: number): number {

@@ -1,5 +1,21 @@
 import type { ClaimedTask } from '../board/types.js'
-import type { WorkerExit, WorkerHandle } from './worker-handle.js'
+import type { ClaimEndReason, TerminationReason, WorkerExit, WorkerHandle, WorkerSignal } from './worker-handle.js'
+
+/** A termination in progress (by the dispatcher's clock). */
+export interface Termination {
+  readonly reason: TerminationReason
+  /** When it began (SIGTERM sent, or found impossible). */
+  readonly since: number
+  /** The last signal sent; undefined when the handle has no `kill`. */
+  signal: WorkerSignal | undefined
+  /** When SIGKILL was sent. */
+  killedAt: number | undefined
+  /**
+   * The dispatcher stopped waiting for this worker: its handle has no `kill`, or it was still
+   * running `killGraceMs` after SIGKILL.
+   */
+  abandoned: boolean
+}
 
 /** A worker the dispatcher started and has not reaped yet. */
 export interface RunningWorker {
@@ -7,11 +23,21 @@ export interface RunningWorker {
   readonly board: string
   readonly task: ClaimedTask
   readonly pid: number | undefined
+  readonly handle: WorkerHandle
   readonly startedAt: number
   /** When the dispatcher last extended the claim's lease. */
   lastHeartbeatAt: number
-  /** True once a heartbeat found the claim gone: the exit is then not recorded. */
+  /** True once the claim is known to be gone (a heartbeat refused, or ended under the worker): the exit is then not recorded. */
   claimLost: boolean
+  /**
+   * Set once a tick found the claim ended: by someone else (a {@link ClaimEndReason}, acted on), or
+   * by the claim holder itself (`by-holder`: the worker wrote its own outcome; left alone).
+   */
+  claimEnded: ClaimEndReason | 'by-holder' | undefined
+  /** True once a tick found the task past its `maxRuntimeMs` (and acted on it). */
+  overran: boolean
+  /** Set while the dispatcher terminates the worker. */
+  termination: Termination | undefined
   /** Set when the worker's exit promise settled; the next tick reaps it. */
   exit: WorkerExit | undefined
 }
@@ -23,6 +49,8 @@ export interface ExitedWorker {
   readonly pid: number | undefined
   readonly exit: WorkerExit
   readonly claimLost: boolean
+  /** Why the dispatcher terminated it, when it did. */
+  readonly termination: TerminationReason | undefined
 }
 
 /**
@@ -37,7 +65,10 @@ export class WorkerTable {
 
   /** Starts tracking a spawned worker. */
   add(board: string, task: ClaimedTask, handle: WorkerHandle, now: number): RunningWorker {
-    const worker: RunningWorker = { board, task, pid: handle.pid, startedAt: now, lastHeartbeatAt: now, claimLost: false, exit: undefined }
+    const worker: RunningWorker = {
+      board, task, pid: handle.pid, handle, startedAt: now, lastHeartbeatAt: now, claimLost: false, claimEnded: undefined, overran: false,
+      termination: undefined, exit: undefined,
+    }
     this.#running.add(worker)
     Promise.resolve(handle.exit).then(
       (exit) => this.#settle(worker, exit ?? { code: null, signal: null, error: 'the exit promise resolved to nothing' }),
@@ -52,7 +83,9 @@ export class WorkerTable {
     for (const worker of this.#running) {
       if (worker.exit === undefined) continue
       this.#running.delete(worker)
-      const exited: ExitedWorker = { board: worker.board, task: worker.task, pid: worker.pid, exit: worker.exit, claimLost: worker.claimLost }
+      const exited: ExitedWorker = {
+        board: worker.board, task: worker.task, pid: worker.pid, exit: worker.exit, claimLost: worker.claimLost, termination: worker.termination?.reason,
+      }
       reaped.push(exited)
       this.#unrecorded.push(exited)
     }
@@ -73,6 +106,11 @@ export class WorkerTable {
   /** Running (not yet reaped) workers, of one board or of all. */
   running(board?: string): RunningWorker[] {
     return [...this.#running].filter((worker) => board === undefined || worker.board === board)
+  }
+
+  /** Running workers whose exit has not settled, of one board or of all. */
+  live(board?: string): RunningWorker[] {
+    return this.running(board).filter((worker) => worker.exit === undefined)
   }
 
   /** How many workers are running (not yet reaped). */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Dispatcher, openBoard, type SqliteAdapter } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
@@ -182,5 +183,13 @@ describe('Dispatcher', () => {
     expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn: undefined as never })).toThrow(/options.spawn/)
     expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, concurrency: 0 })).toThrow(/options.concurrency/)
     expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, leaseMs: 1000, heartbeatEveryMs: 1000 })).toThrow(/options.heartbeatEveryMs/)
+    expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, killGraceMs: -1 })).toThrow(/options.killGraceMs/)
+    expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, onOverrun: 'kill' as never })).toThrow(/options.onOverrun: expected one of 'terminate', 'report'/)
+    expect(() => new Dispatcher({ boards: ['a.db'], adapter, spawn, onClaimEnded: 'ignore' as never })).toThrow(/options.onClaimEnded/)
+    const dispatcher = new Dispatcher({ boards: ['a.db'], adapter, spawn })
+    await expect(dispatcher.stop({ drain: true, drainTimeoutMs: Number.NaN })).rejects.toThrow(/options.drainTimeoutMs/)
+    // A dispatcher that never ran opens no board to stop (no a.db appears).
+    await dispatcher.stop()
+    expect(existsSync('a.db')).toBe(false)
   })
 })

@@ -2,27 +2,48 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import {
   openBoard, workerFromChildProcess, type ClaimedTask, type DispatcherEvent, type Dispatcher, type SqliteAdapter,
-  type SqliteConnection, type SqliteStatement, type WorkerHandle,
+  type SqliteConnection, type SqliteStatement, type Task, type WorkerHandle,
 } from '@kanban-db/core'
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url))
 
+/** What a forked worker does on SIGTERM (see fixtures/worker.mjs). */
+export type WorkerMode = 'plain' | 'graceful' | 'ignore-sigterm'
+
+interface ForkedWorker {
+  readonly child: ChildProcess
+  readonly started: Promise<void>
+  readonly handle: WorkerHandle
+  readonly messages: Array<{ type: string }>
+}
+
 /**
  * Real worker processes for a dispatcher's `spawn`: each is a forked Node process that reports
- * `started` and exits with the code the test sends. Every child is killed by `killAll`.
+ * `started` and exits with the code the test sends; `modeOf` picks what each does on SIGTERM.
+ * Every child is killed by `killAll`.
  */
 export class ForkedWorkers {
-  readonly #children = new Map<string, { child: ChildProcess; started: Promise<void>; handle: WorkerHandle }>()
+  readonly #children = new Map<string, ForkedWorker>()
   /** Task ids in spawn order (a task spawned twice appears twice). */
   readonly spawned: string[] = []
 
+  constructor(private readonly modeOf: (task: ClaimedTask) => WorkerMode = () => 'plain') {}
+
   readonly spawn = (task: ClaimedTask): WorkerHandle => {
-    const child = fork(WORKER, [task.id], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    const child = fork(WORKER, [task.id, this.modeOf(task)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    const messages: Array<{ type: string }> = []
+    child.on('message', (message: { type: string }) => messages.push(message))
     const started = new Promise<void>((resolve) => child.once('message', () => resolve()))
     const handle = workerFromChildProcess(child)
-    this.#children.set(task.id, { child, started, handle })
+    this.#children.set(task.id, { child, started, handle, messages })
     this.spawned.push(task.id)
     return handle
+  }
+
+  #entry(taskId: string): ForkedWorker {
+    const entry = this.#children.get(taskId)
+    if (!entry) throw new Error(`no worker for ${taskId}`)
+    return entry
   }
 
   /** The task ids whose worker has not exited. */
@@ -30,10 +51,37 @@ export class ForkedWorkers {
     return [...this.#children].filter(([, entry]) => entry.child.exitCode === null && entry.child.signalCode === null).map(([id]) => id)
   }
 
+  /** True while the worker of `taskId` has not exited. */
+  alive(taskId: string): boolean {
+    const { child } = this.#entry(taskId)
+    return child.exitCode === null && child.signalCode === null
+  }
+
+  /** The worker's pid. */
+  pid(taskId: string): number {
+    return this.#entry(taskId).child.pid!
+  }
+
+  /** Resolves once the worker of `taskId` has said it started (its SIGTERM handler is in place). */
+  async started(taskId: string): Promise<void> {
+    const entry = this.#entry(taskId)
+    await Promise.race([entry.started, entry.handle.exit])
+    if (!entry.messages.some((message) => message.type === 'started')) throw new Error(`the worker of ${taskId} exited before it started`)
+  }
+
+  /** Resolves with the worker's exit. */
+  exited(taskId: string) {
+    return this.#entry(taskId).handle.exit
+  }
+
+  /** Message types the worker of `taskId` sent so far (`started`, `sigterm`). */
+  messages(taskId: string): string[] {
+    return this.#entry(taskId).messages.map((message) => message.type)
+  }
+
   /** Tells the worker of `taskId` to exit with `code` and resolves once it has. */
   async finish(taskId: string, code = 0): Promise<void> {
-    const entry = this.#children.get(taskId)
-    if (!entry) throw new Error(`no worker for ${taskId}`)
+    const entry = this.#entry(taskId)
     // A worker that died before it could report (killed, channel gone) has nothing to be told.
     await Promise.race([entry.started, entry.handle.exit])
     if (entry.child.connected) entry.child.send({ type: 'exit', code })
@@ -56,10 +104,38 @@ export class ForkedWorkers {
   }
 }
 
+/**
+ * Waits until `condition()` holds, checking every 10 ms; fails after a generous minute naming
+ * `what` (a deadline for a stuck test, never a timing assertion).
+ */
+export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, deadlineMs = Number(process.env.WAIT_FOR_MS ?? 60_000)): Promise<void> {
+  const giveUpAt = Date.now() + deadlineMs
+  while (!(await condition())) {
+    if (Date.now() > giveUpAt) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** A task and the outcomes of its runs, read through a board opened and closed for the question. */
+export async function taskAndRuns(adapter: SqliteAdapter, path: string, taskId: string): Promise<{ task: Task; runs: Array<{ id: string; outcome: string | null; workerId: string }> }> {
+  const board = await openBoard({ path, adapter })
+  try {
+    const task = await board.getTask(taskId)
+    if (!task) throw new Error(`no task ${taskId} on ${path}`)
+    const runs = await board.db.selectFrom('task_runs').select(['id', 'outcome', 'worker_id as workerId']).where('task_id', '=', taskId).orderBy('attempt').execute()
+    return { task, runs }
+  } finally {
+    await board.close()
+  }
+}
+
 /** Every event a dispatcher emits, in order. */
 export function recordEvents(dispatcher: Dispatcher): DispatcherEvent[] {
   const events: DispatcherEvent[] = []
-  for (const type of ['tick', 'spawned', 'reaped', 'recorded', 'reclaimed', 'quarantined', 'probed', 'recovered', 'skipped', 'checkpointed', 'error'] as const) {
+  for (const type of [
+    'tick', 'spawned', 'reaped', 'recorded', 'reclaimed', 'overran', 'claim-ended', 'terminating', 'quarantined', 'probed', 'recovered', 'skipped',
+    'checkpointed', 'error',
+  ] as const) {
     dispatcher.on(type, (event) => events.push(event))
   }
   return events
