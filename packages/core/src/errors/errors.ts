@@ -186,3 +186,16 @@ export class SchemaMismatch extends KanbanDbError {
 export class StaleSidecar extends KanbanDbError {
   readonly code = 'STALE_SIDECAR'
 }
+
+/**
+ * Importing another board (`importPythonBoard`) was refused or could not finish. `details.reason`
+ * says why: `not-a-python-board` (the file lacks the Python board's tables), `source-busy` (a
+ * process holds the source open, or its -wal or hot journal holds data not yet in the file),
+ * `source-changed` (the source was written while it was read), `same-file` (source and target are
+ * one file), `unreadable` (SQLite could not read it; see `cause`), `no-reader` (this Node has no
+ * `node:sqlite`). The source is never changed; what was imported before the error stays, and a
+ * second import resumes without duplicating anything.
+ */
+export class ImportFailed extends KanbanDbError {
+  readonly code = 'IMPORT_FAILED'
+}
