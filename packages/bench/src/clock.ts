@@ -10,6 +10,12 @@ export const now = (): number => performance.now()
 export const wallNow = (): number => performance.timeOrigin + performance.now()
 
 /**
+ * A monotonic clock in ms that every process on this machine shares (CLOCK_MONOTONIC through
+ * `process.hrtime`): a time taken in one process can be subtracted from one taken in another.
+ */
+export const sharedNow = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/**
  * A stopwatch that only counts the time between `resume()` and `pause()`, so refilling a queue
  * between measured stretches does not count against the contender.
  */

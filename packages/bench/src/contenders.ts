@@ -15,8 +15,9 @@ import { boardLoop } from './scenarios/board-loop.ts'
 import { boardOpen } from './scenarios/board-open.ts'
 import { designCosts } from './scenarios/design-costs.ts'
 import { fleet } from './scenarios/fleet.ts'
+import { workLocal, workWake } from './scenarios/work-wake.ts'
 import { pgBoard, pgRawBoard } from './postgres/pg-single.ts'
-import { pgFleet, pgGraphileFleet, pgRawBoardFleet, pgRestart, pgWakeLatency } from './postgres/pg-fleet.ts'
+import { pgFleet, pgGraphileFleet, pgRawBoardFleet, pgRestart, pgWakeLatency, pgWorkLocal } from './postgres/pg-fleet.ts'
 
 /**
  * Every contender, in the order one repetition runs them: each kanban-db scenario soon after the
@@ -49,23 +50,30 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     designCosts(),
     fleet('NORMAL', 'raw'),
     fleet('NORMAL', 'raw-board'),
+    // W1 divides the board.work fleet by the hand-written loop's fleet: measured right before it.
+    fleet('NORMAL', 'hand'),
     fleet('NORMAL', 'board'),
-    // C1 FULL and C1 chained divide by one raw process under FULL: measured just before the FULL fleets.
+    // C1 FULL divides by one raw process under FULL: measured just before the FULL fleets.
     rawClaim('FULL'),
     fleet('FULL', 'raw'),
     fleet('FULL', 'raw-board'),
-    fleet('FULL', 'board'),
-    fleet('NORMAL', 'chained'),
     fleet('FULL', 'raw-board-chained'),
-    fleet('FULL', 'chained'),
+    fleet('FULL', 'hand'),
+    fleet('FULL', 'board'),
+    // board.work's wake-ups (W2-W4): the same process, then another process per wake-up candidate.
+    workLocal(),
+    workWake(),
     // PostgreSQL (P1-P5), on the server of KANBAN_DB_POSTGRES_URL; each run in a fresh schema, dropped after.
     pgRawBoard(),
     pgBoard(),
     pgGraphileFleet(),
     pgRawBoardFleet(),
+    // W1 on Postgres: the hand-written loops' fleet just before board.work's.
+    pgFleet(true),
     pgFleet(),
     pgRawBoardFleet(true),
     pgWakeLatency(),
+    pgWorkLocal(),
     pgRestart(),
   ]
 }

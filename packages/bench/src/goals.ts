@@ -74,7 +74,7 @@ export function goals(): (Goal | Ceiling)[] {
       value: (r) => ratio(r, ['board-claim/NORMAL', 'perSecond'], ['plainjob', 'perSecond']),
     },
     {
-      id: 'G2', measure: 'dispatcher + 4 workers, aggregate claim+complete/s / 1-process board figure (NORMAL)',
+      id: 'G2', measure: 'dispatcher + 4 board.work workers, aggregate claim+complete/s / 1-process board figure (NORMAL)',
       goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
       value: (r) => ratio(r, ['fleet/NORMAL', 'perSecond'], ['board-claim/NORMAL', 'perSecond']),
     },
@@ -84,7 +84,7 @@ export function goals(): (Goal | Ceiling)[] {
       value: (r) => figure(r, 'fleet/NORMAL', 'minSharePct'),
     },
     {
-      id: 'G4 claim p99', measure: 'claimNext latency p99 over the 4 workers (NORMAL fleet)',
+      id: 'G4 claim p99', measure: 'claim wait p99 over the 4 workers (NORMAL fleet: a handler\'s return to the next handler\'s start)',
       goal: '<= 20 ms', unit: 'ms', holds: (v) => v <= 20,
       value: (r) => figure(r, 'fleet/NORMAL', 'claimP99Ms'),
     },
@@ -137,7 +137,7 @@ export function goals(): (Goal | Ceiling)[] {
     const fleet = `fleet/${sync}`
     list.push(
       {
-        id: `C1 ${sync}`, measure: `4 processes, aggregate claim+complete/s / one raw process (raw-claim ${sync})`,
+        id: `C1 ${sync}`, measure: `4 board.work processes, aggregate claim+complete/s / one raw process (raw-claim ${sync})`,
         goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
         value: (r) => ratio(r, [fleet, 'perSecond'], [`raw-claim/${sync}`, 'perSecond']),
       },
@@ -169,7 +169,83 @@ export function goals(): (Goal | Ceiling)[] {
     value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['osync', 'perSecond']),
   })
   list.push(...postgresGoals())
+  list.push(...workerGoals())
   list.push(...ceilings())
+  return list
+}
+
+/** W1: `board.work`'s throughput against the hand-written chained loop of the same fleet. */
+export const WORK_THROUGHPUT_RATIO = 0.95
+/** W2 on SQLite, ms (Postgres: P3's). */
+export const SQLITE_WAKE_P50_MS = 10
+export const SQLITE_WAKE_P99_MS = 50
+/** W3, ms. */
+export const LOCAL_START_P50_MS = 1
+/** W4: % of one core. */
+export const IDLE_CPU_PCT = 2
+
+/**
+ * The worker runtime's goals (issue 17: W1-W4), on SQLite and on Postgres. W1 divides each
+ * `board.work` fleet by the hand-written chained loop's fleet (`fleet-hand`, `pg-fleet-hand`)
+ * measured just before it in the same repetition. W2 on Postgres reads `pg-wake-latency`, P3's
+ * scenario (now run by board.work), with P3's targets.
+ */
+export function workerGoals(): Goal[] {
+  const list: Goal[] = []
+  for (const sync of ['NORMAL', 'FULL'] as const) {
+    list.push({
+      id: `W1 ${sync}`, measure: `board.work fleet / the hand-written completeAndClaimNext fleet (dispatcher + 4 processes, ${sync}), cycles/s`,
+      goal: `>= ${WORK_THROUGHPUT_RATIO}x`, unit: 'x', holds: (v) => v >= WORK_THROUGHPUT_RATIO,
+      value: (r) => ratio(r, [`fleet/${sync}`, 'perSecond'], [`fleet-hand/${sync}`, 'perSecond']),
+    })
+  }
+  list.push(
+    {
+      id: 'W1 Postgres', measure: 'board.work fleet / the hand-written completeAndClaimNext fleet (4 processes x 8), tasks/s',
+      goal: `>= ${WORK_THROUGHPUT_RATIO}x`, unit: 'x', holds: (v) => v >= WORK_THROUGHPUT_RATIO,
+      value: (r) => ratio(r, ['pg-fleet', 'perSecond'], ['pg-fleet-hand', 'perSecond']),
+    },
+    {
+      id: 'W2 SQLite p50', measure: 'createTask in one process to the handler of an idle board.work (8 slots) in another, p50 (the default wake-up)',
+      goal: `<= ${SQLITE_WAKE_P50_MS} ms`, unit: 'ms', holds: (v) => v <= SQLITE_WAKE_P50_MS,
+      value: (r) => figure(r, 'work-wake', 'p50Ms'),
+    },
+    {
+      id: 'W2 SQLite p99', measure: 'the same, p99',
+      goal: `<= ${SQLITE_WAKE_P99_MS} ms`, unit: 'ms', holds: (v) => v <= SQLITE_WAKE_P99_MS,
+      value: (r) => figure(r, 'work-wake', 'p99Ms'),
+    },
+    {
+      id: 'W2 Postgres p50', measure: 'Postgres: createTask in one process to the handler of an idle board.work (8 slots) in another, p50 (P3\'s scenario)',
+      goal: `<= ${PG_WAKE_P50_MS} ms`, unit: 'ms', holds: (v) => v <= PG_WAKE_P50_MS,
+      value: (r) => figure(r, 'pg-wake-latency', 'p50Ms'),
+    },
+    {
+      id: 'W2 Postgres p99', measure: 'the same, p99',
+      goal: `<= ${PG_WAKE_P99_MS} ms`, unit: 'ms', holds: (v) => v <= PG_WAKE_P99_MS,
+      value: (r) => figure(r, 'pg-wake-latency', 'p99Ms'),
+    },
+    {
+      id: 'W3 SQLite', measure: 'createTask to the handler of an idle board.work in the same process, p50 (default policy, FULL)',
+      goal: `<= ${LOCAL_START_P50_MS} ms`, unit: 'ms', holds: (v) => v <= LOCAL_START_P50_MS,
+      value: (r) => figure(r, 'work-local', 'p50Ms'),
+    },
+    {
+      id: 'W3 Postgres', measure: 'Postgres: createTask to the handler of an idle board.work in the same process, p50',
+      goal: `<= ${LOCAL_START_P50_MS} ms`, unit: 'ms', holds: (v) => v <= LOCAL_START_P50_MS,
+      value: (r) => figure(r, 'pg-work-local', 'p50Ms'),
+    },
+    {
+      id: 'W4 SQLite', measure: 'CPU of an idle board.work process (8 slots, the default wake-up) over 10 s, % of one core',
+      goal: `< ${IDLE_CPU_PCT} %`, unit: '%', holds: (v) => v < IDLE_CPU_PCT,
+      value: (r) => figure(r, 'work-wake', 'idleCpuPct'),
+    },
+    {
+      id: 'W4 Postgres', measure: 'Postgres: CPU of an idle board.work process (8 slots, LISTEN) over 10 s, % of one core',
+      goal: `< ${IDLE_CPU_PCT} %`, unit: '%', holds: (v) => v < IDLE_CPU_PCT,
+      value: (r) => figure(r, 'pg-wake-latency', 'idleCpuPct'),
+    },
+  )
   return list
 }
 
@@ -192,12 +268,12 @@ export function postgresGoals(): Goal[] {
       value: (r) => ratio(r, ['pg-board', 'perSecond'], ['pg-raw-board', 'perSecond']),
     },
     {
-      id: 'P2', measure: 'Postgres, 4 processes x 8 loops: board tasks/s (completeAndClaimNext, the board\'s rows) / graphile-worker defaults, no-op jobs',
+      id: 'P2', measure: 'Postgres, 4 processes x board.work with 8 slots: board tasks/s (completeAndClaimNext chained, the board\'s rows) / graphile-worker defaults, no-op jobs',
       goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
       value: (r) => ratio(r, ['pg-fleet', 'perSecond'], ['pg-graphile-fleet', 'perSecond']),
     },
     {
-      id: 'P3 p50', measure: 'Postgres: createTask in one process to claimNext returning it in an idle worker process (onWake), p50',
+      id: 'P3 p50', measure: 'Postgres: createTask in one process to the handler of an idle board.work (8 slots, LISTEN/NOTIFY) in another, p50',
       goal: `<= ${PG_WAKE_P50_MS} ms`, unit: 'ms', holds: (v) => v <= PG_WAKE_P50_MS,
       value: (r) => figure(r, 'pg-wake-latency', 'p50Ms'),
     },
@@ -290,8 +366,8 @@ export function ceilings(): Ceiling[] {
       "share of what 4 processes writing the board's rows reach raw", 'fleet/FULL', 'raw-board-fleet/FULL',
     ),
     ceiling(
-      'C1 chained', 'fleet-chained/FULL (completeAndClaimNext, one commit per cycle) / raw-claim/FULL',
-      "C1's ratio with one commit per cycle", 'fleet-chained/FULL', 'raw-claim/FULL',
+      'C1 hand', 'fleet-hand/FULL (the hand-written completeAndClaimNext loop, W1\'s baseline) / raw-claim/FULL',
+      "C1's ratio for the hand-written loop board.work replaced", 'fleet-hand/FULL', 'raw-claim/FULL',
     ),
     ceiling(
       'P2 ceiling, board rows', "pg-raw-board-fleet (4 x 8 raw node-postgres loops, the board's own statements, one commit per task) / pg-graphile-fleet",

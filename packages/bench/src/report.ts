@@ -66,15 +66,30 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'board-batched/FULL': [['tasksPerSecond', '/s']],
   'pg-graphile-fleet': [['perSecond', 'jobs/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
   'pg-raw-board-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
+  'pg-fleet-hand': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
   'pg-fleet': [
     ['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['doubleClaims', 'count'], ['lostTasks', 'count'], ['errors', 'count'],
     ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores'],
   ],
   'pg-raw-board-fleet-prepared': [['perSecond', 'tasks/s'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
   'pg-wake-latency': [
-    ['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count'], ['createP50Ms', 'ms'], ['notifyP50Ms', 'ms'], ['claimP50Ms', 'ms'],
+    ['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count'], ['createP50Ms', 'ms'], ['notifyP50Ms', 'ms'], ['wakeToHandlerP50Ms', 'ms'],
+    ['idleCpuPct', '%'], ['serverIdleCpuPct', '%'],
   ],
-  'pg-restart': [['lostAcks', 'count'], ['resumeGapMs', 'ms'], ['restartMs', 'ms'], ['connectionLost', 'count'], ['inDoubt', 'count'], ['perSecond', 'tasks/s']],
+  'pg-work-local': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['createP50Ms', 'ms'], ['afterCreateP50Ms', 'ms']],
+  'work-local': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['createP50Ms', 'ms'], ['afterCreateP50Ms', 'ms']],
+  'work-wake': [
+    ['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count'], ['notifyP50Ms', 'ms'], ['idleCpuPct', '%'],
+    ['dvAdaptiveP50Ms', 'ms'], ['dvAdaptiveP99Ms', 'ms'], ['dvAdaptiveIdleCpuPct', '%'],
+    ['dv5P50Ms', 'ms'], ['dv5P99Ms', 'ms'], ['dv5IdleCpuPct', '%'],
+    ['dv25P50Ms', 'ms'], ['dv25P99Ms', 'ms'], ['dv25IdleCpuPct', '%'],
+    ['fsWatchP50Ms', 'ms'], ['fsWatchP99Ms', 'ms'], ['fsWatchIdleCpuPct', '%'],
+    ['fsWatchRecheckP50Ms', 'ms'], ['fsWatchRecheckP99Ms', 'ms'], ['fsWatchRecheckIdleCpuPct', '%'],
+    ['pollOnlyIdleCpuPct', '%'], ['noneIdleCpuPct', '%'],
+  ],
+  'pg-restart': [
+    ['lostAcks', 'count'], ['resumeGapMs', 'ms'], ['restartMs', 'ms'], ['connectionLost', 'count'], ['inDoubt', 'count'], ['gaveUp', 'count'], ['perSecond', 'tasks/s'],
+  ],
   'design-costs': [
     ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],
     ['claimSelectRawUs', 'µs'], ['claimSelectBoardUs', 'µs'],

@@ -5,6 +5,7 @@ import { now, wallNow } from '../clock.ts'
 import { openRaw } from '../baselines/raw-database.ts'
 import { type RawClaimed, type RawClaimLoop, rawClaimLoop } from '../baselines/raw-claim.ts'
 import { openRawBoard, type RawBoardLoop, rawBoardLoop } from '../baselines/raw-board.ts'
+import type { Board, JsonObject } from '@kanban-db/core'
 import { benchTasks, type BenchBoard, openBenchBoard, useAdapter } from '../board-client.ts'
 import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from './fleet-protocol.ts'
 
@@ -55,7 +56,8 @@ async function main(options: FleetInit): Promise<void> {
   const board = await openBenchBoard(options.path, options.synchronous)
   try {
     if (options.role === 'dispatcher') await dispatcher(board, options)
-    else await worker(board, options)
+    else if (options.loop === 'hand') await handWorker(board, options)
+    else await workWorker(board, options)
   } finally {
     await board.close()
   }
@@ -63,14 +65,134 @@ async function main(options: FleetInit): Promise<void> {
   process.disconnect()
 }
 
-async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
+/** What both board workers keep while they run, and the report made from it. */
+class WorkerTally {
+  readonly claimedIds: string[] = []
+  readonly claimTokens: string[] = []
+  readonly claimLatenciesMs: number[] = []
+  readonly heartbeatLatenessMs: number[] = []
+  readonly windows: number[] = []
+  readonly failures: string[] = []
+  busy = 0
+  empty = 0
+
+  /** A task handed to the worker's code now: it counts in the 1 s window since go. */
+  took(task: { readonly id: string; readonly claimToken: string }): void {
+    this.claimedIds.push(task.id)
+    this.claimTokens.push(task.claimToken)
+    const window = Math.floor((wallNow() - goAt) / 1000)
+    this.windows[window] = (this.windows[window] ?? 0) + 1
+  }
+
+  report(workerId: string, cycles: number, elapsedMs: number, heldCompleted: number): WorkerReport {
+    return {
+      type: 'report', role: 'worker', workerId, cycles, elapsedMs, claimedIds: this.claimedIds, claimTokens: this.claimTokens,
+      claimLatenciesMs: this.claimLatenciesMs, heartbeatLatenessMs: this.heartbeatLatenessMs, windows: Array.from(this.windows, (n) => n ?? 0),
+      busy: this.busy, empty: this.empty, heldCompleted, failures: this.failures.slice(0, 10),
+    }
+  }
+}
+
+/**
+ * Heartbeats the held task every `heartbeatEveryMs` through `beat` until stop, recording how late
+ * each one finished after it was due (G4). Resolves at stop.
+ */
+function holdTask(options: FleetInit, tally: WorkerTally, beat: () => Promise<unknown>): Promise<void> {
+  let due = now() + options.heartbeatEveryMs
+  let timer: NodeJS.Timeout | undefined
+  let done = false
+  const tick = async (): Promise<void> => {
+    if (stopping || done) return
+    try {
+      await beat()
+      tally.heartbeatLatenessMs.push(now() - due)
+    } catch (error) {
+      tally.heartbeatLatenessMs.push(now() - due)
+      tally.failures.push(codeOf(error) === 'CLAIM_MISMATCH' ? `lease lost while heartbeating: ${describe(error)}` : `heartbeat: ${describe(error)}`)
+      if (codeOf(error) === 'CLAIM_MISMATCH') return // the claim is gone: nothing left to heartbeat
+    }
+    due += options.heartbeatEveryMs
+    if (!stopping && !done) timer = setTimeout(() => void tick(), Math.max(0, due - now()))
+  }
+  timer = setTimeout(() => void tick(), options.heartbeatEveryMs)
+  return stopped.promise.then(() => {
+    done = true
+    clearTimeout(timer)
+  })
+}
+
+/**
+ * The fleet worker users would write: `board.work`, the library's loop, with two slots. The first
+ * task it is handed is held all run (heartbeated every `heartbeatEveryMs` through the handler's own
+ * `heartbeat()`, the priority lane the library's timer uses too, so G4 times the library's path);
+ * every other task returns `{ ok: true }` after one event-loop turn (as a handler doing real I/O
+ * would), and the library completes it and claims the next in the same commit. A claim's wait is
+ * the time from a handler's return to the next handler's start in the churning slot (the chained
+ * completeAndClaimNext plus the loop's own overhead).
+ */
+async function workWorker(board: BenchBoard, options: FleetInit): Promise<void> {
+  const tally = new WorkerTally()
+  await send({ type: 'ready' })
+  await started.promise
+  const start = now()
+  let held: string | undefined
+  let lastReturn: number | undefined
+  let completed = 0
+  const progress = process.env['BENCH_DEBUG']
+    ? setInterval(() => console.error(`[${options.workerId}] completed=${completed} empty=${tally.empty} busy=${tally.busy} beats=${tally.heartbeatLatenessMs.length} stopping=${stopping}`), 1000)
+    : undefined
+  const worker = (board as unknown as Board).work({ workerId: options.workerId, concurrency: 2, leaseMs: options.leaseMs }, async (task, { heartbeat }): Promise<JsonObject> => {
+    const entered = now()
+    if (held === undefined) {
+      // Claimed after go, so no lease runs out while the other processes start.
+      held = task.id
+      tally.claimedIds.push(task.id)
+      tally.claimTokens.push(task.claimToken)
+      await holdTask(options, tally, heartbeat)
+      return { held: true }
+    }
+    if (lastReturn !== undefined) tally.claimLatenciesMs.push(entered - lastReturn)
+    tally.took(task)
+    await nextTurn()
+    lastReturn = now()
+    return { ok: true }
+  })
+  worker.on('completed', ({ task }) => {
+    if (task.id !== held) completed++
+  })
+  worker.on('idle', () => void tally.empty++)
+  worker.on('error', ({ error, phase, taskId }) => {
+    if (codeOf(error) === 'BUSY') tally.busy++
+    else tally.failures.push(`board.work ${phase}${taskId ? ` (task ${taskId})` : ''}: ${describe(error)}`)
+  })
+  worker.on('lost', ({ taskId, kind }) => void tally.failures.push(`board.work lost its claim on task ${taskId} (${kind})`))
+  worker.on('failed', ({ task, error }) => void tally.failures.push(`board.work failed task ${task.id}: ${describe(error)}`))
+  await stopped.promise
+  const elapsedMs = now() - start
+  const cycles = completed
+  const summary = await worker.stop()
+  clearInterval(progress)
+  // The held task and the task running when stop came are completed after the clock stopped.
+  const heldCompleted = summary.completed - cycles
+  if (summary.completed !== tally.claimedIds.length) {
+    tally.failures.push(`board.work handed ${tally.claimedIds.length} tasks to the handler and completed ${summary.completed}`)
+  }
+  if (summary.fatal !== undefined) tally.failures.push(`board.work stopped on ${describe(summary.fatal)}`)
+  await send(tally.report(options.workerId, cycles, elapsedMs, heldCompleted))
+}
+
+/**
+ * The hand-written loop (the W1 baseline): the claim/heartbeat/complete loop every user wrote before
+ * `board.work`, finishing each task with `completeAndClaimNext` (one commit per cycle), taking one
+ * event-loop turn per cycle, while heartbeating one task it holds all run.
+ */
+async function handWorker(board: BenchBoard, options: FleetInit): Promise<void> {
   const claim = { workerId: options.workerId, pid: process.pid, host: hostname(), leaseMs: options.leaseMs }
-  const failures: string[] = []
+  const tally = new WorkerTally()
   await send({ type: 'ready' })
   await started.promise
   // The task this worker holds all run, heartbeating it; claimed after go so no lease runs out
   // while the other processes start.
-  let busy = 0
   let held: Awaited<ReturnType<BenchBoard['claimNext']>>
   for (;;) {
     try {
@@ -78,74 +200,42 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
       break
     } catch (error) {
       if (codeOf(error) !== 'BUSY') throw error
-      busy++
+      tally.busy++
     }
   }
   if (!held) throw new Error('no ready task to hold for heartbeats')
+  const holding = holdTask(options, tally, () => board.heartbeat(held.id, held.claimToken))
 
-  const heartbeatLatenessMs: number[] = []
-  let due = now() + options.heartbeatEveryMs
-  let heartbeatTimer: NodeJS.Timeout | undefined
-  const beat = async (): Promise<void> => {
-    if (stopping) return
-    try {
-      await board.heartbeat(held.id, held.claimToken)
-      heartbeatLatenessMs.push(now() - due)
-    } catch (error) {
-      heartbeatLatenessMs.push(now() - due)
-      failures.push(codeOf(error) === 'CLAIM_MISMATCH' ? `lease lost while heartbeating: ${describe(error)}` : `heartbeat: ${describe(error)}`)
-      if (codeOf(error) === 'CLAIM_MISMATCH') return // the claim is gone: nothing left to heartbeat
-    }
-    due += options.heartbeatEveryMs
-    if (!stopping) heartbeatTimer = setTimeout(() => void beat(), Math.max(0, due - now()))
-  }
-  heartbeatTimer = setTimeout(() => void beat(), options.heartbeatEveryMs)
-
-  const claimedIds: string[] = []
-  const claimTokens: string[] = []
-  const claimLatenciesMs: number[] = []
-  const windows: number[] = []
-  let empty = 0
   const start = now()
   const progress = process.env['BENCH_DEBUG']
-    ? setInterval(() => console.error(`[${options.workerId}] cycles=${claimedIds.length} empty=${empty} busy=${busy} beats=${heartbeatLatenessMs.length} stopping=${stopping}`), 1000)
+    ? setInterval(() => console.error(`[${options.workerId}] cycles=${tally.claimedIds.length} empty=${tally.empty} busy=${tally.busy} beats=${tally.heartbeatLatenessMs.length} stopping=${stopping}`), 1000)
     : undefined
-  // In chained mode the next task comes from the previous completeAndClaimNext.
+  // The next task comes from the previous completeAndClaimNext.
   let next: { readonly id: string; readonly claimToken: string } | undefined
-  while (!stopping && failures.length < 5) {
+  while (!stopping && tally.failures.length < 5) {
     try {
-      const t0 = now()
       const task = next ?? (await board.claimNext(claim))
       next = undefined
-      const t1 = now()
       if (!task) {
-        empty++
+        tally.empty++
         await delay(1)
         continue
       }
-      const window = Math.floor((wallNow() - goAt) / 1000)
-      windows[window] = (windows[window] ?? 0) + 1
-      if (options.chained) {
-        // One commit completes this task and claims the next: its latency is the claim wait.
-        const t2 = now()
-        next = (await board.completeAndClaimNext!(task.id, task.claimToken, { ok: true }, claim)).next
-        claimLatenciesMs.push(now() - t2)
-      } else {
-        claimLatenciesMs.push(t1 - t0)
-        await board.complete(task.id, task.claimToken, { ok: true })
-      }
-      claimedIds.push(task.id)
-      claimTokens.push(task.claimToken)
+      tally.took(task)
+      // One commit completes this task and claims the next: its latency is the claim wait.
+      const t0 = now()
+      next = (await board.completeAndClaimNext!(task.id, task.claimToken, { ok: true }, claim)).next
+      tally.claimLatenciesMs.push(now() - t0)
     } catch (error) {
-      if (codeOf(error) === 'BUSY') busy++
-      else failures.push(`claim/complete: ${describe(error)}`)
+      if (codeOf(error) === 'BUSY') tally.busy++
+      else tally.failures.push(`claim/complete: ${describe(error)}`)
     }
     // A real worker does I/O between claim and complete; without a macrotask turn the loop would
     // run on microtasks alone and starve its own heartbeat timer and the stop message.
     await nextTurn()
   }
   const elapsedMs = now() - start
-  const cycles = claimedIds.length
+  const cycles = tally.claimedIds.length
   clearInterval(progress)
   let heldCompleted = 0
   if (next) {
@@ -153,26 +243,22 @@ async function worker(board: BenchBoard, options: FleetInit): Promise<void> {
     // the clock stopped, so it counts in heldCompleted, not in cycles.
     try {
       await board.complete(next.id, next.claimToken, { ok: true })
-      claimedIds.push(next.id)
-      claimTokens.push(next.claimToken)
+      tally.claimedIds.push(next.id)
+      tally.claimTokens.push(next.claimToken)
       heldCompleted++
     } catch (error) {
-      failures.push(`completing the last chained task ${next.id}: ${describe(error)}`)
+      tally.failures.push(`completing the last chained task ${next.id}: ${describe(error)}`)
     }
   }
-  clearTimeout(heartbeatTimer)
+  stopped.resolve()
+  await holding
   try {
     await board.complete(held.id, held.claimToken, { held: true })
     heldCompleted++
   } catch (error) {
-    failures.push(`completing the held task ${held.id}: ${describe(error)}`)
+    tally.failures.push(`completing the held task ${held.id}: ${describe(error)}`)
   }
-  const report: WorkerReport = {
-    type: 'report', role: 'worker', workerId: options.workerId, cycles, elapsedMs,
-    claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs, windows: Array.from(windows, (n) => n ?? 0),
-    busy, empty, heldCompleted, failures,
-  }
-  await send(report)
+  await send(tally.report(options.workerId, cycles, elapsedMs, heldCompleted))
 }
 
 async function dispatcher(board: BenchBoard, options: FleetInit): Promise<void> {

@@ -17,10 +17,17 @@ export interface FleetInit {
   /** `raw` mode with rows `board`: the board's policy pragmas, set on the worker's raw connection. */
   readonly boardPragmas?: BoardPolicyPragmas
   /**
-   * Workers finish each task with `completeAndClaimNext` (one commit per cycle) instead of two
-   * calls; in `raw` mode, with the raw board loop's one-transaction equivalent (rows `board` only).
+   * `raw` mode only: the raw board loop finishes each task with its one-transaction
+   * complete-and-claim-next (rows `board` only) instead of two transactions.
    */
   readonly chained: boolean
+  /**
+   * `board` mode, role worker: which loop runs the tasks. `work`: the library's own loop,
+   * `board.work` (what users run; the fleet's goals read it). `hand`: the hand-written loop that
+   * finishes each task with `completeAndClaimNext` (one commit per cycle), the W1 baseline.
+   */
+  readonly loop?: 'work' | 'hand'
+
   /** The adapter module boards open through (`board` mode). */
   readonly adapterModule: string
   readonly synchronous: Synchronous

@@ -3,12 +3,14 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { Board } from '@kanban-db/core'
 import { openPgBoard, sharedNow } from './pg-server.ts'
 import { PgRawLoop, type PgRawClaimed } from './pg-raw-loop.ts'
+import { cpuMsNow } from '../work-latency.ts'
 import type { FromPgChild, PgFleetInit, PgWorkerReport, ToPgChild } from './pg-fleet-protocol.ts'
 
 /**
- * One process of a Postgres fleet (forked by pg-fleet.ts): kanban-db's board with `concurrency`
- * chained loops, the raw node-postgres loop, or graphile-worker. Starts on `go`, stops on `stop`,
- * reports by IPC.
+ * One process of a Postgres fleet (forked by pg-fleet.ts): kanban-db's board through `board.work`
+ * with `concurrency` slots, or (W1's baseline) `concurrency` hand-written chained loops, the raw
+ * node-postgres loop, or graphile-worker. Starts on `go`, stops on `stop`, reports by IPC; answers
+ * `mark` with its CPU time so far.
  */
 const send = (message: FromPgChild): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -36,6 +38,8 @@ process.on('message', (message: ToPgChild) => {
       await send({ type: 'fatal', message: describe(error) }).catch(() => {})
       process.exit(1)
     })
+  } else if (message.type === 'mark') {
+    post({ type: 'mark', cpuMs: cpuMsNow(), at: sharedNow() })
   } else if (message.type === 'go') {
     goAt = message.goAt
     cpuAtGo = process.cpuUsage()
@@ -69,6 +73,8 @@ class Tally {
   inDoubt = 0
   confirmedAfterLoss = 0
   idleWaits = 0
+  gaveUp = 0
+  released = 0
 
   /** A completion acknowledged now: inside the run it counts as a cycle and in its window. */
   ack(id: string): void {
@@ -93,7 +99,7 @@ class Tally {
     return {
       type: 'report', workerId, cycles: this.cycles, elapsedMs, ackedIds: this.ackedIds, ackTimes: this.ackTimes, claimTokens: this.claimTokens,
       windows: Array.from(this.windows, (n) => n ?? 0), errors: this.errors, errorSamples: this.errorSamples, connectionLost: this.connectionLost,
-      inDoubt: this.inDoubt, confirmedAfterLoss: this.confirmedAfterLoss, idleWaits: this.idleWaits, heldCompleted: this.heldCompleted,
+      inDoubt: this.inDoubt, confirmedAfterLoss: this.confirmedAfterLoss, idleWaits: this.idleWaits, gaveUp: this.gaveUp, released: this.released, heldCompleted: this.heldCompleted,
       cpuMs, failures: this.failures.slice(0, 10),
     }
   }
@@ -103,13 +109,86 @@ async function main(init: PgFleetInit): Promise<void> {
   const tally = new Tally()
   const progress = init.progressEveryMs > 0 ? setInterval(() => post({ type: 'progress', acked: tally.ackedIds.length, at: sharedNow() }), init.progressEveryMs) : undefined
   let elapsedMs: number
-  if (init.kind === 'board') elapsedMs = await boardWorker(init, tally)
+  if (init.kind === 'board') elapsedMs = await workWorker(init, tally)
+  else if (init.kind === 'board-hand') elapsedMs = await handWorker(init, tally)
   else if (init.kind === 'raw-board') elapsedMs = await rawBoardWorker(init, tally)
   else elapsedMs = await graphileWorker(init, tally)
   clearInterval(progress)
   finished = true
   await send(tally.report(init.workerId, elapsedMs))
   process.disconnect()
+}
+
+/**
+ * kanban-db as users run it: `board.work` with `concurrency` slots and a no-op handler (the library
+ * claims, chains each completion with the next claim in one commit, and waits on onWake while idle).
+ * Acknowledged: the worker's `completed` event. Errors the worker survived are counted from its
+ * `error` events (P5: ConnectionLost is counted apart, the worker retries it itself); a completion
+ * refused after a lost connection (`lost`, kind `refused`) is read back, and done means an earlier
+ * try had landed (acknowledged now). A handled task neither completed nor refused once the worker
+ * has stopped is one whose completion the worker gave up on (`gaveUp`).
+ */
+async function workWorker(init: PgFleetInit, tally: Tally): Promise<number> {
+  const board = await openPgBoard(init.url, init.schema)
+  try {
+    let wokenAt = NaN
+    // Subscribed before ready, so the process LISTENs before go (the worker's subscription shares it).
+    const unsubscribe = board.onWake(() => void (wokenAt = sharedNow()))
+    await send({ type: 'ready' })
+    await started.promise
+    const handled = new Set<string>()
+    const settled = new Set<string>()
+    const confirmations: Array<Promise<void>> = []
+    const confirm = async (id: string): Promise<void> => {
+      for (;;) {
+        try {
+          const status = (await board.getTask(id))?.status
+          if (status === 'done') {
+            tally.confirmedAfterLoss++
+            tally.ack(id)
+          } else tally.failures.push(`task ${id}: board.work's completion was refused after a failed try, and the task is ${status ?? 'gone'}`)
+          return
+        } catch (error) {
+          if (codeOf(error) === 'CONNECTION_LOST') tally.connectionLost++
+          else tally.error(error, 'getTask')
+          await backoff()
+        }
+      }
+    }
+    const worker = board.work({ workerId: init.workerId, concurrency: init.concurrency, leaseMs: init.leaseMs }, (task) => {
+      handled.add(task.id)
+      tally.claimTokens.push(task.claimToken)
+      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow(), wokenAt, claimAt: NaN })
+      return { ok: true }
+    })
+    worker.on('completed', ({ task }) => {
+      settled.add(task.id)
+      tally.ack(task.id)
+    })
+    worker.on('idle', () => void tally.idleWaits++)
+    worker.on('error', ({ error, phase }) => {
+      if (codeOf(error) === 'CONNECTION_LOST' && init.retryConnectionLost) {
+        tally.connectionLost++
+        if ((error as { details?: { commitSent?: boolean } }).details?.commitSent) tally.inDoubt++
+      } else tally.error(error, `board.work ${phase}`)
+    })
+    worker.on('lost', ({ taskId, kind }) => {
+      settled.add(taskId)
+      if (kind === 'refused' && init.retryConnectionLost) confirmations.push(confirm(taskId))
+      else tally.failures.push(`board.work lost its claim on task ${taskId} (${kind})`)
+    })
+    worker.on('failed', ({ task, error }) => void tally.failures.push(`board.work failed task ${task.id}: ${describe(error)}`))
+    await stopped.promise
+    const summary = await worker.stop()
+    await Promise.all(confirmations)
+    unsubscribe()
+    tally.gaveUp = [...handled].filter((id) => !settled.has(id)).length
+    tally.released = summary.released
+    if (summary.fatal !== undefined) tally.failures.push(`board.work stopped on ${describe(summary.fatal)}`)
+    return stopAt - goAt
+  } finally {
+    await board.close()
+  }
 }
 
 /**
@@ -153,11 +232,12 @@ interface Claimed {
 }
 
 /**
- * kanban-db: `concurrency` loops, each finishing its task with completeAndClaimNext (one commit per
- * task) and, when that claims nothing, waiting on onWake before claiming again. Errors are counted
- * (ConnectionLost in P5 apart), the loop backs off and tries the same call again.
+ * W1's baseline, the loop every user wrote before `board.work`: `concurrency` hand-written loops,
+ * each finishing its task with completeAndClaimNext (one commit per task) and, when that claims
+ * nothing, waiting on onWake before claiming again. Errors are counted (ConnectionLost apart when
+ * `retryConnectionLost`), the loop backs off and tries the same call again.
  */
-async function boardWorker(init: PgFleetInit, tally: Tally): Promise<number> {
+async function handWorker(init: PgFleetInit, tally: Tally): Promise<number> {
   const board = await openPgBoard(init.url, init.schema)
   try {
     const waker = new Waker(board)

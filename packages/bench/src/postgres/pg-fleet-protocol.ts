@@ -1,7 +1,9 @@
 /** What a Postgres fleet child runs. */
 export type PgChildKind =
-  /** kanban-db: `concurrency` loops finishing each task with completeAndClaimNext, idle loops waiting on onWake. */
+  /** kanban-db: `board.work` with `concurrency` slots (the library chains completeAndClaimNext and waits on onWake while idle). */
   | 'board'
+  /** kanban-db, W1's baseline: `concurrency` hand-written loops finishing each task with completeAndClaimNext, idle loops waiting on onWake. */
+  | 'board-hand'
   /** The raw node-postgres loop (the board's own statements), `concurrency` connections, chained. */
   | 'raw-board'
   /** graphile-worker 0.18 with its defaults, `concurrency` no-op jobs at once. */
@@ -17,7 +19,7 @@ export interface PgFleetInit {
   /** Concurrent loops (board, raw-board) or graphile-worker's `concurrency`. */
   readonly concurrency: number
   readonly leaseMs: number
-  /** P3: send `started` for every task a claim returns, the moment it returns. */
+  /** P3: send `started` for every task the moment the handler (board.work) or the claim (hand loops) has it. */
   readonly reportStarts: boolean
   /**
    * P5: a call that fails with ConnectionLost is tried again after a short backoff (a completion
@@ -42,7 +44,12 @@ export interface PgFleetStop {
   readonly type: 'stop'
 }
 
-export type ToPgChild = PgFleetInit | PgFleetGo | PgFleetStop
+/** Report the CPU time this process used so far (W4: the coordinator subtracts two marks). */
+export interface PgFleetMark {
+  readonly type: 'mark'
+}
+
+export type ToPgChild = PgFleetInit | PgFleetGo | PgFleetStop | PgFleetMark
 
 /** A child's account of its run. */
 export interface PgWorkerReport {
@@ -74,8 +81,15 @@ export interface PgWorkerReport {
   readonly inDoubt: number
   /** Completions acknowledged by reading the task back after a retry was refused (they had landed). */
   readonly confirmedAfterLoss: number
-  /** Claims that found nothing ready, after which the loop waited for onWake. */
+  /** Claims that found nothing ready, after which the loop waited for onWake (board.work: its `idle` events, one per idle spell). */
   readonly idleWaits: number
+  /**
+   * board.work only: tasks its handler finished whose completion the worker gave up on after
+   * transient errors (neither completed nor refused): they stay running until their lease ends.
+   */
+  readonly gaveUp: number
+  /** board.work only: tasks it released at stop (claimed by a chained completion while it was stopping: ready again). */
+  readonly released: number
   /** Tasks completed after stop: each loop's claimed-but-unfinished task. */
   readonly heldCompleted: number
   /** CPU time this process used from go to stop (user + system), ms. */
@@ -89,4 +103,6 @@ export type FromPgChild =
   /** P3: a claim returned `id` at `at`; the loop was woken at `wokenAt` and called claimNext at `claimAt` (shared clock). */
   | { readonly type: 'started'; readonly id: string; readonly at: number; readonly wokenAt: number; readonly claimAt: number }
   | { readonly type: 'progress'; readonly acked: number; readonly at: number }
+  /** The answer to a mark: CPU ms (user + system) this process used so far, at `at` (shared clock). */
+  | { readonly type: 'mark'; readonly cpuMs: number; readonly at: number }
   | PgWorkerReport

@@ -6,6 +6,7 @@ import type { FromPgChild, PgChildKind, PgFleetInit, PgWorkerReport, ToPgChild }
 import { verifyPgCycles } from './pg-raw-loop.ts'
 import { pgDrift, pgServerNote } from './pg-single.ts'
 import { adminClient, debug, fillPgBoard, openPgBoard, postgresUrl, restartCommand, runRestart, serverCpuReader, sharedNow, withFreshSchema } from './pg-server.ts'
+import { IDLE_WINDOW_MS, measureLocalStarts, START_TIMEOUT_MS, StartWaiter } from '../work-latency.ts'
 
 /** Processes of every Postgres fleet (P2, P4, P5) and concurrent loops (or graphile-worker jobs) in each. */
 export const PG_PROCESSES = 4
@@ -14,8 +15,6 @@ export const PG_CONCURRENCY = 8
 const LEASE_MS = 60_000
 /** How long children get to report after `stop` (a P5 worker may still be retrying a completion). */
 const STOP_GRACE_MS = 60_000
-/** How long P3 waits for a created task to be started before it counts as never started. */
-const START_TIMEOUT_MS = 5000
 const CHILD = new URL('./pg-fleet-child.ts', import.meta.url)
 
 /**
@@ -33,7 +32,7 @@ function fleetBacklog(context: RunContext, kind: 'graphile' | 'board', seconds: 
       ? Math.max(3000, 2 * rate('pg-graphile-fleet'))
       : Math.max(
           context.options.smoke ? 300 : 600,
-          2.5 * Math.max(rate('pg-raw-board-fleet'), rate('pg-fleet')),
+          2.5 * Math.max(rate('pg-raw-board-fleet'), rate('pg-fleet-hand'), rate('pg-fleet')),
           8 * Math.max(rate('pg-raw-board'), rate('pg-board')),
         )
   return Math.min(400_000, Math.ceil(perSecond * seconds) + 1000)
@@ -52,26 +51,31 @@ const tell = (child: ChildProcess, message: ToPgChild): void => {
 
 /**
  * Forks one child per init, waits until every one is ready, sends `go` to all at once, runs
- * `during(goAt)` (the scenario's own schedule), sends `stop` and collects one report from each.
+ * `during(goAt, cpuMarks)` (the scenario's own schedule; `cpuMarks` asks every child for its CPU time
+ * so far), sends `stop` and collects one report from each.
  * `onMessage` hears `started` and `progress` as they come.
  */
 async function runPgChildren(
   list: readonly PgFleetInit[],
-  during: (goAt: number) => Promise<void>,
+  during: (goAt: number, cpuMarks: () => Promise<CpuMark[]>) => Promise<void>,
   onMessage: (message: FromPgChild, init: PgFleetInit) => void = () => {},
   marks: { readonly go?: () => void; readonly stop?: () => void } = {},
 ): Promise<PgWorkerReport[]> {
   const children: ChildProcess[] = []
+  const markWaiters: Array<Array<(mark: CpuMark) => void>> = []
   try {
     const ready: Array<Promise<void>> = []
     const reports: Array<Promise<PgWorkerReport>> = []
     for (const init of list) {
       const child = fork(CHILD, [init.workerId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
       children.push(child)
+      const waiters: Array<(mark: CpuMark) => void> = []
+      markWaiters.push(waiters)
       const isReady = Promise.withResolvers<void>()
       const reported = Promise.withResolvers<PgWorkerReport>()
       child.on('message', (message: FromPgChild) => {
         if (message.type === 'ready') isReady.resolve()
+        else if (message.type === 'mark') waiters.shift()?.(message)
         else if (message.type === 'fatal') {
           const error = new Error(`${init.workerId} failed: ${message.message}`)
           isReady.reject(error)
@@ -96,8 +100,14 @@ async function runPgChildren(
     marks.go?.()
     const goAt = sharedNow()
     for (const child of children) tell(child, { type: 'go', goAt })
+    // Each child's CPU time so far (W4), all asked at once.
+    const cpuMarks = (): Promise<CpuMark[]> =>
+      Promise.all(children.map((child, i) => new Promise<CpuMark>((resolve) => {
+        markWaiters[i]!.push(resolve)
+        tell(child, { type: 'mark' })
+      })))
     // A child that dies during the run ends it at once, with its reason.
-    await Promise.race([during(goAt), Promise.all(reports)])
+    await Promise.race([during(goAt, cpuMarks), Promise.all(reports)])
     for (const child of children) tell(child, { type: 'stop' })
     marks.stop?.()
     debug('stop sent')
@@ -111,6 +121,12 @@ async function runPgChildren(
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }
+}
+
+/** A child's CPU time (user + system, ms) at a moment of the shared clock. */
+interface CpuMark {
+  readonly cpuMs: number
+  readonly at: number
 }
 
 /** Throughput, fairness and double claims over the children's reports. */
@@ -285,19 +301,24 @@ export function pgRawBoardFleet(prepared = false): Contender {
 }
 
 /**
- * `pg-fleet` (P2, P4): kanban-db on Postgres, 4 processes x 8 loops, each finishing a task with
- * completeAndClaimNext (one commit per task, the board's rows) and waiting on onWake when idle, on a
- * backlog created before `go`. Invariants: no task claimed or completed twice, every acknowledged
- * completion done on the board, every claim completed, nothing done that nobody acknowledged.
+ * `pg-fleet` (P2, P4, W1): kanban-db on Postgres as users run it, 4 processes each running
+ * `board.work` with 8 slots and a no-op handler (the library finishes each task with
+ * completeAndClaimNext, one commit per task, and waits on onWake while idle), on a backlog created
+ * before `go`. `pg-fleet-hand` (W1's baseline): the same fleet with 8 hand-written chained loops per
+ * process instead. Invariants: no task claimed or completed twice, every acknowledged completion done
+ * on the board, every claim completed, nothing done that nobody acknowledged.
  */
-export function pgFleet(): Contender {
+export function pgFleet(hand = false): Contender {
+  const id = hand ? 'pg-fleet-hand' : 'pg-fleet'
   return {
-    id: 'pg-fleet',
-    description: `kanban-db, ${PG_PROCESSES} processes x ${PG_CONCURRENCY} loops, completeAndClaimNext chaining, onWake when idle; tasks per second`,
-    kind: 'kanban-db',
+    id,
+    description: hand
+      ? `kanban-db, ${PG_PROCESSES} processes x ${PG_CONCURRENCY} hand-written completeAndClaimNext loops, onWake when idle (W1 baseline); tasks per second`
+      : `kanban-db, ${PG_PROCESSES} processes x board.work with ${PG_CONCURRENCY} slots (completeAndClaimNext chained, onWake when idle); tasks per second`,
+    kind: hand ? 'baseline' : 'kanban-db',
     multiProcess: true,
     run: (context) =>
-      withFreshSchema('fleet', async (url, schema): Promise<RunResult> => {
+      withFreshSchema(hand ? 'fleet_hand' : 'fleet', async (url, schema): Promise<RunResult> => {
         const setup = await openPgBoard(url, schema)
         const backlog = fleetBacklog(context, 'board', context.durationMs / 1000)
         try {
@@ -305,7 +326,7 @@ export function pgFleet(): Contender {
         } finally {
           await setup.close()
         }
-        const { reports, cpu } = await runMeasuredFleet(url, inits('board', url, schema, PG_PROCESSES), context.durationMs)
+        const { reports, cpu } = await runMeasuredFleet(url, inits(hand ? 'board-hand' : 'board', url, schema, PG_PROCESSES), context.durationMs)
         const { figures: counted, doubles, notes } = summarise(reports, context.durationMs)
         const figures = { ...counted, ...cpu }
         const acked = new Set(reports.flatMap((r) => r.ackedIds))
@@ -318,63 +339,75 @@ export function pgFleet(): Contender {
         if (ackedNotDone.length > 0) failures.push(`${ackedNotDone.length} acknowledged completions are not done on the board (first: ${ackedNotDone[0]})`)
         if (doneNotAcked.length > 0) failures.push(`${doneNotAcked.length} tasks are done on the board that no worker was told it completed (first: ${doneNotAcked[0]})`)
         if (running.size > 0) failures.push(`${running.size} tasks were left running after every worker finished its claims (first: ${[...running][0]})`)
-        failures.push(...(await verifyPgCycles(url, schema, acked.size, 'pg-fleet')))
-        if (figures['idleWaits']! > PG_PROCESSES * PG_CONCURRENCY) notes.push(`the loops found the queue empty ${figures['idleWaits']} times (backlog ${backlog}): throughput understated`)
+        const released = reports.reduce((n, r) => n + r.released, 0)
+        failures.push(...(await verifyPgCycles(url, schema, acked.size, id, released)))
+        if (released > 0) notes.push(`board.work released ${released} tasks at stop (claimed by a chained completion while stopping; ready again)`)
+        if (hand && figures['idleWaits']! > PG_PROCESSES * PG_CONCURRENCY) notes.push(`the loops found the queue empty ${figures['idleWaits']} times (backlog ${backlog}): throughput understated`)
+        if (!hand && figures['idleWaits']! > PG_PROCESSES) notes.push(`the workers went idle ${figures['idleWaits']} times (backlog ${backlog}): throughput understated`)
         return { figures: { ...figures, lostTasks }, failures: failures.slice(0, 10), notes }
       }),
   }
 }
 
 /**
- * `pg-wake-latency` (P3): one worker process whose 8 loops are idle, waiting on onWake (no polling);
- * this process creates one task at a time and times from just before `createTask` to the moment the
- * worker's claimNext returned it (the shared monotonic clock, CLOCK_MONOTONIC in both processes),
- * pausing 5-15 ms between tasks so the worker is idle again each time.
+ * `pg-work-local` (W3, Postgres): `createTask` and an idle `board.work` in the same process: from
+ * just before createTask to the handler's start.
+ */
+export function pgWorkLocal(): Contender {
+  return {
+    id: 'pg-work-local',
+    description: 'W3, Postgres: createTask to the handler of an idle board.work in the same process; ms',
+    kind: 'kanban-db',
+    run: (context) =>
+      withFreshSchema('local', async (url, schema): Promise<RunResult> => {
+        const board = await openPgBoard(url, schema)
+        try {
+          const result = await measureLocalStarts(board, context)
+          const failures = [...result.failures, ...(await verifyPgCycles(url, schema, result.figures['samples'] ?? 0, 'pg-work-local'))]
+          return { ...result, failures }
+        } finally {
+          await board.close()
+        }
+      }),
+  }
+}
+
+/**
+ * `pg-wake-latency` (P3, W2 and W4 on Postgres): one worker process running `board.work` with 8 idle
+ * slots (waiting on onWake: LISTEN/NOTIFY, plus the worker's own 1 s poll); this process creates one
+ * task at a time and times from just before `createTask` to the handler's start in the worker (the
+ * shared monotonic clock, CLOCK_MONOTONIC in both processes), pausing 5-15 ms between tasks so the
+ * worker is idle again each time. Then W4: the worker process's CPU time (user + system) over 10 s
+ * of idling (0.5 s in smoke mode), and the server's over the same window (its processes from /proc,
+ * where it runs on this machine: what the idle worker's own polling costs the server, plus anything
+ * else the server did meanwhile).
  */
 export function pgWakeLatency(): Contender {
   return {
     id: 'pg-wake-latency',
-    description: 'createTask in this process to claimNext returning it in an idle worker process (onWake, LISTEN/NOTIFY); ms',
+    description: 'createTask in this process to the handler of an idle board.work (8 slots, LISTEN/NOTIFY) in another process (ms); the idle worker\'s CPU (%)',
     kind: 'kanban-db',
     multiProcess: true,
     run: (context) =>
       withFreshSchema('wake', async (url, schema): Promise<RunResult> => {
         const board = await openPgBoard(url, schema)
+        const readServer = await serverCpuReader(url)
         try {
-          type Start = { readonly at: number; readonly wokenAt: number; readonly claimAt: number }
-          const startedAt = new Map<string, Start>()
-          const waiting = new Map<string, (start: Start) => void>()
+          type Start = { readonly at: number; readonly wokenAt: number }
+          const starts = new StartWaiter<Start>()
           const latencies: number[] = []
           const createMs: number[] = []
           const notifyMs: number[] = []
-          const claimMs: number[] = []
+          const handlerMs: number[] = []
           const failures: string[] = []
           let created = 0
-          const onMessage = (message: FromPgChild): void => {
-            if (message.type !== 'started') return
-            const resolve = waiting.get(message.id)
-            if (resolve) resolve(message)
-            else startedAt.set(message.id, message)
-          }
-          const startOf = (id: string): Promise<Start | undefined> => {
-            const start = startedAt.get(id)
-            if (start !== undefined) return Promise.resolve(start)
-            return new Promise((resolve) => {
-              const timer = setTimeout(() => {
-                waiting.delete(id)
-                resolve(undefined)
-              }, START_TIMEOUT_MS)
-              waiting.set(id, (started) => {
-                clearTimeout(timer)
-                waiting.delete(id)
-                resolve(started)
-              })
-            })
-          }
+          let idleCpuPct = NaN
+          let serverIdleCpuPct = NaN
+          const windowMs = context.options.smoke ? 500 : IDLE_WINDOW_MS
           const minSamples = context.options.smoke ? 10 : 100
           const reports = await runPgChildren(
             inits('board', url, schema, 1, { reportStarts: true }),
-            async (goAt) => {
+            async (goAt, cpuMarks) => {
               // The worker LISTENs before it says ready; give its first (empty) claims time to settle.
               await delay(100)
               while (failures.length < 5 && (sharedNow() - goAt < context.durationMs || latencies.length < minSamples)) {
@@ -382,33 +415,47 @@ export function pgWakeLatency(): Contender {
                 const t0 = sharedNow()
                 const task = await board.createTask({ title: `wake ${created++}` })
                 createMs.push(sharedNow() - t0)
-                const start = await startOf(task.id)
+                const start = await starts.startOf(task.id)
                 if (start === undefined) failures.push(`task ${task.id} was not started within ${START_TIMEOUT_MS} ms of its creation`)
                 else {
                   latencies.push(start.at - t0)
                   notifyMs.push(start.wokenAt - t0)
-                  claimMs.push(start.at - start.claimAt)
+                  handlerMs.push(start.at - start.wokenAt)
                 }
               }
+              // W4: the worker idles (its last task is done, nothing is created).
+              await delay(context.options.smoke ? 50 : 500)
+              const serverBefore = readServer?.() ?? NaN
+              const [first] = await cpuMarks()
+              await delay(windowMs)
+              const [last] = await cpuMarks()
+              const serverAfter = readServer?.() ?? NaN
+              idleCpuPct = (100 * (last!.cpuMs - first!.cpuMs)) / (last!.at - first!.at)
+              serverIdleCpuPct = (100 * (serverAfter - serverBefore)) / (last!.at - first!.at)
             },
-            onMessage,
+            (message) => {
+              if (message.type === 'started') starts.started(message.id, message)
+            },
           )
           const acked = reports.reduce((n, r) => n + r.ackedIds.length, 0)
           if (acked !== created) failures.push(`${created} tasks created, the worker completed ${acked}`)
           failures.push(...reports.flatMap((r) => r.failures), ...reports.flatMap((r) => r.errorSamples))
-          failures.push(...(await verifyPgCycles(url, schema, acked, 'pg-wake-latency')))
+          failures.push(...(await verifyPgCycles(url, schema, acked, 'pg-wake-latency', reports.reduce((n, r) => n + r.released, 0))))
           return {
             figures: {
               p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: maximum(latencies), samples: latencies.length,
-              createP50Ms: percentile(createMs, 50), notifyP50Ms: percentile(notifyMs, 50), claimP50Ms: percentile(claimMs, 50),
+              createP50Ms: percentile(createMs, 50), notifyP50Ms: percentile(notifyMs, 50), wakeToHandlerP50Ms: percentile(handlerMs, 50),
+              idleCpuPct, serverIdleCpuPct,
             },
             failures: failures.slice(0, 10),
             notes: [
               `${latencies.length} samples; p50 from just before createTask: its COMMIT acknowledged ${percentile(createMs, 50).toFixed(2)} ms, ` +
-                `the worker's onWake ${percentile(notifyMs, 50).toFixed(2)} ms; the claimNext call itself ${percentile(claimMs, 50).toFixed(2)} ms ` +
-                `(p99 ${percentile(createMs, 99).toFixed(1)} / ${percentile(notifyMs, 99).toFixed(1)} / ${percentile(claimMs, 99).toFixed(1)} ms)`,
+                `the worker's onWake ${percentile(notifyMs, 50).toFixed(2)} ms; from onWake to the handler (board.work's claim) ${percentile(handlerMs, 50).toFixed(2)} ms ` +
+                `(p99 ${percentile(createMs, 99).toFixed(1)} / ${percentile(notifyMs, 99).toFixed(1)} / ${percentile(handlerMs, 99).toFixed(1)} ms)`,
+              `idle over ${(windowMs / 1000).toFixed(1)} s: the worker process ${idleCpuPct.toFixed(3)} % of one core, the server's processes ${serverIdleCpuPct.toFixed(3)} %` +
+                `${readServer ? '' : ' (not on this machine: not measured)'}`,
             ],
-            samples: { wakeLatencyMs: latencies, createMs, notifyMs, claimMs },
+            samples: { wakeLatencyMs: latencies, createMs, notifyMs, handlerMs },
           }
         } finally {
           await board.close()
@@ -418,10 +465,12 @@ export function pgWakeLatency(): Contender {
 }
 
 /**
- * `pg-restart` (P5): the P2 fleet (4 x 8 loops, completeAndClaimNext) with the server restarted
+ * `pg-restart` (P5): the P2 fleet (4 processes x board.work with 8 slots) with the server restarted
  * mid-run by the restart command (`sh -c "$KANBAN_DB_POSTGRES_RESTART"`, `pg_ctl restart -m fast`
- * under ./dev). Loops that get ConnectionLost retry after 50-150 ms; a completion whose retry is
- * refused with ClaimMismatch is read back (done: the first try landed). The run goes on until work
+ * under ./dev). board.work retries what ConnectionLost interrupted itself (claims after a growing
+ * pause, a completion up to three times); a completion whose retry is refused with ClaimMismatch is
+ * read back (done: the first try landed); one it gave up on is counted (`gaveUp`: its task stays
+ * running until its lease ends, then runs again). The run goes on until work
  * has resumed, then one more second. Measured: acknowledged completions not done afterwards (must be
  * 0), tasks done twice (an invariant), the longest stretch without any acknowledged completion, and
  * the claims of in-doubt commits left running (at most one per in-doubt call).
@@ -487,6 +536,7 @@ export function pgRestart(): Contender {
         const inDoubt = reports.reduce((n, r) => n + r.inDoubt, 0)
         const connectionLost = reports.reduce((n, r) => n + r.connectionLost, 0)
         const confirmed = reports.reduce((n, r) => n + r.confirmedAfterLoss, 0)
+        const gaveUp = reports.reduce((n, r) => n + r.gaveUp, 0)
         const doneUnacked = [...done].filter((id) => !ackedIds.has(id)).length
         const failures = [...doubles.slice(0, 3), ...reports.flatMap((r) => r.failures)]
         if (lostAcks.length > 0) failures.push(`${lostAcks.length} completions acknowledged to a worker are not done after the restart (first: ${lostAcks[0]})`)
@@ -499,19 +549,21 @@ export function pgRestart(): Contender {
         } finally {
           await client.end().catch(() => {})
         }
-        if (running.size > inDoubt) failures.push(`${running.size} tasks left running, more than the ${inDoubt} calls whose COMMIT was in doubt: lost claims`)
-        if (doneUnacked > inDoubt) failures.push(`${doneUnacked} tasks done that no worker was told it completed, more than the ${inDoubt} in-doubt calls`)
+        // A claim the worker never heard of (an in-doubt COMMIT that landed) or a completion it gave
+        // up on stays running until its lease ends; the latter may also be done unacknowledged.
+        if (running.size > inDoubt + gaveUp) failures.push(`${running.size} tasks left running, more than the ${inDoubt} calls whose COMMIT was in doubt and the ${gaveUp} completions board.work gave up on: lost claims`)
+        if (doneUnacked > inDoubt + gaveUp) failures.push(`${doneUnacked} tasks done that no worker was told it completed, more than the ${inDoubt} in-doubt calls and ${gaveUp} given-up completions`)
         return {
           figures: {
             perSecond: figures['perSecond']!, lostAcks: lostAcks.length, resumeGapMs: gap, restartMs, connectionLost, inDoubt,
-            confirmedAfterLoss: confirmed, leftRunning: running.size, errors: figures['errors']!,
+            confirmedAfterLoss: confirmed, leftRunning: running.size, gaveUp, errors: figures['errors']!,
           },
           failures: failures.slice(0, 10),
           notes: [
             `restart command took ${restartMs.toFixed(0)} ms; the longest stretch without an acknowledged completion, ${gap.toFixed(0)} ms, began ` +
               `${(gapStart - restartBegan).toFixed(0)} ms after the restart command started; ${connectionLost} ConnectionLost met and retried, ` +
               `${inDoubt} with the COMMIT in doubt, ${confirmed} completions confirmed by reading back, ${running.size} in-doubt claims left running until their lease (${LEASE_MS / 1000} s) ends, ` +
-              `${doneUnacked} tasks done whose acknowledgement was lost`,
+              `${doneUnacked} tasks done whose acknowledgement was lost, ${gaveUp} completions board.work gave up on after its retries (left running until their lease ends)`,
           ],
         }
       })

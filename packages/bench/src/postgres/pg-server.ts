@@ -136,11 +136,8 @@ export async function describeServer(url: string): Promise<string> {
   }
 }
 
-/**
- * A monotonic clock in ms that every process on this machine shares (CLOCK_MONOTONIC through
- * `process.hrtime`): a time taken in one process can be subtracted from one taken in another.
- */
-export const sharedNow = (): number => Number(process.hrtime.bigint()) / 1e6
+/** The shared monotonic clock (clock.ts), re-exported for the Postgres contenders. */
+export { sharedNow } from '../clock.ts'
 
 /** Clock ticks per second in /proc's CPU times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100

@@ -22,12 +22,18 @@ const STOP_GRACE_MS = 60_000
 const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
 
 /**
- * `fleet/<sync>` (G2-G4, G8, C1-C4): a dispatcher process and 4 worker processes on one board,
- * started together by an IPC `go`. Workers claim+complete as fast as they can while each heartbeats
- * one task it holds all run; every 125 ms the dispatcher tops the ready queue up to the backlog,
- * and every 250 ms it releases expired claims. From `go` on, this process samples the WAL size every
- * 100 ms and reads the event log each second like a dashboard. Invariants: every claimed task completed exactly once, unique claim tokens, no
- * claim of a heartbeating worker released.
+ * `fleet/<sync>` (G2-G4, G8, C1-C4, W1): a dispatcher process and 4 worker processes on one board,
+ * started together by an IPC `go`. Each worker runs `board.work` (the library's loop, two slots):
+ * one slot holds a task all run and heartbeats it, the other finishes each task and claims the
+ * next in one commit (completeAndClaimNext, which the library chains) as fast as it can; every
+ * 125 ms the dispatcher tops the ready queue up to the backlog, and every 250 ms it releases expired
+ * claims. From `go` on, this process samples the WAL size every 100 ms and reads the event log each
+ * second like a dashboard. Invariants: every claimed task completed exactly once, unique claim
+ * tokens, no claim of a heartbeating worker released.
+ *
+ * `fleet-hand/<sync>` (W1's baseline) is the same fleet with the hand-written loop in each worker
+ * (claimNext, then completeAndClaimNext per task, the held task heartbeated by its own timer): what
+ * `board.work` must match.
  *
  * `raw-fleet/<sync>` is the reference without kanban-db: the same 4 workers running the hand-written
  * raw loop under SQLite's busy handler (busy_timeout 5000), no dispatcher, no heartbeats.
@@ -37,12 +43,12 @@ const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
  */
 export function fleet(synchronous: Synchronous, mode: FleetMode): Contender {
   const name = {
-    board: 'fleet', raw: 'raw-fleet', chained: 'fleet-chained', 'raw-board': 'raw-board-fleet', 'raw-board-chained': 'raw-board-fleet-chained',
+    board: 'fleet', raw: 'raw-fleet', hand: 'fleet-hand', 'raw-board': 'raw-board-fleet', 'raw-board-chained': 'raw-board-fleet-chained',
   }[mode]
   const raw = mode === 'raw' || mode === 'raw-board' || mode === 'raw-board-chained'
   const description = {
-    board: 'through openBoard',
-    chained: 'through openBoard finishing with completeAndClaimNext',
+    board: 'running board.work (the library\'s loop: completeAndClaimNext chained, heartbeats by the library)',
+    hand: 'running the hand-written completeAndClaimNext loop (W1 baseline)',
     raw: 'running the raw claim loop (tasks table only)',
     'raw-board': "running the board's own statements raw (two commits per cycle)",
     'raw-board-chained': "running the board's own statements raw, complete and claim-next in one commit",
@@ -52,29 +58,30 @@ export function fleet(synchronous: Synchronous, mode: FleetMode): Contender {
     description: raw
       ? `${WORKERS} processes ${description}, busy_timeout 5000, ${synchronous}; aggregate cycles per second`
       : `dispatcher + ${WORKERS} worker processes ${description}, ${synchronous}; aggregate cycles per second`,
-    kind: raw ? 'baseline' : 'kanban-db',
+    kind: mode === 'board' ? 'kanban-db' : 'baseline',
     multiProcess: true,
     run: (context) =>
       mode === 'raw'
         ? runRawFleet(context, synchronous)
         : mode === 'raw-board' || mode === 'raw-board-chained'
           ? runRawBoardFleet(context, synchronous, mode === 'raw-board-chained')
-          : runBoardFleet(context, synchronous, mode === 'chained'),
+          : runBoardFleet(context, synchronous, mode === 'hand' ? 'hand' : 'work'),
   }
 }
 
 /**
- * What a fleet runs: kanban-db's board (`board`, `chained`), raw-claim's loop (`raw`), or raw-board's
- * loop (`raw-board`, `raw-board-chained`).
+ * What a fleet runs: kanban-db's board through `board.work` (`board`) or the hand-written chained
+ * loop (`hand`), raw-claim's loop (`raw`), or raw-board's loop (`raw-board`, `raw-board-chained`).
  */
-export type FleetMode = 'board' | 'raw' | 'chained' | 'raw-board' | 'raw-board-chained'
+export type FleetMode = 'board' | 'raw' | 'hand' | 'raw-board' | 'raw-board-chained'
 
-async function runBoardFleet(context: RunContext, synchronous: Synchronous, chained: boolean): Promise<RunResult> {
+async function runBoardFleet(context: RunContext, synchronous: Synchronous, loop: 'work' | 'hand'): Promise<RunResult> {
   const path = join(context.dir, 'board.db')
   const dashboard = await openBenchBoard(path, synchronous)
-  if (chained && typeof dashboard.completeAndClaimNext !== 'function') {
+  const needs = loop === 'work' ? 'work' : 'completeAndClaimNext'
+  if (typeof (dashboard as unknown as Record<string, unknown>)[needs] !== 'function') {
     await dashboard.close()
-    throw new NotMeasured('the Board has no completeAndClaimNext yet (issue 11)')
+    throw new NotMeasured(`the Board has no ${needs} yet`)
   }
   const children: ChildProcess[] = []
   let sampler: NodeJS.Timeout | undefined
@@ -85,7 +92,7 @@ async function runBoardFleet(context: RunContext, synchronous: Synchronous, chai
     const walLimitBytes = Number(await boardPragma(dashboard, 'wal_autocheckpoint')) * Number(await boardPragma(dashboard, 'page_size'))
     const leaseMs = fleetLeaseMs(context)
     const base = {
-      type: 'init', mode: 'board', chained, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
+      type: 'init', mode: 'board', chained: false, loop, path, adapterModule: adapterModuleName(), synchronous, leaseMs, heartbeatEveryMs: FLEET_HEARTBEAT_EVERY_MS,
       readyBacklog: readyBacklog(context),
     } as const
     const inits: FleetInit[] = [
