@@ -51,3 +51,5 @@ export { BLOCK_LOOP_RECURRENCES, DEPENDENCY_BLOCK } from './board/parking.js'
 export * from './engine/board-engine.js'
 export * from './engine/transaction-guard.js'
 export * from './engine/wake-listeners.js'
+// Moving an existing board over: the Python agent gateway's kanban.db (issue 21).
+export * from './import/index.js'
