@@ -259,3 +259,48 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
     })
   })
 }
+
+describe.skipIf(fixtureSkip !== undefined)(`imports into a board that is not empty, and in batches${fixtureSkip ? ` (skipped: ${fixtureSkip})` : ''}`, () => {
+  it('never overwrites a task of the target: a taken id or idempotency key is reported, the rest imports', async () => {
+    const source = join(tempDir(), 'kanban.db')
+    writePythonBoard(source, 'delete')
+    const { board } = await openTestBoard(await createBetterSqlite3())
+    await board.createTask({ id: 't_000ready', title: 'a kanban-db task that happens to have this id' })
+    await board.createTask({ title: 'holds the key', idempotencyKey: 'key-done' })
+    const report = await importPythonBoard({ source, into: board })
+    expect(report.dropped).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ table: 'tasks', source: 't_000ready', reason: expect.stringMatching(/already has a task with this id/) }),
+        expect.objectContaining({ table: 'task_links', source: 't_000ready<-t_0000done', reason: 'task t_000ready was not imported' }),
+        expect.objectContaining({ table: 'tasks', source: 't_0000done', field: 'idempotency_key', value: 'key-done' }),
+      ]),
+    )
+    expect((await board.getTask('t_000ready'))!.title).toBe('a kanban-db task that happens to have this id')
+    expect((await board.getTask('t_0000done'))!).toMatchObject({ idempotencyKey: null, meta: expect.objectContaining({ hermes: expect.objectContaining({ idempotency_key: 'key-done' }) }) })
+    await expectChains(board)
+  })
+
+  it('an import interrupted after its first batch resumes: the second run writes the rest, once', async () => {
+    const source = join(tempDir(), 'kanban.db')
+    writePythonBoard(source, 'wal', fixtureRows(250))
+    const { board } = await openTestBoard(await createBetterSqlite3())
+    const progress: ImportProgress[] = []
+    const interrupted = await importPythonBoard({
+      source,
+      into: board,
+      onProgress: (step) => {
+        progress.push(step)
+        throw new Error('the terminal closed')
+      },
+    }).catch((caught: unknown) => caught)
+    expect((interrupted as Error).message).toBe('the terminal closed')
+    expect(progress).toHaveLength(1)
+    // The first batch: the source's 100 oldest tasks, one of them malformed.
+    expect((await board.listTasks({ limit: 10_000 })).length).toBe(99)
+    const resumed = await importPythonBoard({ source, into: board })
+    expect(resumed.tables.tasks).toMatchObject({ alreadyImported: 99, imported: fixtureRows(250).tasks.length - 1 - 99, dropped: 1 })
+    expect((await board.listTasks({ limit: 10_000 })).length).toBe(fixtureRows(250).tasks.length - 1)
+    expect((await importPythonBoard({ source, into: board })).written).toBe(0)
+    await expectChains(board)
+  })
+})
