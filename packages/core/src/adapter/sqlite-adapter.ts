@@ -40,6 +40,12 @@ export interface ProcessLock {
 export interface AcquireLockOptions {
   /** Give up after this many milliseconds. */
   readonly timeoutMs: number
+  /**
+   * The permission bits the lock file gets (for example the board file's, so a 0600 board never has a
+   * 0644 lock file beside it). Default: for a lock named `<board>.<name>-lock`, the board file's mode
+   * when it exists; otherwise what the driver creates.
+   */
+  readonly mode?: number
 }
 
 /**

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs'
 import { sql, type Kysely } from 'kysely'
 import type { SqliteConnection, SqliteRow } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
+import { realBoardPath } from '../hygiene/real-path.js'
 import { classifyFailure } from './failure-kind.js'
 
 /** What {@link checkBoard} takes. */
@@ -113,6 +114,8 @@ export type CheckTarget = SqliteConnection | { readonly path: string; readonly d
 export async function checkBoard(target: CheckTarget, options: CheckBoardOptions = {}): Promise<BoardCheck> {
   const run = runnerFor(target)
   const path = target.path
+  // Sizes are stat'ed at the real path: SQLite keeps -wal beside the file a link points to.
+  const realPath = realBoardPath(path)
   const problems: string[] = []
   let corrupt = false
   const noteCorruption = (what: string, error: unknown): void => {
@@ -154,7 +157,7 @@ export async function checkBoard(target: CheckTarget, options: CheckBoardOptions
 
   let quiet: QuietCheck | undefined
   if (options.quiet && magicOk && !corrupt) {
-    quiet = await quietCheck(run, path, journalMode, pageSize, pageCount)
+    quiet = await quietCheck(run, path, realPath, journalMode, pageSize, pageCount)
     if (quiet.agrees === false) {
       corrupt = true
       problems.push(
@@ -175,8 +178,8 @@ export async function checkBoard(target: CheckTarget, options: CheckBoardOptions
     pageCount,
     databaseBytes: pageCount * pageSize,
     content,
-    fileBytes: statBytes(path),
-    walBytes: statBytes(`${path}-wal`) ?? 0,
+    fileBytes: statBytes(realPath),
+    walBytes: statBytes(`${realPath}-wal`) ?? 0,
     ...(quiet ? { quiet } : {}),
   }
 }
@@ -197,7 +200,7 @@ async function first(run: Runner, query: string): Promise<unknown> {
   return row === undefined ? undefined : Object.values(row)[0]
 }
 
-async function quietCheck(run: Runner, path: string, journalMode: string, pageSize: number, pageCount: number): Promise<QuietCheck> {
+async function quietCheck(run: Runner, path: string, realPath: string, journalMode: string, pageSize: number, pageCount: number): Promise<QuietCheck> {
   if (journalMode !== 'wal') {
     return { busy: 0, walFrames: 0, checkpointedFrames: 0, skipped: `journal mode is ${journalMode || 'unknown'}, not wal: no checkpoint to run` }
   }
@@ -214,8 +217,8 @@ async function quietCheck(run: Runner, path: string, journalMode: string, pageSi
   // A new read transaction: SQLite loads page 1 again and takes the page count from the header,
   // now that the WAL is empty (and raises SQLITE_CORRUPT if the header claims more than the file).
   const headerPageCount = Number(await first(run, 'PRAGMA page_count'))
-  const fileBytes = statBytes(path) ?? 0
-  const walBytes = statBytes(`${path}-wal`) ?? 0
+  const fileBytes = statBytes(realPath) ?? 0
+  const walBytes = statBytes(`${realPath}-wal`) ?? 0
   const agrees = fileBytes === headerPageCount * pageSize && headerPageCount === pageCount
   return { busy, walFrames, checkpointedFrames, fileBytes, walBytes, headerPageCount, agrees }
 }

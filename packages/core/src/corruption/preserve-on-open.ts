@@ -7,6 +7,7 @@ import { classifySqliteError } from '../errors/classify.js'
 import { Corrupt, KanbanDbError } from '../errors/errors.js'
 import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
 import { fileIdentity } from '../hygiene/file-identity.js'
+import { applyFileMode, fileModeOf } from '../hygiene/file-mode.js'
 import { checkFilesystem } from '../hygiene/filesystem-check.js'
 import { assertSameSqliteCopy, fileRegistryKey, isFileHeld, pendingRegistryKey } from '../hygiene/open-file-registry.js'
 import { classifyFailure } from './failure-kind.js'
@@ -225,6 +226,9 @@ function copyIfMissing(from: string, to: string): void {
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EEXIST') throw error
   }
+  // The copy holds the board's data: it gets the board file's permission bits (copyFile already
+  // creates it with them; this also fixes a copy an earlier version left with other bits).
+  applyFileMode(to, fileModeOf(from))
 }
 
 function firstValue(connection: SqliteConnection, query: string): unknown {

@@ -199,3 +199,24 @@ export class StaleSidecar extends KanbanDbError {
 export class ImportFailed extends KanbanDbError {
   readonly code = 'IMPORT_FAILED'
 }
+
+/**
+ * The file at the board's path is a SQLite database, but not a kanban-db board (its tables are not
+ * the board's, or it has tables and no schema version): another program's database, for example the
+ * Python agent gateway's board. The open was refused before anything was written: the file's bytes
+ * and its journal mode are as they were. Open the board at another path, or move that file aside.
+ */
+export class ForeignDatabase extends KanbanDbError {
+  readonly code = 'FOREIGN_DATABASE'
+}
+
+/**
+ * Another process has the board file open through an adapter that keeps a private in-memory image
+ * of it (sql.js, `sharedFile: false`): each process would write its own image back at close and one
+ * side's acknowledged writes would be lost. Seen through a cross-process lock the kernel releases
+ * when its holder dies. Close the board in the other process first, or share the board between
+ * processes through an adapter with a shared file (better-sqlite3, node:sqlite).
+ */
+export class BoardOpenElsewhere extends KanbanDbError {
+  readonly code = 'BOARD_OPEN_ELSEWHERE'
+}

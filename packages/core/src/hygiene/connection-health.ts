@@ -41,7 +41,10 @@ export function databaseSize(connection: SqliteConnection): DatabaseSize {
   return { pageSize, pageCount, databaseBytes: pageSize * pageCount }
 }
 
-/** Bytes of `<path>-wal` by stat (0 when there is none). Stat never opens the file. */
+/**
+ * Bytes of `<path>-wal` by stat (0 when there is none). Stat never opens the file. Pass the board's
+ * real path (`realBoardPath`): SQLite keeps `-wal` beside the file a symbolic link points to.
+ */
 export function walBytes(path: string): number {
   return Number(fileIdentity(`${path}-wal`)?.size ?? 0n)
 }

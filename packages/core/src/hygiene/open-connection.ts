@@ -1,11 +1,11 @@
-import { realpathSync } from 'node:fs'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname } from 'node:path'
 import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardClosed, BoardInUse, BoardNotFound, GhostFile } from '../errors/errors.js'
 import { databaseSize, runCheckpoint, walBytes, type CheckpointMode, type CheckpointResult } from './connection-health.js'
 import { fileIdentity, sameFile, type FileIdentity } from './file-identity.js'
+import { fileModeOf } from './file-mode.js'
 import { checkFilesystem, type FilesystemCheck } from './filesystem-check.js'
 import type { HygienePolicy } from './hygiene-policy.js'
 import { establishJournalMode } from './journal-mode.js'
@@ -13,6 +13,7 @@ import { assertLocksHeld, auditLocks } from './lock-audit.js'
 import { backupDatabase } from './online-backup.js'
 import { assertSameSqliteCopy, claimOpenFile, fileRegistryKey, isFileHeld, pendingRegistryKey, type OpenFileClaim } from './open-file-registry.js'
 import { applyPragmas, busyTimeoutSetting, pragmaSettings, runReadTransaction, verifyPragmas } from './pragma-policy.js'
+import { realBoardPath } from './real-path.js'
 import { auditSidecars } from './sidecar-audit.js'
 
 /** Options for {@link openHygienicConnection}. */
@@ -27,6 +28,13 @@ export interface HygienicOpenOptions {
   readonly initialise?: (connection: SqliteConnection) => void
   /** True when `initialise` has nothing to do (checked first without the lock, then again under it). */
   readonly isInitialised?: (connection: SqliteConnection) => boolean
+  /**
+   * Throws (a named error, for example `ForeignDatabase`) when the file is not one `initialise` may
+   * write to. Called on a first open (and on a read-only open whose schema is not current) before the
+   * init lock is taken and again under it, before the journal mode is touched: a refused open leaves
+   * every byte of the file and its journal mode as they were. Reads only.
+   */
+  readonly recognise?: (connection: SqliteConnection) => void
 }
 
 /** A policy step that did not apply to this adapter or file, and why. */
@@ -117,14 +125,18 @@ export interface HygieneHealth {
  * 5. set each pragma and read it back, then again after one transaction; then `initialise`.
  * Every SQLite error comes out as a named kanban-db error, and nothing is left open or registered
  * when it throws.
+ *
+ * `path` is resolved once to the file's real path ({@link realBoardPath}: links and `..` by the
+ * operating system's rules); the connection, every sidecar and lock file, and every stat use it.
  */
 export async function openHygienicConnection(
   adapter: SqliteAdapter,
-  path: string,
+  givenPath: string,
   options: HygienicOpenOptions,
 ): Promise<HygienicConnection> {
   const { policy } = options
   const readonly = options.readonly ?? false
+  const path = realBoardPath(givenPath)
   const onDisk = path !== ':memory:' && path !== ''
   const skipped = skippedFor(adapter, onDisk)
 
@@ -132,7 +144,7 @@ export async function openHygienicConnection(
   // memory and POSIX locks, and a second SQLite copy (not even an open that never reads).
   const filesystem =
     onDisk && adapter.capabilities.sharedFile
-      ? checkFilesystem(dirname(resolve(path)), { allowUnsupported: policy.allowUnsupportedFilesystem })
+      ? checkFilesystem(dirname(path), { allowUnsupported: policy.allowUnsupportedFilesystem })
       : undefined
   const before = onDisk ? fileIdentity(path) : undefined
   if (onDisk && readonly && before === undefined) {
@@ -168,10 +180,15 @@ export async function openHygienicConnection(
     // node:sqlite's driver timeout is 0: the probe and the switch to WAL can meet another process's lock.
     applyPragmas(adapter, connection, [busyTimeoutSetting(policy)])
 
-    // 2. The init lock, only for a first open.
+    // 2. The init lock, only for a first open; a file initialise must not write to is refused before
+    // it (and again under it), so a refused open leaves the file and its journal mode as they were.
     const walCapable = adapter.capabilities.wal && onDisk
     if (!readonly && onDisk && isFirstOpen(adapter, connection, before, walCapable, options)) {
-      lock = await adapter.acquireLock(`${path}.init-lock`, { timeoutMs: policy.initLockTimeoutMs })
+      options.recognise?.(connection)
+      lock = await adapter.acquireLock(`${path}.init-lock`, { timeoutMs: policy.initLockTimeoutMs, mode: fileModeOf(path) })
+      options.recognise?.(connection)
+    } else if (readonly && !(options.isInitialised?.(connection) ?? true)) {
+      options.recognise?.(connection)
     }
 
     // 3 and 4. The journal mode (looked at again under the lock: another process may have done it).
@@ -259,7 +276,8 @@ function hygienicConnection(
   tookInitLock: boolean,
   filesystem: FilesystemCheck | undefined,
 ): HygienicConnection {
-  const realPath = onDisk ? join(realpathSync(dirname(path)), basename(path)) : path
+  // `path` is the real path (resolved once at open): sidecars, stats and audits all derive from it.
+  const realPath = path
   const audited = onDisk && adapter.capabilities.sharedFile
   // A WAL connection holds a shared lock on the database and a read lock on -shm byte 128 while it
   // lives; in DELETE mode (the fallback) it holds none between transactions, so there is nothing to audit.

@@ -3,6 +3,12 @@ import type { AcquireLockOptions, OpenOptions, ProcessLock } from '../adapter/sq
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { LockTimeout } from '../errors/errors.js'
 import { sqliteCodeOf, primaryCode } from '../errors/sqlite-codes.js'
+import { applyFileMode, lockFileMode } from './file-mode.js'
+
+// Exported with the locks (this module is part of core's public surface): adapters that keep locks
+// of their own name them from a board's real path and give them the board file's mode.
+export { applyFileMode, fileModeOf } from './file-mode.js'
+export { realBoardPath } from './real-path.js'
 
 type Open = (path: string, options?: OpenOptions) => Promise<SqliteConnection>
 
@@ -21,16 +27,21 @@ const held: Set<string> = ((globalThis as Record<symbol, unknown>)[HELD] ??= new
  * Adapters whose driver opens real files implement `SqliteAdapter.acquireLock` by calling this with
  * their own `open`.
  *
+ * The lock file gets `options.mode`, or the mode of the board it is named after (`<board>.<name>-lock`),
+ * so a 0600 board never has a 0644 lock file beside it (SQLite creates files 0644 under umask 022).
+ *
  * Keep the returned lock referenced until `release()`: the drivers close a garbage-collected
  * connection, and with it the lock (seen in `concurrency.first-open-race` when a holder dropped it).
  */
 export async function acquireLockWith(open: Open, lockPath: string, options: AcquireLockOptions): Promise<ProcessLock> {
   const deadline = Date.now() + options.timeoutMs
+  const mode = lockFileMode(lockPath, options.mode)
   let pause = 1
   for (;;) {
     if (!held.has(lockPath)) {
       const connection = await open(lockPath, { create: true })
       try {
+        applyFileMode(lockPath, mode)
         connection.exec('BEGIN EXCLUSIVE')
         held.add(lockPath)
         return lockOn(connection, lockPath)

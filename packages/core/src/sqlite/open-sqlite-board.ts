@@ -1,15 +1,16 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
 import { Kysely } from 'kysely'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardNotFound, SchemaMismatch } from '../errors/errors.js'
+import { assertBoardOrEmpty, schemaShapes, type SchemaShapes } from '../corruption/foreign-file.js'
 import { inspectBeforeInit, isCorrupt, preserveCorruptBoard, recordOpenRepair, reindexDamagedIndexes, type OpenRepair } from '../corruption/preserve-on-open.js'
 import { resolvePolicy, type HygienePolicy } from '../hygiene/hygiene-policy.js'
 import { openHygienicConnection } from '../hygiene/open-connection.js'
+import { realBoardPath } from '../hygiene/real-path.js'
 import { ConnectionDialect } from '../kysely/connection-dialect.js'
 import type { BoardSchema } from '../schema/board-schema.js'
-import { assertNotNewer, isSchemaCurrent, LATEST_SCHEMA_VERSION, migrate, readSchemaVersion } from '../schema/migrations.js'
+import { assertNotNewer, isSchemaCurrent, LATEST_SCHEMA_VERSION, migrate, migrations, readSchemaVersion } from '../schema/migrations.js'
 import { resolveWriteOptions, WriteQueue, type WriteOptions } from '../write/write-transaction.js'
 import { resolveBoardOptions, type CommonBoardOptions } from '../board/board-options.js'
 import { invalid, requireObject, requireString } from '../board/validate.js'
@@ -21,8 +22,11 @@ const MEMORY = ':memory:'
 /** What `openBoard` takes for a board in a SQLite file. */
 export interface BoardOptions extends CommonBoardOptions {
   /**
-   * The board file. Relative paths are resolved against the current directory. `:memory:` opens a
-   * private in-memory board (gone at close; no other connection or process can see it).
+   * The board file. Relative paths are resolved against the current directory, then to the file's
+   * real path (symbolic links and `..` by the operating system's rules, as every other SQLite client
+   * resolves them); `board.path` is that real path, and every sidecar, lock file and stat is derived
+   * from it. `:memory:` opens a private in-memory board (gone at close; no other connection or process
+   * can see it).
    */
   readonly path: string
   /** The driver adapter, for example `await createAdapter()` from `@kanban-db/adapter-better-sqlite3`. */
@@ -46,8 +50,10 @@ export interface BoardOptions extends CommonBoardOptions {
 export async function openSqliteBoard(options: BoardOptions): Promise<SqliteBoard> {
   requireObject('options', options)
   const given = requireString('options.path', options.path, { max: 4096 })
-  // `:memory:` is SQLite's private in-memory database, not a file name to resolve.
-  const path = given === MEMORY ? MEMORY : resolve(given)
+  // `:memory:` is SQLite's private in-memory database, not a file name to resolve. A file is resolved
+  // once to its real path (links, and `..` by the OS's rules, not as text): the file every other
+  // SQLite client opens, and the one its sidecars and lock files are named from.
+  const path = given === MEMORY ? MEMORY : realBoardPath(given)
   const adapter = options.adapter
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.open !== 'function') {
     throw invalid('options.adapter', 'expected a SqliteAdapter (the default export of an adapter package, awaited)')
@@ -69,6 +75,9 @@ export async function openSqliteBoard(options: BoardOptions): Promise<SqliteBoar
   if (inspection.checked && !inspection.ok && inspection.indexes === undefined) {
     throw preserveCorruptBoard(path, undefined, inspection.problems)
   }
+  // A file with content must be a kanban-db board before the policy switches it to WAL or migrates it
+  // (a foreign database, the Python board's for one, is refused with every byte as it was).
+  const shapes: SchemaShapes | undefined = onDisk && (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > 0 ? await schemaShapes(adapter, migrations) : undefined
   let hygienic
   try {
     hygienic = await openHygienicConnection(adapter, path, {
@@ -76,6 +85,10 @@ export async function openSqliteBoard(options: BoardOptions): Promise<SqliteBoar
       readonly,
       initialise: migrate,
       isInitialised: isSchemaCurrent,
+      recognise: (connection) => {
+        assertNotNewer(connection, readSchemaVersion(connection))
+        if (shapes !== undefined) assertBoardOrEmpty(connection, shapes)
+      },
     })
   } catch (error) {
     if (onDisk && isCorrupt(error)) throw preserveCorruptBoard(path, error, [])
