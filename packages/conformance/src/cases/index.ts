@@ -42,6 +42,8 @@ import { backendTerminatedInTransaction } from './postgres.backend-terminated-in
 import { frozenClientHoldsLocks } from './postgres.frozen-client-holds-locks.js'
 import { skewedClientClock } from './postgres.skewed-client-clock.js'
 import { serverRestartMidFleet } from './postgres.server-restart-mid-fleet.js'
+import { foreignFileUnchanged } from './corruption.foreign-file-unchanged.js'
+import { privateImageTwoProcesses } from './hazard.private-image-two-processes.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -88,4 +90,6 @@ export const allCases: readonly ConformanceCase[] = [
   frozenClientHoldsLocks,
   skewedClientClock,
   serverRestartMidFleet,
+  foreignFileUnchanged,
+  privateImageTwoProcesses,
 ]

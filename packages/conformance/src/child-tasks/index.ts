@@ -24,6 +24,7 @@ import { postgresFleetWorker } from './postgres-fleet-worker.js'
 import { postgresFrozenWorker } from './postgres-frozen-worker.js'
 import { postgresSkewedClock } from './postgres-skewed-clock.js'
 import { postgresPinnedCompletion } from './postgres-pinned-completion.js'
+import { holdBoard } from './hold-board.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -59,4 +60,5 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'postgres-frozen-worker': postgresFrozenWorker,
   'postgres-skewed-clock': postgresSkewedClock,
   'postgres-pinned-completion': postgresPinnedCompletion,
+  'hold-board': holdBoard,
 }
