@@ -38,29 +38,50 @@ interface Candidate {
 const keep = (kind: EventKind, action: TaskAction | 'any' = 'any'): Candidate => ({ kind, action, to: 'keep' })
 const move = (kind: EventKind, action: TaskAction, to: TaskStatus): Candidate => ({ kind, action, to })
 
-/** Source kinds (hermes-agent's `_append_event` kinds) and the kanban-db kinds they may become. */
+/** A reviewer's claim or lease ended on the Python board: kanban-db keeps the task in review. */
+const REVIEW_RELEASED = keep('review-released', 'release-review')
+/** The Python board gave up on the task (its breaker tripped). */
+const GAVE_UP: readonly Candidate[] = [move('gave-up', 'fail', 'blocked'), move('gave-up', 'crash', 'blocked'), move('gave-up', 'block', 'blocked')]
+
+/**
+ * Source kinds (the kinds hermes-agent's board appends) and the kanban-db kinds they may become,
+ * first allowed wins. A Python review claim moves the task to running; kanban-db keeps a task in
+ * review while a reviewer holds it, so the end of a reviewer's attempt keeps `review`.
+ */
 const CANDIDATES: Readonly<Record<string, readonly Candidate[]>> = {
-  promoted: [move('promoted', 'promote', 'ready')],
+  promoted: [move('promoted', 'promote', 'ready'), move('unblocked', 'unblock', 'ready')],
   claimed: [move('claimed', 'claim', 'running')],
+  claim_rejected: [move('dependency_added', 'depend', 'todo')],
+  claim_extended: [keep('extended', 'heartbeat')],
   completed: [move('completed', 'complete', 'done'), move('approved', 'approve', 'done')],
   blocked: [move('blocked', 'block', 'blocked')],
+  dependency_wait: [move('blocked', 'block', 'todo')],
+  block_loop_detected: [move('blocked', 'block', 'triage')],
   unblocked: [move('unblocked', 'unblock', 'ready'), move('unblocked', 'unblock', 'todo')],
   archived: [move('archived', 'archive', 'archived')],
-  gave_up: [move('gave-up', 'fail', 'blocked'), move('gave-up', 'crash', 'blocked'), move('gave-up', 'block', 'blocked')],
-  crashed: [move('crashed', 'crash', 'ready')],
-  timed_out: [move('retried', 'fail', 'ready')],
+  gave_up: GAVE_UP,
+  spawn_auto_blocked: GAVE_UP,
+  crashed: [move('crashed', 'crash', 'ready'), REVIEW_RELEASED],
+  timed_out: [move('retried', 'fail', 'ready'), REVIEW_RELEASED],
   spawn_failed: [move('retried', 'fail', 'ready')],
-  reclaimed: [move('expired', 'expire', 'ready')],
-  released: [move('released', 'release', 'ready')],
-  rate_limited: [move('requeued', 'fail', 'ready')],
+  reclaimed: [move('expired', 'expire', 'ready'), REVIEW_RELEASED],
+  stale: [move('expired', 'expire', 'ready'), REVIEW_RELEASED],
+  released: [move('released', 'release', 'ready'), REVIEW_RELEASED],
+  rate_limited: [move('requeued', 'fail', 'ready'), REVIEW_RELEASED],
   review_requested: [move('review-requested', 'request-review', 'review')],
+  changes_requested: [move('rejected', 'reject', 'ready')],
   scheduled: [move('scheduled', 'schedule', 'scheduled')],
-  triaged: [move('blocked', 'block', 'triage')],
   linked: [keep('dependency_added', 'depend')],
   commented: [keep('commented')],
   attached: [keep('attachment-added')],
   heartbeat: [keep('extended', 'heartbeat')],
 }
+
+/** A claim of a task waiting in review (the claimed event's `source_status`): kanban-db keeps review. */
+const REVIEW_CLAIM: readonly Candidate[] = [keep('review-claimed', 'claim-review')]
+
+/** At most this many moves stand in for one source event whose move kanban-db makes in steps. */
+const MAX_STEPS = 3
 
 /** Statuses a Python `created` event may start at (kanban-db's `create` targets). */
 const CREATE_TARGETS = transitions.create.to
@@ -93,6 +114,7 @@ export function replayEvents(input: ReplayInput): ReplayResult {
   const out: Array<ReplayedEvent & { payload: JsonObject & { imported: JsonObject & { folded?: JsonValue[] } } }> = []
   let status: TaskStatus | null = null
   let folded = 0
+  let synthesizedSteps = 0
   let pendingFolds: JsonValue[] = []
   const fold = (event: JsonObject): void => {
     folded++
@@ -114,11 +136,36 @@ export function replayEvents(input: ReplayInput): ReplayResult {
         chosen = { kind: 'created', to }
       }
     } else if (status !== null) {
-      for (const candidate of CANDIDATES[kind] ?? []) {
+      const reviewClaim = kind === 'claimed' && isObject(payload) && payload['source_status'] === 'review'
+      const candidates = reviewClaim ? REVIEW_CLAIM : (CANDIDATES[kind] ?? [])
+      for (const candidate of candidates) {
         const to = candidate.to === 'keep' ? status : candidate.to
         if (candidate.action === 'any' || canTransition(candidate.action, status, to)) {
           chosen = { kind: candidate.kind, to }
           break
+        }
+      }
+      // The Python board makes some moves in one step that kanban-db makes in several (complete a
+      // ready task by hand, promote to review): the steps before are synthesized, the last one
+      // stands for the source event.
+      const target = candidates.find((candidate) => candidate.to !== 'keep')?.to
+      if (!chosen && target !== undefined && target !== 'keep' && target !== status) {
+        const path = shortestPath(status, target)
+        if (path.length > 1 && path.length <= MAX_STEPS) {
+          for (const step of path.slice(0, -1)) {
+            out.push({
+              kind: step.kind,
+              from: status,
+              to: step.to,
+              runId: null,
+              createdAt,
+              sourceId: null,
+              payload: { imported: { synthesized: true, why: `kanban-db makes the source's ${kind} from ${status} in ${path.length} steps` } },
+            })
+            status = step.to
+            synthesizedSteps++
+          }
+          chosen = path.at(-1)!
         }
       }
     }
@@ -138,11 +185,11 @@ export function replayEvents(input: ReplayInput): ReplayResult {
       runId: input.runId(row['run_id']),
       createdAt,
       sourceId,
-      payload: { ...(typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? payload : { source: payload }), imported },
+      payload: { ...(isObject(payload) ? payload : { source: payload }), imported },
     })
     status = chosen.to
   }
-  let synthesized = 0
+  let synthesized = synthesizedSteps
   if (status !== input.finalStatus) {
     const path = shortestPath(status, input.finalStatus)
     let at = Math.max(out.at(-1)?.createdAt ?? input.createdAt, status === null ? input.createdAt : input.lastAt)
@@ -254,6 +301,10 @@ export function shortestPath(from: TaskStatus | null, to: TaskStatus): Array<{ k
     node = step.from
   }
   return path
+}
+
+function isObject(value: JsonValue): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** A JSON payload column: parsed, or kept as the raw text when it is not JSON. */

@@ -283,6 +283,7 @@ class ImportRun {
           currentRunId: source['current_run_id'] === null || source['current_run_id'] === undefined ? null : (runIds.get(String(source['current_run_id'])) ?? null),
           blockReason: lastBlockReason(related.events),
           keepsIdempotencyKey: keepsKey,
+          reviewClaim: lastClaimWasReview(related.events),
           lastAt: Math.max(0, ...times),
         },
         this.context,
@@ -523,6 +524,19 @@ function importedFrom(meta: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** True when the task's newest claim took it from review (a reviewer's claim on the Python board). */
+function lastClaimWasReview(events: readonly SourceRow[]): boolean {
+  for (let index = events.length - 1; index >= 0; index--) {
+    if (events[index]!['kind'] !== 'claimed') continue
+    try {
+      return (JSON.parse(String(events[index]!['payload'])) as Record<string, unknown>)['source_status'] === 'review'
+    } catch {
+      return false
+    }
+  }
+  return false
 }
 
 /** The newest `blocked` / `gave_up` event's reason. */

@@ -58,8 +58,8 @@ const MAPPED_TASK_COLUMNS = new Set([
 const CLAIM_COLUMNS = ['claim_lock', 'claim_expires', 'worker_pid', 'last_heartbeat_at']
 
 /** A Python status and the kanban-db status it becomes (running is released: see {@link mapTask}). */
-export function mapStatus(status: unknown): { to: TaskStatus; known: boolean } {
-  if (status === 'running') return { to: 'ready', known: true }
+export function mapStatus(status: unknown, reviewClaim = false): { to: TaskStatus; known: boolean } {
+  if (status === 'running') return { to: reviewClaim ? 'review' : 'ready', known: true }
   if (typeof status === 'string' && (TASK_STATUSES as readonly string[]).includes(status) && status !== 'failed') return { to: status as TaskStatus, known: true }
   return { to: 'triage', known: false }
 }
@@ -89,6 +89,8 @@ export interface TaskRelations {
   readonly keepsIdempotencyKey: boolean
   /** The newest time any of its rows mentions (ms). */
   readonly lastAt: number
+  /** A running task held by a reviewer (its last claim came from review): it goes back to review. */
+  readonly reviewClaim?: boolean
 }
 
 /**
@@ -107,12 +109,12 @@ export function mapTask(row: SourceRow, relations: TaskRelations, context: Mappi
   const title = typeof row['title'] === 'string' ? row['title'] : row['title'] === null || row['title'] === undefined ? null : String(row['title'])
   if (title === null || title.trim() === '') return { ok: false, reason: 'the task has no title' }
   const dropped: DroppedItem[] = []
-  const status = mapStatus(row['status'])
+  const status = mapStatus(row['status'], relations.reviewClaim === true)
   let reason: string | undefined
   if (row['status'] === 'running') {
-    reason = 'the task was running on the Python board; its claim belongs to a Python worker, so the import released it to ready'
+    reason = `the task was running on the Python board; its claim belongs to a Python worker, so the import released it to ${status.to}`
     for (const column of CLAIM_COLUMNS) {
-      if (row[column] !== null && row[column] !== undefined) dropped.push({ table: 'tasks', source: id, field: column, value: row[column], reason: 'the claim of a Python worker does not carry over (the task was released to ready)' })
+      if (row[column] !== null && row[column] !== undefined) dropped.push({ table: 'tasks', source: id, field: column, value: row[column], reason: `the claim of a Python worker does not carry over (the task was released to ${status.to})` })
     }
   } else if (!status.known) {
     reason = `the source status ${JSON.stringify(row['status'])} is not a status either board knows; the task waits in triage for a person`
@@ -206,6 +208,10 @@ const RUN_OUTCOMES: Readonly<Record<string, RunOutcome>> = {
   released: 'released',
   rate_limited: 'rate-limited',
   archived: 'archived',
+  review_requested: 'review-requested',
+  changes_requested: 'rejected',
+  dependency_wait: 'blocked',
+  stale: 'expired',
 }
 
 /** Python run columns with no kanban-db column (reported with their values when set). */

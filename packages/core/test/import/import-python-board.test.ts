@@ -145,7 +145,7 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
       expect(events.imported + events.folded! + events.dropped).toBe(rows.task_events.length)
       expect(events.folded).toBeGreaterThan(0) // 'assigned' has no kanban-db kind
       // Per status: every Python status, running released to ready.
-      expect(report.statuses['running']).toEqual({ count: 1, to: { ready: 1 } })
+      expect(report.statuses['running']).toEqual({ count: 2, to: { ready: 1, review: 1 } })
       for (const status of ['triage', 'todo', 'scheduled', 'ready', 'review', 'blocked', 'done', 'archived']) expect(report.statuses[status]!.to[status as TaskStatus], status).toBeGreaterThan(0)
       // Dropped, each with its reason: the malformed task and its comment, the orphan comment, the dangling and the cycle-closing link.
       const reasons = report.dropped.filter((item) => item.field === undefined).map((item) => `${item.table} ${item.source}: ${item.reason}`)
@@ -200,6 +200,29 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
       const kinds = (await board.events({ taskId: 't_0000done' })).map((event) => event.kind)
       expect(kinds).toEqual(['created', 'claimed', 'extended', 'commented', 'commented', 'attachment-added', 'completed'])
       expect((await board.getTask('t_00000todo'))!.status).toBe('todo')
+      // Review on the Python board (a reviewer's claim runs the task) is review on kanban-db.
+      const reviewed = await board.events({ taskId: 't_reviewed' })
+      expect(reviewed.map((event) => `${event.kind}:${event.toStatus}`)).toEqual([
+        'created:ready',
+        'claimed:running',
+        'review-requested:review',
+        'review-claimed:review',
+        'rejected:ready',
+        'claimed:running',
+        'review-requested:review',
+        'review-claimed:review',
+        'approved:done',
+      ])
+      // A move kanban-db makes in steps: the step before is synthesized, the last stands for the source event.
+      const manual = await board.events({ taskId: 't_manual01' })
+      expect(manual.map((event) => [event.kind, (event.payload as { imported: Record<string, unknown> }).imported['synthesized'] ?? (event.payload as { imported: Record<string, unknown> }).imported['sourceKind']])).toEqual([
+        ['created', 'created'],
+        ['claimed', true],
+        ['completed', 'completed'],
+      ])
+      expect((await board.getTask('t_revrun01'))!).toMatchObject({ status: 'review', claimedBy: null })
+      const revrun = await board.events({ taskId: 't_revrun01' })
+      expect(revrun.at(-1)).toMatchObject({ kind: 'review-claimed', toStatus: 'review' })
     })
 
     it('a second import of the same source changes nothing and reports 0 new', async () => {

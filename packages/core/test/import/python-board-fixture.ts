@@ -145,6 +145,34 @@ export function fixtureRows(extraTasks = 0): FixtureRows {
   created('t_archive1', 'ready')
   event('t_archive1', 'archived', {})
 
+  // review on the Python board: a reviewer's claim moves the task to running; changes requested, then approved.
+  task('t_reviewed', 'done', { completed_at: T0 + 900 })
+  created('t_reviewed', 'ready')
+  const work1 = run('t_reviewed', { outcome: 'review_requested', ended_at: tick(), summary: 'first try' })
+  event('t_reviewed', 'claimed', {}, work1)
+  event('t_reviewed', 'review_requested', {}, work1)
+  const review1 = run('t_reviewed', { profile: 'reviewer', claim_lock: 'gw-host:6001', worker_pid: 6001, outcome: 'changes_requested', ended_at: tick() })
+  event('t_reviewed', 'claimed', { source_status: 'review' }, review1)
+  event('t_reviewed', 'changes_requested', { reasons: 'add tests' }, review1)
+  const work2 = run('t_reviewed', { outcome: 'review_requested', ended_at: tick() })
+  event('t_reviewed', 'claimed', {}, work2)
+  event('t_reviewed', 'review_requested', {}, work2)
+  const review2 = run('t_reviewed', { profile: 'reviewer', claim_lock: 'gw-host:6002', worker_pid: 6002, outcome: 'completed', ended_at: tick() })
+  event('t_reviewed', 'claimed', { source_status: 'review' }, review2)
+  event('t_reviewed', 'completed', {}, review2)
+  // completed by hand from ready (the Python board allows it; kanban-db claims first).
+  task('t_manual01', 'done', { completed_at: T0 + 950, result: 'done by hand' })
+  created('t_manual01', 'ready')
+  event('t_manual01', 'completed', { manual: true })
+  // running under a reviewer's claim: back to review on kanban-db.
+  task('t_revrun01', 'running', { claim_lock: 'gw-host:6003', worker_pid: 6003 })
+  created('t_revrun01', 'ready')
+  const work3 = run('t_revrun01', { outcome: 'review_requested', ended_at: tick() })
+  event('t_revrun01', 'claimed', {}, work3)
+  event('t_revrun01', 'review_requested', {}, work3)
+  const review3 = run('t_revrun01', { profile: 'reviewer', status: 'running', claim_lock: 'gw-host:6003', worker_pid: 6003 })
+  event('t_revrun01', 'claimed', { source_status: 'review' }, review3)
+
   // a cycle between two todo tasks: the second link is dropped.
   task('t_cycle_a1', 'todo')
   task('t_cycle_b1', 'todo')
