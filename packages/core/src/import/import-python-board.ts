@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Board } from '../board/board.js'
 import type { JsonObject } from '../board/types.js'
 import type { TaskStatus } from '../board/transitions.js'
-import { ImportFailed } from '../errors/errors.js'
+import { ImportFailed, InvalidInput } from '../errors/errors.js'
 import type { BoardSchema, NewEventRow, NewTaskRow, NewTaskRunRow } from '../schema/board-schema.js'
 import { replayEvents, seconds } from './event-replay.js'
 import { emptyCounts, type DroppedItem, type ImportProgress, type ImportReport, type ImportTable } from './import-report.js'
@@ -67,7 +67,7 @@ const PARAMETERS_PER_STATEMENT = 4000
  *   end as `released`. Stop the Python dispatcher before importing, and start kanban-db workers on
  *   the board once this resolves.
  *
- * Errors: `ImportFailed` (reason `not-a-python-board`, `source-busy`, `source-changed`,
+ * Errors: `InvalidInput` for a bad option (before anything is read); `ImportFailed` (reason `not-a-python-board`, `source-busy`, `source-changed`,
  * `same-file`, `unreadable`, `no-reader`) with the original error as `cause`; errors of the target
  * board (`Busy`, `ConnectionLost`, ...) as they come. Batches committed before an error stay, and a
  * second call completes the import.
@@ -77,10 +77,10 @@ export async function importPythonBoard(options: ImportPythonBoardOptions): Prom
   const failureLimit = options.failureLimit ?? PYTHON_DEFAULT_FAILURE_LIMIT
   const maxAttempts = options.maxAttempts ?? IMPORT_DEFAULT_MAX_ATTEMPTS
   if (!Number.isSafeInteger(failureLimit) || failureLimit < 1 || failureLimit > 1001) {
-    throw new ImportFailed(`failureLimit must be an integer from 1 to 1001, got ${String(failureLimit)}. Nothing was imported.`, { details: { reason: 'invalid-option', failureLimit } })
+    throw new InvalidInput(`failureLimit must be an integer from 1 to 1001, got ${String(failureLimit)}. Nothing was imported.`, { details: { field: 'failureLimit', value: failureLimit } })
   }
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 1000) {
-    throw new ImportFailed(`maxAttempts must be an integer from 1 to 1000, got ${String(maxAttempts)}. Nothing was imported.`, { details: { reason: 'invalid-option', maxAttempts } })
+    throw new InvalidInput(`maxAttempts must be an integer from 1 to 1000, got ${String(maxAttempts)}. Nothing was imported.`, { details: { field: 'maxAttempts', value: maxAttempts } })
   }
   if (into.engine === 'sqlite' && realPath(into.location) === realPath(source)) {
     throw new ImportFailed(`The source ${source} and the target board are one file. Import into a new board file.`, { details: { reason: 'same-file', source } })
@@ -111,6 +111,8 @@ class ImportRun {
   private readonly byTask: Record<'events' | 'runs' | 'comments' | 'attachments', Map<string, SourceRow[]>>
   private readonly parents = new Map<string, string[]>()
   private readonly keyKeeper = new Map<string, string>()
+  /** Each source task's creation time (ms): a dependency's `created_at` is its child's. */
+  private readonly createdAt = new Map<string, number>()
   /** Dependencies written with their child's batch by this import (`child\nparent`). */
   private readonly linksNow = new Set<string>()
 
@@ -125,6 +127,7 @@ class ImportRun {
     this.counts.task_links.source = rows.links.length
     this.counts.kanban_notify_subs.source = rows.subscriptions.length
     const taskIds = new Set(rows.tasks.map((task) => String(task['id'])))
+    for (const task of rows.tasks) this.createdAt.set(String(task['id']), seconds(task['created_at']) ?? 0)
     this.byTask = { events: new Map(), runs: new Map(), comments: new Map(), attachments: new Map() }
     for (const kind of ['events', 'runs', 'comments', 'attachments'] as const) {
       this.counts[tableOf[kind]].source = rows[kind].length
@@ -409,8 +412,7 @@ class ImportRun {
     for (const chunk of chunks(children, 500)) {
       for (const row of await trx.selectFrom('task_dependencies').select(['task_id', 'depends_on_id']).where('task_id', 'in', chunk).execute()) existing.add(`${row.task_id}\n${row.depends_on_id}`)
     }
-    const created = new Map<string, number>()
-    for (const task of this.rows.tasks) created.set(String(task['id']), seconds(task['created_at']) ?? 0)
+    const created = this.createdAt
     const rows: Array<{ task_id: string; depends_on_id: string; created_at: number }> = []
     for (const link of batch) {
       if (this.taskIds[link.child] === undefined || this.taskIds[link.parent] === undefined) {

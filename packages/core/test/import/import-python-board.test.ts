@@ -117,6 +117,8 @@ describe.skipIf(fixtureSkip !== undefined)(`the source never changes${fixtureSki
     expect((junkError as Error).cause).toBeDefined()
     const same = await importPythonBoard({ source: kanbanDbBoard, into: board }).catch((caught: unknown) => caught)
     expect((same as KanbanDbError).details['reason']).toBe('same-file')
+    const badOption = await importPythonBoard({ source: junk, into: board, failureLimit: 0 }).catch((caught: unknown) => caught)
+    expect((badOption as KanbanDbError).code).toBe('INVALID_INPUT')
   })
 })
 
