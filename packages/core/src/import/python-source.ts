@@ -94,8 +94,9 @@ export function preflightSource(path: string): SourceFacts {
   const pending = (['-wal', '-journal'] as const).filter((suffix) => (sidecars[suffix] ?? 0) > 0)
   if (pending.length > 0) {
     throw new ImportFailed(
-      `The Python board ${path} has a non-empty ${pending.join(' and ')}: committed transactions not yet in the file, or a crashed writer's journal. ` +
-        "Open it once with the Python board (or `sqlite3 kanban.db 'PRAGMA wal_checkpoint(TRUNCATE)'`) and close it, then import again. The file was not changed.",
+      `The Python board ${path} has a non-empty ${pending.join(' and ')}: committed transactions not yet in the file, a crashed writer's journal, ` +
+        'or journal_mode=PERSIST. Open it once with the Python board (or `sqlite3 kanban.db "PRAGMA wal_checkpoint(TRUNCATE)"`; for PERSIST, ' +
+        '`PRAGMA journal_mode=DELETE`) and close it, then import again. The file was not changed.',
       { details: { reason: 'source-busy', path, sidecars } },
     )
   }

@@ -214,7 +214,7 @@ conn.close()
 `
 
 /** Writes the fixture at `path` in the given journal mode with Python's sqlite3, then closes it. */
-export function writePythonBoard(path: string, journalMode: 'wal' | 'delete', rows: FixtureRows = fixtureRows()): FixtureRows {
+export function writePythonBoard(path: string, journalMode: 'wal' | 'delete' | 'truncate', rows: FixtureRows = fixtureRows()): FixtureRows {
   const result = spawnSync(PYTHON, ['-c', WRITER, path, journalMode], { input: JSON.stringify({ schema: SCHEMA, rows }), encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`the fixture writer failed: ${result.stderr}`)
   return rows
