@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { boardSubjects } from '../adapters.js'
 import { openTestBoard } from '../board/helpers.js'
 import { tempDir } from '../temp-dir.js'
+import { assertUnchanged, preflightSource } from '../../src/import/python-source.js'
 import { fixtureRows, fixtureSkip, holdOpen, writePythonBoard } from './python-board-fixture.js'
 
 const worker = { workerId: 'kanban-worker', leaseMs: 60_000 }
@@ -89,6 +90,23 @@ describe.skipIf(fixtureSkip !== undefined)(`the source never changes${fixtureSki
     // The holder's last close checkpointed its write into the file: now the import reads it.
     const report = await importPythonBoard({ source, into: board })
     expect(report.tables.task_events.source).toBe(fixtureRows().task_events.length + 1)
+  })
+
+  it('a source written between the preflight and the end of reading is source-changed', async () => {
+    const source = join(tempDir(), 'kanban.db')
+    writePythonBoard(source, 'delete')
+    const facts = preflightSource(source)
+    expect(() => assertUnchanged(facts)).not.toThrow()
+    const holder = await holdOpen(source) // writes one event, then closes on stop()
+    await holder.stop()
+    const error = (() => {
+      try {
+        assertUnchanged(facts)
+      } catch (caught) {
+        return caught
+      }
+    })()
+    expect((error as KanbanDbError).details['reason']).toBe('source-changed')
   })
 
   it('a non-empty -wal without a holder (a crashed writer) is source-busy too', async () => {
