@@ -101,7 +101,8 @@ const heldImages: Map<string, HeldImage> = ((globalThis as Record<symbol, unknow
  *
  * Within one process the hold is counted, not exclusive: core's open-file registry refuses a second
  * board on the file in this process (`BoardInUse`), and raw connections stay the caller's business.
- * The lock file gets the board file's mode.
+ * The lock file gets the board file's mode. Worker threads each have their own count, but share the
+ * process's SQLite lock table, so a second thread's writable image is refused like another process's.
  */
 function claimPrivateImage(path: string): ImageClaim {
   const realPath = realBoardPath(path)
@@ -117,7 +118,7 @@ function claimPrivateImage(path: string): ImageClaim {
       lock.close()
       if (!isBusy(error)) throw error
       throw new BoardOpenElsewhere(
-        `Another process has ${realPath} open through sql.js (it holds ${lockPath}). sql.js keeps a private in-memory image of the ` +
+        `Another process (or another thread of this one) has ${realPath} open through sql.js (it holds ${lockPath}). sql.js keeps a private in-memory image of the ` +
           'file and writes it back at close, so two processes on one file would each overwrite the other\'s acknowledged writes. ' +
           'Close the board in the other process first, or share the board between processes through an adapter with a shared file ' +
           '(@kanban-db/adapter-better-sqlite3 or @kanban-db/adapter-node-sqlite).',

@@ -30,9 +30,9 @@ export interface HygienicOpenOptions {
   readonly isInitialised?: (connection: SqliteConnection) => boolean
   /**
    * Throws (a named error, for example `ForeignDatabase`) when the file is not one `initialise` may
-   * write to. Called on a first open (and on a read-only open whose schema is not current) before the
-   * init lock is taken and again under it, before the journal mode is touched: a refused open leaves
-   * every byte of the file and its journal mode as they were. Reads only.
+   * write to. Called on a writable first open before the init lock is taken and again under it,
+   * before the journal mode is touched: a refused open leaves every byte of the file and its journal
+   * mode as they were. Reads only. (A read-only open writes nothing and is not asked.)
    */
   readonly recognise?: (connection: SqliteConnection) => void
 }
@@ -186,8 +186,6 @@ export async function openHygienicConnection(
     if (!readonly && onDisk && isFirstOpen(adapter, connection, before, walCapable, options)) {
       options.recognise?.(connection)
       lock = await adapter.acquireLock(`${path}.init-lock`, { timeoutMs: policy.initLockTimeoutMs, mode: fileModeOf(path) })
-      options.recognise?.(connection)
-    } else if (readonly && !(options.isInitialised?.(connection) ?? true)) {
       options.recognise?.(connection)
     }
 
