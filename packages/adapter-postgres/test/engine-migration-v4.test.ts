@@ -1,4 +1,4 @@
-import { openBoard } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION, openBoard } from '@kanban-db/core'
 import { expect, it } from 'vitest'
 import { postgres, postgresMigrations, SCHEMA_VERSION_TABLE } from '../src/index.js'
 import { describeServer, freshSchema, rawClient, serverUrl } from './server.js'
@@ -18,7 +18,7 @@ describeServer('postgres engine: migration 4 (not_before) on a board made by the
 
     const board = await openBoard({ engine: postgres({ connectionString: serverUrl(), schema, poolSize: 2 }) })
     try {
-      expect((await board.health()).schemaVersion).toBe(4)
+      expect((await board.health()).schemaVersion).toBe(LATEST_SCHEMA_VERSION)
       expect(await board.getTask('old')).toMatchObject({ status: 'ready', notBefore: null })
       const claim = (await board.claimNext({ workerId: 'w', leaseMs: 60_000 }))!
       expect(claim.id).toBe('old')

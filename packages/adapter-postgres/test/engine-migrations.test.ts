@@ -16,23 +16,25 @@ const expectedColumns: { [Table in keyof BoardSchema]: Record<keyof BoardSchema[
     max_attempts: 'integer', result: 'text', last_error: 'text', block_reason: 'text', consecutive_failures: 'integer',
     max_retries: 'integer', block_kind: 'text', block_recurrences: 'integer', due_at: 'bigint', tenant: 'text',
     max_runtime_ms: 'bigint', review_requested_by: 'text', review_summary: 'text', review_rejections: 'integer', not_before: 'bigint',
+    archived_idempotency_key: 'text',
   },
   task_dependencies: { task_id: 'text', depends_on_id: 'text', created_at: 'bigint' },
   task_runs: {
     id: 'text', task_id: 'text', attempt: 'integer', worker_id: 'text', pid: 'integer', host: 'text', claim_token: 'text',
-    started_at: 'bigint', heartbeat_at: 'bigint', ended_at: 'bigint', outcome: 'text', error: 'text',
+    started_at: 'bigint', heartbeat_at: 'bigint', ended_at: 'bigint', outcome: 'text', error: 'text', role: 'text', summary: 'text',
+    result: 'text', metadata: 'text',
   },
   events: {
     id: 'bigint', task_id: 'text', run_id: 'text', kind: 'text', from_status: 'text', to_status: 'text', payload: 'text', created_at: 'bigint',
   },
-  comments: { id: 'text', task_id: 'text', author: 'text', body: 'text', created_at: 'bigint' },
+  comments: { id: 'text', task_id: 'text', author: 'text', body: 'text', created_at: 'bigint', seq: 'bigint' },
   attachments: {
     id: 'text', task_id: 'text', name: 'text', uri: 'text', media_type: 'text', size_bytes: 'bigint', sha256: 'text', created_by: 'text',
-    created_at: 'bigint',
+    created_at: 'bigint', seq: 'bigint',
   },
   subscriptions: {
     id: 'text', last_event_id: 'bigint', lease_token: 'text', lease_expires_at: 'bigint', lease_until_event_id: 'bigint',
-    created_at: 'bigint', updated_at: 'bigint',
+    created_at: 'bigint', updated_at: 'bigint', task_id: 'text', kinds: 'text',
   },
 }
 

@@ -188,5 +188,33 @@ export function postgresMigrations(schema: string): readonly PostgresMigration[]
         ALTER TABLE tasks ADD COLUMN not_before BIGINT;
       `,
     },
+    {
+      version: 5,
+      description:
+        'runs keep their role, summary, result and metadata; comments and attachments keep insertion order (seq); subscriptions scoped to a task and filtered by kind; an archived task frees its idempotency key',
+      sql: `
+        ALTER TABLE task_runs ADD COLUMN role TEXT NOT NULL DEFAULT 'work';
+        ALTER TABLE task_runs ADD COLUMN summary TEXT;
+        ALTER TABLE task_runs ADD COLUMN result TEXT;
+        ALTER TABLE task_runs ADD COLUMN metadata TEXT;
+
+        ALTER TABLE comments ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+        UPDATE comments SET seq = numbered.seq
+          FROM (SELECT id, row_number() OVER (PARTITION BY task_id ORDER BY created_at, id) AS seq FROM comments) AS numbered
+          WHERE comments.id = numbered.id;
+        CREATE INDEX comments_in_order ON comments (task_id, seq);
+        ALTER TABLE attachments ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;
+        UPDATE attachments SET seq = numbered.seq
+          FROM (SELECT id, row_number() OVER (PARTITION BY task_id ORDER BY created_at, id) AS seq FROM attachments) AS numbered
+          WHERE attachments.id = numbered.id;
+        CREATE INDEX attachments_in_order ON attachments (task_id, seq);
+
+        ALTER TABLE subscriptions ADD COLUMN task_id TEXT;
+        ALTER TABLE subscriptions ADD COLUMN kinds TEXT;
+
+        ALTER TABLE tasks ADD COLUMN archived_idempotency_key TEXT;
+        UPDATE tasks SET archived_idempotency_key = idempotency_key, idempotency_key = NULL WHERE status = 'archived' AND idempotency_key IS NOT NULL;
+      `,
+    },
   ]
 }

@@ -78,6 +78,11 @@ export interface TaskTable {
   review_rejections: Generated<number>
   /** A ready task is not claimed before this time: a retry's backoff or a rate limit's cooldown (v4). */
   not_before: number | null
+  /**
+   * The idempotency key of an archived task (v5): archiving moves it here from `idempotency_key`,
+   * so the key is free for a new task while the archived one still shows it.
+   */
+  archived_idempotency_key: Generated<string | null>
 }
 
 /** `task_id` may not be claimed before `depends_on_id` is done. */
@@ -103,6 +108,14 @@ export interface TaskRunTable {
   /** Null while the run is open; then `RunOutcome`. */
   outcome: string | null
   error: string | null
+  /** `work` (a claim of a ready task) or `review` (a reviewer's claim) (v5). */
+  role: Generated<string>
+  /** What the attempt said it did (v5). */
+  summary: Generated<string | null>
+  /** JSON result the attempt handed in (v5; a completed run's result is the task's `result`). */
+  result: Generated<string | null>
+  /** JSON object of the attempt's own facts (v5). */
+  metadata: Generated<string | null>
 }
 
 /** The append-only event log: exactly one row per state change, written in the same transaction. */
@@ -127,6 +140,8 @@ export interface CommentTable {
   author: string | null
   body: string
   created_at: number
+  /** Insertion order among the task's comments: 1, 2, ... (v5). */
+  seq: Generated<number>
 }
 
 /** Metadata of a file that belongs to a task; the bytes live elsewhere (`uri`). */
@@ -140,6 +155,8 @@ export interface AttachmentTable {
   sha256: string | null
   created_by: string | null
   created_at: number
+  /** Insertion order among the task's attachments: 1, 2, ... (v5). */
+  seq: Generated<number>
 }
 
 /** A notifier's cursor in the event log, with the lease of the batch being delivered. */
@@ -153,6 +170,10 @@ export interface SubscriptionTable {
   lease_until_event_id: number | null
   created_at: number
   updated_at: number
+  /** Only events of this task; null: every task (v5). */
+  task_id: Generated<string | null>
+  /** JSON array of the event kinds delivered; null: every kind (v5). */
+  kinds: Generated<string | null>
 }
 
 export type TaskRow = Selectable<TaskTable>

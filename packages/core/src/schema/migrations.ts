@@ -162,6 +162,38 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE tasks ADD COLUMN not_before INTEGER;
     `,
   },
+  {
+    version: 5,
+    description:
+      'runs keep their role, summary, result and metadata; comments and attachments keep insertion order (seq); subscriptions scoped to a task and filtered by kind; an archived task frees its idempotency key',
+    sql: `
+      ALTER TABLE task_runs ADD COLUMN role TEXT NOT NULL DEFAULT 'work';
+      ALTER TABLE task_runs ADD COLUMN summary TEXT;
+      ALTER TABLE task_runs ADD COLUMN result TEXT;
+      ALTER TABLE task_runs ADD COLUMN metadata TEXT;
+
+      ALTER TABLE comments ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+      UPDATE comments SET seq = (
+        SELECT count(*) FROM comments AS earlier
+        WHERE earlier.task_id = comments.task_id
+          AND (earlier.created_at < comments.created_at OR (earlier.created_at = comments.created_at AND earlier.id <= comments.id))
+      );
+      CREATE INDEX comments_in_order ON comments (task_id, seq);
+      ALTER TABLE attachments ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+      UPDATE attachments SET seq = (
+        SELECT count(*) FROM attachments AS earlier
+        WHERE earlier.task_id = attachments.task_id
+          AND (earlier.created_at < attachments.created_at OR (earlier.created_at = attachments.created_at AND earlier.id <= attachments.id))
+      );
+      CREATE INDEX attachments_in_order ON attachments (task_id, seq);
+
+      ALTER TABLE subscriptions ADD COLUMN task_id TEXT;
+      ALTER TABLE subscriptions ADD COLUMN kinds TEXT;
+
+      ALTER TABLE tasks ADD COLUMN archived_idempotency_key TEXT;
+      UPDATE tasks SET archived_idempotency_key = idempotency_key, idempotency_key = NULL WHERE status = 'archived' AND idempotency_key IS NOT NULL;
+    `,
+  },
 ]
 
 /** The schema version this code writes and expects. */

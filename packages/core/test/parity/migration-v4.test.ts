@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { migrations, openBoard } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION, migrations, openBoard } from '@kanban-db/core'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 
@@ -23,7 +23,7 @@ for (const { name, create } of bundledAdapters) {
 
       const board = await openBoard({ path, adapter })
       try {
-        expect((await board.health()).schemaVersion).toBe(4)
+        expect((await board.health()).schemaVersion).toBe(LATEST_SCHEMA_VERSION)
         expect(await board.getTask('old')).toMatchObject({ status: 'ready', notBefore: null })
         const claim = (await board.claimNext({ workerId: 'w', leaseMs: 60_000 }))!
         expect(claim.id).toBe('old')
