@@ -20,6 +20,9 @@ export async function addAttachmentIn(trx: Kysely<BoardSchema>, taskId: string, 
     .values({
       id: newId('a_', now),
       task_id: taskId,
+      // Insertion order: the task's row is locked (loadTask) where rows are locked, so no other
+      // attachment of the task is numbered at the same time.
+      seq: nextSeq(trx, taskId),
       name: attachment.name,
       uri: attachment.uri,
       media_type: attachment.mediaType,
@@ -48,4 +51,12 @@ export function toAttachment(row: AttachmentRow): Attachment {
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
   }
+}
+
+/** The next position among the task's attachments (1 for the first). */
+function nextSeq(trx: Kysely<BoardSchema>, taskId: string) {
+  return trx
+    .selectFrom('attachments')
+    .select((eb) => eb(eb.fn.coalesce(eb.fn.max('seq'), eb.lit(0)), '+', 1).as('next'))
+    .where('task_id', '=', taskId)
 }

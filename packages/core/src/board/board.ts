@@ -6,9 +6,9 @@ import type { TaskStatus } from './transitions.js'
 import type { TaskWorker } from '../worker/task-worker.js'
 import type { TaskHandler, WorkOptions } from '../worker/work-options.js'
 import type {
-  Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
-  EventBatch, EventQuery, FailOptions, JsonObject, JsonValue, OverrunningClaim, ReleasedClaim, ReleaseOptions, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task, TaskComment,
-  TaskFilter,
+  Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, ClaimTaskOptions, CommentInput, CompleteOptions, CrashDetectionOptions,
+  CreateTaskInput, DeletedTask, EventBatch, EventQuery, FailOptions, JsonObject, JsonValue, OverrunningClaim, PrunedEvents, PruneEventsOptions, ReclaimOptions,
+  ReleasedClaim, ReleaseOptions, ReviewRequest, StaleClaimOptions, SubscribeOptions, TakeEventsOptions, Task, TaskComment, TaskFilter, TaskRun,
 } from './types.js'
 
 /** What `completeAndClaimNext` returns. */
@@ -65,13 +65,23 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
    * returns the task with its `claimToken`, or undefined when nothing is ready.
    */
   claimNext(options: ClaimOptions): Promise<ClaimedTask | undefined>
+  /**
+   * Claims the task `taskId` that the caller picked itself (a dispatcher with its own choice), with
+   * `claimNext`'s semantics: a ready task whose backoff has passed becomes running with a claim
+   * token, lease, run and `claimed` event (a scheduled task whose due time has come is made due
+   * first). On Postgres the row is locked, so of two claimers of one task the second is refused.
+   * Not claimable: `InvalidTransition` saying why (running, waiting for dependencies, scheduled,
+   * backing off, ...); unknown: `TaskNotFound`. The assignee and tenant are not checked: the
+   * caller chose.
+   */
+  claim(taskId: string, options: ClaimTaskOptions): Promise<ClaimedTask>
   /** Extends the lease (by `leaseMs`, default the claim's lease). `ClaimMismatch` for a stale or foreign token. */
   heartbeat(taskId: string, claimToken: string, options?: { readonly leaseMs?: number }): Promise<Task>
   /**
    * Marks the task done with `result` (JSON, up to 1 MiB) and, in the same transaction, moves every
    * dependent whose dependencies are now all done to ready.
    */
-  complete(taskId: string, claimToken: string, result?: JsonValue): Promise<Task>
+  complete(taskId: string, claimToken: string, result?: JsonValue, options?: CompleteOptions): Promise<Task>
   /**
    * `complete`, then `claimNext(claim)`, in ONE transaction (one commit): a worker finishing a task
    * and taking its next one never leaves a gap another claimer could see, and pays one fsync.
@@ -124,6 +134,41 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
   block(taskId: string, reason: string, options?: BlockOptions): Promise<Task>
   /** Takes a blocked task back to ready (or todo while a dependency is not done). */
   unblock(taskId: string): Promise<Task>
+
+  /**
+   * Operators: gives a task that is not running to `assignee` (null: any claimer). The status stays;
+   * the consecutive failure count starts again. One `reassigned` event.
+   */
+  reassign(taskId: string, assignee: string | null, options?: { readonly reason?: string }): Promise<Task>
+  /**
+   * Operators: takes a live claim back by hand with `reason`. A running task is ready again
+   * (counting neither a failure nor an attempt; not before `retryAfterMs`); a reviewer's claim ends
+   * and the task waits in review. The run ends as `reclaimed` and its token is refused from then on
+   * (`ClaimMismatch`). One `reclaimed` event.
+   */
+  reclaim(taskId: string, reason: string, options?: ReclaimOptions): Promise<Task>
+  /**
+   * Operators: removes the dependency of `taskId` on `dependsOnId`; a todo task whose dependencies
+   * are then all done becomes ready in the same transaction. One `dependency_removed` event; an edge
+   * that does not exist changes nothing.
+   */
+  removeDependency(taskId: string, dependsOnId: string): Promise<Task>
+  /**
+   * Operators: deletes a task with its runs, events, comments, attachments and dependency edges.
+   * Refused under a live claim (reclaim it first). Each dependent gets a `dependency_removed` event
+   * and becomes ready when the task was its last open dependency.
+   */
+  deleteTask(taskId: string): Promise<DeletedTask>
+  /**
+   * Operators: deletes events older than `olderThanMs` and beyond the newest `keepLatest`, never one
+   * after the lowest subscriber cursor (no subscriber misses an event it has not acknowledged).
+   */
+  pruneEvents(options: PruneEventsOptions): Promise<PrunedEvents>
+  /**
+   * The task's runs (one per claim), oldest attempt first: what each attempt handed in (summary,
+   * result, metadata) and how it ended (outcome, error), so a new attempt can read what earlier ones did.
+   */
+  runs(taskId: string): Promise<TaskRun[]>
   /** Puts a task away for good (from any status but archived). A running claim ends. */
   archive(taskId: string): Promise<Task>
   /** Takes a task out of triage: ready, or todo while a dependency is not done. */
@@ -177,9 +222,13 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
   events(query?: EventQuery): Promise<BoardEvent[]>
   /**
    * Creates the notification subscription `subscriber` if it does not exist (cursor at the first
-   * event, or with `from: 'now'` after the newest) and returns its cursor.
+   * event, or with `from: 'now'` after the newest) and returns its cursor. `taskId` and `kinds`
+   * scope it: only that task's events, only those kinds (its cursor still moves past the rest). An
+   * existing subscription asked for with another scope is `InvalidInput`.
    */
-  subscribe(subscriber: string, options?: { readonly from?: 'start' | 'now' }): Promise<number>
+  subscribe(subscriber: string, options?: SubscribeOptions): Promise<number>
+  /** Removes the subscription with its cursor (a notifier's batch in flight is dropped). True when it existed. */
+  unsubscribe(subscriber: string): Promise<boolean>
   /**
    * Leases the events after the subscriber's cursor to this notifier; undefined when another
    * notifier of the subscriber holds a batch or nothing is new. Deliver them, then `ackEvents`.

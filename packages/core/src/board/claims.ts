@@ -5,10 +5,10 @@ import { decideAfterFailure, GAVE_UP, gaveUpReason, type BoardRules } from './fa
 import { promoteDueIn } from './scheduling.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
 import { dependentsForRelease, releaseDependentsIn } from './dependencies.js'
-import { appendEvent } from './event-log.js'
+import { appendEvent, resultPayloadJson } from './event-log.js'
 import { newClaimToken, newId } from './ids.js'
 import { toTask } from './rows.js'
-import { endRun } from './runs.js'
+import { endRun, endRunWithNotes, type RunNotes } from './runs.js'
 import { loadTask, NO_CLAIM } from './task-queries.js'
 import { forUpdateSkipLocked } from './row-locks.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
@@ -104,7 +104,7 @@ export async function claimNextIn(trx: Kysely<BoardSchema>, claim: ValidClaim, n
 }
 
 /** The values of one claim, as the claim's UPDATE and its run row take them. */
-interface ClaimValues {
+export interface ClaimValues {
   readonly claimToken: string
   readonly workerId: string
   readonly pid: number
@@ -157,7 +157,7 @@ const claimAnyReady = new PreparedQuery<BoardSchema, ClaimValues, TaskRow>((db, 
 )
 
 /** The run row a claim opens. */
-const openRun = new PreparedQuery<BoardSchema, ClaimValues & { readonly taskId: string; readonly attempt: number }>((db, params) =>
+export const openRun = new PreparedQuery<BoardSchema, ClaimValues & { readonly taskId: string; readonly attempt: number }>((db, params) =>
   db.insertInto('task_runs').values({
     id: params.runId,
     task_id: params.taskId,
@@ -214,7 +214,14 @@ export async function heartbeatIn(trx: Kysely<BoardSchema>, taskId: string, clai
 }
 
 /** Marks the task done with its result and releases its dependents, in the caller's transaction. */
-export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claimToken: string, resultJson: string | null, now: number): Promise<Task> {
+export async function completeIn(
+  trx: Kysely<BoardSchema>,
+  taskId: string,
+  claimToken: string,
+  resultJson: string | null,
+  now: number,
+  notes?: RunNotes,
+): Promise<Task> {
   assertTransition('complete', 'running', 'done', taskId)
   // The hot path is one statement: the UPDATE itself checks the claim. Only when it changes nothing
   // does requireClaim read the task to say why (TaskNotFound or ClaimMismatch).
@@ -223,9 +230,11 @@ export async function completeIn(trx: Kysely<BoardSchema>, taskId: string, claim
     await requireClaim(trx, taskId, claimToken, 'complete')
     throw new Error(`kanban-db bug: task ${taskId} holds the claim but could not be completed`)
   }
-  await endRun(trx, updated.current_run_id, 'completed', now)
+  // The result stays on the task alone (the run reads it from there); summary and metadata, when
+  // given, go on the run.
+  await endRunWithNotes(trx, updated.current_run_id, 'completed', now, null, notes && { ...notes, resultJson: null })
   const dependents = await dependentsForRelease(trx, taskId)
-  await appendEvent(trx, { taskId, runId: updated.current_run_id, kind: 'completed', from: 'running', to: 'done', now })
+  await appendEvent(trx, { taskId, runId: updated.current_run_id, kind: 'completed', from: 'running', to: 'done', payloadJson: resultPayloadJson(resultJson), now })
   await releaseDependentsIn(trx, taskId, now, dependents)
   return toTask(updated)
 }
@@ -258,6 +267,8 @@ export interface ValidFailure {
   readonly rateLimited: boolean
   /** ms from now before the task, back in ready, may be claimed again (0: at once). */
   readonly retryAfterMs: number
+  /** Summary and metadata the attempt hands in, kept on its run. */
+  readonly notes?: RunNotes
 }
 
 const RUN_OUTCOME_OF: Readonly<Record<AttemptFailureKind, RunOutcome>> = { error: 'failed', spawn: 'spawn-failed', timeout: 'timed-out' }
@@ -279,7 +290,7 @@ export async function failIn(trx: Kysely<BoardSchema>, taskId: string, claimToke
       .where('claim_token', '=', claimToken)
       .returningAll()
       .executeTakeFirstOrThrow()
-    await endRun(trx, runId, 'rate-limited', now, failure.error)
+    await endRunWithNotes(trx, runId, 'rate-limited', now, failure.error, failure.notes)
     await appendEvent(trx, { taskId, runId, kind: 'requeued', from: 'running', to: 'ready', payload: { error: failure.error, rateLimited: true, ...(failure.retryAfterMs > 0 ? { notBefore: now + failure.retryAfterMs } : {}) }, now })
     return toTask(updated)
   }
@@ -301,7 +312,7 @@ export async function failIn(trx: Kysely<BoardSchema>, taskId: string, claimToke
     .where('claim_token', '=', claimToken)
     .returningAll()
     .executeTakeFirstOrThrow()
-  await endRun(trx, runId, RUN_OUTCOME_OF[failure.kind], now, failure.error)
+  await endRunWithNotes(trx, runId, RUN_OUTCOME_OF[failure.kind], now, failure.error, failure.notes)
   await appendEvent(trx, {
     taskId,
     runId,
@@ -395,6 +406,7 @@ async function claimReviewIn(trx: Kysely<BoardSchema>, claim: ValidClaim, now: n
       host: claim.host,
       claim_token: claimToken,
       started_at: now,
+      role: 'review',
     })
     .execute()
   await appendEvent(trx, {

@@ -21,7 +21,16 @@ export async function addCommentIn(
   const task = await loadTask(trx, taskId)
   const row = await trx
     .insertInto('comments')
-    .values({ id: newId('c_', now), task_id: taskId, author, body, created_at: now })
+    .values({
+      id: newId('c_', now),
+      task_id: taskId,
+      author,
+      body,
+      created_at: now,
+      // Insertion order: the task's row is locked (loadTask) where rows are locked, so no other
+      // comment of the task is numbered at the same time.
+      seq: nextSeq(trx, taskId),
+    })
     .returningAll()
     .executeTakeFirstOrThrow()
   const status = task.status as TaskStatus
@@ -32,4 +41,12 @@ export async function addCommentIn(
 /** The public view of a comment row. */
 export function toComment(row: CommentRow): TaskComment {
   return { id: row.id, taskId: row.task_id, author: row.author, body: row.body, createdAt: Number(row.created_at) }
+}
+
+/** The next position among the task's comments (1 for the first). */
+function nextSeq(trx: Kysely<BoardSchema>, taskId: string) {
+  return trx
+    .selectFrom('comments')
+    .select((eb) => eb(eb.fn.coalesce(eb.fn.max('seq'), eb.lit(0)), '+', 1).as('next'))
+    .where('task_id', '=', taskId)
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { sql, type Kysely } from 'kysely'
 import { statusLiteral } from './literals.js'
-import { loadTaskIfAny } from './task-queries.js'
+import { loadTaskIfAny, taskNotFound } from './task-queries.js'
 import type { BoardEngine, EngineKind } from '../engine/board-engine.js'
 import { BoardClosed, InvalidInput, InvalidTransition } from '../errors/errors.js'
 import type { BoardSchema, TaskRow } from '../schema/board-schema.js'
@@ -14,21 +14,26 @@ import { addCommentIn, toComment } from './comments.js'
 import { anyReady, claimNextIn, completeIn, failIn, heartbeatIn, releaseIn, type ValidClaim, type ValidFailure } from './claims.js'
 import { createTasksIn, MAX_BATCH, validateTaskInput } from './create-tasks.js'
 import { addDependencyIn } from './dependencies.js'
+import { claimTaskIn, type ValidTaskClaim } from './claim-task.js'
+import { EVENT_KINDS } from './event-kinds.js'
+import { deleteTaskIn, pruneEventsIn, reassignIn, reclaimIn, removeDependencyIn } from './recovery.js'
+import { runsOf, type RunNotes } from './runs.js'
 import type { BoardRules } from './failure-accounting.js'
 import { archiveIn, blockIn, unblockIn } from './parking.js'
 import { expiredClaims, extendLiveClaimsIn, overrunningClaimsOf, releaseClaimsIn, releaseExpiredReviewsIn, runningClaimsOf } from './reclaim.js'
 import { approveIn, rejectIn, requestReviewIn } from './review.js'
 import { acceptIn, promoteDueIn, scheduleIn } from './scheduling.js'
-import { ackEventsIn, mayTakeEvents, subscribeIn, takeEventsIn } from './subscriptions.js'
-import { toEvent, toTask } from './rows.js'
+import { ackEventsIn, mayTakeEvents, subscribeIn, takeEventsIn, unsubscribeIn, type SubscriptionScope } from './subscriptions.js'
+import { toEvent, toRun, toTask } from './rows.js'
 import { TASK_STATUSES, type TaskStatus } from './transitions.js'
 import type {
-  Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, CommentInput, CrashDetectionOptions, CreateTaskInput,
-  EventBatch, EventQuery, FailOptions, AttemptFailureKind, JsonObject, JsonValue, OverrunningClaim, ReleasedClaim, ReleaseOptions, ReviewRequest, StaleClaimOptions, TakeEventsOptions, Task,
-  TaskComment, TaskFilter,
+  Attachment, AttachmentInput, BlockOptions, BoardEvent, ClaimedTask, ClaimOptions, ClaimTaskOptions, CommentInput, CompleteOptions, CrashDetectionOptions,
+  CreateTaskInput, DeletedTask, EventBatch, EventKind, EventQuery, FailOptions, AttemptFailureKind, JsonObject, JsonValue, OverrunningClaim, PrunedEvents,
+  PruneEventsOptions, ReclaimOptions, ReleasedClaim, ReleaseOptions, ReviewRequest, StaleClaimOptions, SubscribeOptions, TakeEventsOptions, Task, TaskComment,
+  TaskFilter, TaskRun,
 } from './types.js'
 import {
-  invalid, optionalBoolean, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireStatus, requireString, toJson,
+  invalid, objectToJson, optionalBoolean, optionalInteger, optionalString, requireId, requireInteger, requireObject, requireStatus, requireString, toJson,
 } from './validate.js'
 
 /** Where the crash grace period comes from when `detectCrashedWorkers` is given none. */
@@ -143,6 +148,12 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     return this.writeTxn(async (trx) => claimNextIn(trx, claim, await this.#now(trx)))
   }
 
+  async claim(taskId: string, options: ClaimTaskOptions): Promise<ClaimedTask> {
+    requireId('taskId', taskId)
+    const claim = validateTaskClaim('options', options)
+    return this.writeTxn(async (trx) => claimTaskIn(trx, taskId, claim, await this.#now(trx)))
+  }
+
   async completeAndClaimNext(taskId: string, claimToken: string, result: JsonValue | undefined, claimOptions: ClaimOptions): Promise<CompletedAndClaimed> {
     requireId('taskId', taskId)
     requireString('claimToken', claimToken, { max: 200 })
@@ -165,12 +176,13 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     return this.writeTxn(async (trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, await this.#now(trx)), { priority: true })
   }
 
-  async complete(taskId: string, claimToken: string, result?: JsonValue): Promise<Task> {
+  async complete(taskId: string, claimToken: string, result?: JsonValue, options?: CompleteOptions): Promise<Task> {
     requireId('taskId', taskId)
     requireString('claimToken', claimToken, { max: 200 })
     const resultJson = result === undefined ? null : toJson('result', result, MAX_RESULT_BYTES)
+    const notes = options === undefined ? undefined : validateNotes('options', options)
     this.#assertCompletable(taskId)
-    return this.writeTxn(async (trx) => completeIn(trx, taskId, claimToken, resultJson, await this.#now(trx)))
+    return this.writeTxn(async (trx) => completeIn(trx, taskId, claimToken, resultJson, await this.#now(trx), notes))
   }
 
   async fail(taskId: string, claimToken: string, error: string | Error, options: FailOptions = {}): Promise<Task> {
@@ -187,6 +199,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       kind,
       rateLimited: optionalBoolean('options.rateLimited', options.rateLimited, false),
       retryAfterMs: optionalInteger('options.retryAfterMs', options.retryAfterMs, 0, { min: 0, max: MAX_LEASE_MS }),
+      notes: validateNotes('options', options),
     }
     return this.writeTxn(async (trx) => failIn(trx, taskId, claimToken, failure, this.#rules, await this.#now(trx)))
   }
@@ -219,6 +232,53 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     if (dependsOn.length > 0 && kind !== 'dependency') throw invalid('options.dependsOn', "only a block of kind 'dependency' adds dependencies")
     const dependencies = dependsOn.map((id, index) => requireId(`options.dependsOn[${index}]`, id))
     return this.writeTxn(async (trx) => blockIn(trx, taskId, { reason, claimToken, kind, dependsOn: dependencies }, await this.#now(trx)))
+  }
+
+  // --- operators' recovery -------------------------------------------------------------------------
+
+  async reassign(taskId: string, assignee: string | null, options: { readonly reason?: string } = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    const to = assignee === null ? null : requireString('assignee', assignee, { max: 200 })
+    requireObject('options', options)
+    const reason = optionalString('options.reason', options.reason, { max: 10_000 })
+    return this.writeTxn(async (trx) => reassignIn(trx, taskId, to, reason, await this.#now(trx)))
+  }
+
+  async reclaim(taskId: string, reason: string, options: ReclaimOptions = {}): Promise<Task> {
+    requireId('taskId', taskId)
+    requireString('reason', reason, { max: 10_000 })
+    requireObject('options', options)
+    const retryAfterMs = optionalInteger('options.retryAfterMs', options.retryAfterMs, 0, { min: 0, max: MAX_LEASE_MS })
+    return this.writeTxn(async (trx) => reclaimIn(trx, taskId, reason, retryAfterMs, await this.#now(trx)))
+  }
+
+  async removeDependency(taskId: string, dependsOnId: string): Promise<Task> {
+    requireId('taskId', taskId)
+    requireId('dependsOnId', dependsOnId)
+    if (taskId === dependsOnId) throw invalid('dependsOnId', `a task never depends on itself (${taskId})`, dependsOnId)
+    return this.writeTxn(async (trx) => removeDependencyIn(trx, taskId, dependsOnId, await this.#now(trx)))
+  }
+
+  async deleteTask(taskId: string): Promise<DeletedTask> {
+    requireId('taskId', taskId)
+    return this.writeTxn(async (trx) => deleteTaskIn(trx, taskId, await this.#now(trx)))
+  }
+
+  async pruneEvents(options: PruneEventsOptions): Promise<PrunedEvents> {
+    requireObject('options', options)
+    const olderThanMs = options.olderThanMs === undefined ? undefined : requireInteger('options.olderThanMs', options.olderThanMs, { min: 0, max: 100 * 365 * 24 * 60 * 60 * 1000 })
+    const keepLatest = options.keepLatest === undefined ? undefined : requireInteger('options.keepLatest', options.keepLatest, { min: 0, max: Number.MAX_SAFE_INTEGER })
+    if (olderThanMs === undefined && keepLatest === undefined) throw invalid('options', 'give olderThanMs, keepLatest or both (what to keep)', options)
+    return this.writeTxn(async (trx) => pruneEventsIn(trx, { olderThanMs, keepLatest }, await this.#now(trx)))
+  }
+
+  async runs(taskId: string): Promise<TaskRun[]> {
+    requireId('taskId', taskId)
+    return this.#read('reading runs', async (db) => {
+      const task = await loadTaskIfAny(db, taskId)
+      if (task === undefined) throw taskNotFound(taskId)
+      return (await runsOf(db, taskId)).map((row) => toRun(row, task.result))
+    })
   }
 
   async unblock(taskId: string): Promise<Task> {
@@ -286,7 +346,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
   async comments(taskId: string): Promise<TaskComment[]> {
     requireId('taskId', taskId)
     const rows = await this.#read('reading comments', (db) =>
-      db.selectFrom('comments').selectAll().where('task_id', '=', taskId).orderBy('created_at').orderBy('id').execute(),
+      db.selectFrom('comments').selectAll().where('task_id', '=', taskId).orderBy('seq').orderBy('created_at').orderBy('id').execute(),
     )
     return rows.map(toComment)
   }
@@ -313,7 +373,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
   async attachments(taskId: string): Promise<Attachment[]> {
     requireId('taskId', taskId)
     const rows = await this.#read('reading attachments', (db) =>
-      db.selectFrom('attachments').selectAll().where('task_id', '=', taskId).orderBy('created_at').orderBy('id').execute(),
+      db.selectFrom('attachments').selectAll().where('task_id', '=', taskId).orderBy('seq').orderBy('created_at').orderBy('id').execute(),
     )
     return rows.map(toAttachment)
   }
@@ -380,13 +440,22 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     return rows.map(toEvent)
   }
 
-  async subscribe(subscriber: string, options: { readonly from?: 'start' | 'now' } = {}): Promise<number> {
+  async subscribe(subscriber: string, options: SubscribeOptions = {}): Promise<number> {
     requireString('subscriber', subscriber, { max: 200 })
     requireObject('options', options)
     const from = options.from ?? 'start'
     if (from !== 'start' && from !== 'now') throw invalid('options.from', "expected 'start' or 'now'", from)
+    const scope: SubscriptionScope = {
+      taskId: options.taskId === undefined ? null : requireId('options.taskId', options.taskId),
+      kindsJson: options.kinds === undefined ? null : JSON.stringify(validateKinds('options.kinds', options.kinds)),
+    }
     this.#assertCursorOutsideWrite('subscribe')
-    return this.writeTxn(async (trx) => subscribeIn(trx, subscriber, from === 'now', await this.#now(trx)))
+    return this.writeTxn(async (trx) => subscribeIn(trx, subscriber, from === 'now', await this.#now(trx), scope))
+  }
+
+  async unsubscribe(subscriber: string): Promise<boolean> {
+    requireString('subscriber', subscriber, { max: 200 })
+    return this.writeTxn((trx) => unsubscribeIn(trx, subscriber))
   }
 
   async takeEvents(subscriber: string, options: TakeEventsOptions): Promise<EventBatch | undefined> {
@@ -530,6 +599,34 @@ function validateClaim(field: string, options: ClaimOptions): ValidClaim {
     role,
     tenant: options.tenant === undefined ? undefined : requireString(`${field}.tenant`, options.tenant, { max: 200 }),
   }
+}
+
+function validateTaskClaim(field: string, options: ClaimTaskOptions): ValidTaskClaim {
+  requireObject(field, options)
+  return {
+    workerId: requireString(`${field}.workerId`, options.workerId, { max: 200 }),
+    pid: options.pid === undefined ? process.pid : requireInteger(`${field}.pid`, options.pid, { min: 1, max: 2 ** 31 - 1 }),
+    host: options.host === undefined ? hostname() : requireString(`${field}.host`, options.host, { max: 255 }),
+    leaseMs: requireInteger(`${field}.leaseMs`, options.leaseMs, { min: 1, max: MAX_LEASE_MS }),
+  }
+}
+
+/** An attempt's summary and metadata (from `complete`'s or `fail`'s options), checked. */
+function validateNotes(field: string, options: { readonly summary?: unknown; readonly metadata?: unknown }): RunNotes | undefined {
+  requireObject(field, options)
+  const summary = optionalString(`${field}.summary`, options.summary, { min: 0, max: 100_000 })
+  const metadataJson = options.metadata === undefined || options.metadata === null ? null : objectToJson(`${field}.metadata`, options.metadata, 64 * 1024)
+  return summary === null && metadataJson === null ? undefined : { summary, resultJson: null, metadataJson }
+}
+
+/** Event kinds to deliver: 1-50 known kinds, returned sorted and distinct. */
+function validateKinds(field: string, kinds: unknown): EventKind[] {
+  if (!Array.isArray(kinds)) throw invalid(field, 'expected an array of event kinds', kinds)
+  if (kinds.length === 0 || kinds.length > 50) throw invalid(field, `expected 1 to 50 event kinds (got ${kinds.length})`, kinds)
+  for (const [index, kind] of kinds.entries()) {
+    if (!(EVENT_KINDS as readonly unknown[]).includes(kind)) throw invalid(`${field}[${index}]`, `expected one of ${EVENT_KINDS.join(', ')}`, kind)
+  }
+  return [...new Set(kinds as EventKind[])].sort()
 }
 
 function graceFromEnvironment(): number {

@@ -12,6 +12,8 @@ export interface EventToAppend {
   readonly from: TaskStatus | null
   readonly to: TaskStatus | null
   readonly payload?: JsonValue
+  /** The payload already as JSON text (instead of `payload`), e.g. one that embeds a stored result. */
+  readonly payloadJson?: string
   readonly now: number
 }
 
@@ -26,7 +28,7 @@ export async function appendEvent(trx: Kysely<BoardSchema>, event: EventToAppend
     kind: event.kind,
     from: event.from,
     to: event.to,
-    payload: event.payload === undefined ? null : JSON.stringify(event.payload),
+    payload: event.payloadJson ?? (event.payload === undefined ? null : JSON.stringify(event.payload)),
     now: event.now,
   })
 }
@@ -45,3 +47,23 @@ const insertEvent = new PreparedQuery<
     created_at: params.now,
   }),
 )
+
+/** The largest result (as JSON) a `completed` or `approved` event carries whole. */
+export const EVENT_RESULT_MAX_BYTES = 8 * 1024
+/** How much of a larger result's JSON text the event carries (`resultPreview`). */
+export const EVENT_RESULT_PREVIEW_CHARS = 1024
+
+/**
+ * The payload of an event that reports a result, as JSON text, so a notifier never has to read the
+ * task again: `{"result": <the result>}` when its JSON is at most {@link EVENT_RESULT_MAX_BYTES}
+ * bytes, else a bounded summary `{"resultTruncated": true, "resultBytes": n, "resultPreview": "<the
+ * first 1,024 characters of its JSON>"}`. `extra` fields come first.
+ */
+export function resultPayloadJson(resultJson: string | null, extra: Record<string, JsonValue> = {}): string {
+  const head = JSON.stringify(extra).slice(0, -1)
+  const sep = head.length > 1 ? ',' : ''
+  if (resultJson === null) return `${head}${sep}"result":null}`
+  const bytes = Buffer.byteLength(resultJson)
+  if (bytes <= EVENT_RESULT_MAX_BYTES) return `${head}${sep}"result":${resultJson}}`
+  return `${head}${sep}${JSON.stringify({ resultTruncated: true, resultBytes: bytes, resultPreview: resultJson.slice(0, EVENT_RESULT_PREVIEW_CHARS) }).slice(1)}`
+}

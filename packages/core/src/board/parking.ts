@@ -101,7 +101,15 @@ export async function archiveIn(trx: Kysely<BoardSchema>, taskId: string, now: n
   const running = from === 'running'
   const updated = await trx
     .updateTable('tasks')
-    .set({ ...(running ? NO_CLAIM : {}), status: 'archived', updated_at: now })
+    // The idempotency key is freed (kept as archived_idempotency_key, still shown as the task's
+    // idempotencyKey): a create with the same key makes a new task, as on the Python board.
+    .set((eb) => ({
+      ...(running ? NO_CLAIM : {}),
+      status: 'archived',
+      archived_idempotency_key: eb.fn.coalesce('idempotency_key', 'archived_idempotency_key'),
+      idempotency_key: null,
+      updated_at: now,
+    }))
     .where('id', '=', taskId)
     .where('status', '=', from)
     .returningAll()

@@ -41,7 +41,15 @@ export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: num
     await trx.updateTable('tasks').set({ ...NO_CLAIM, updated_at: now }).where('id', '=', task.id).where('claim_token', '=', task.claim_token).execute()
     const error = `the review claim of ${task.claimed_by} expired at ${task.claim_expires_at} without a heartbeat`
     await endRun(trx, task.current_run_id, 'expired', now, error)
-    await appendEvent(trx, { taskId: task.id, runId: task.current_run_id, kind: 'review-released', from: 'review', to: 'review', payload: { reviewerId: task.claimed_by }, now })
+    await appendEvent(trx, {
+      taskId: task.id,
+      runId: task.current_run_id,
+      kind: 'review-released',
+      from: 'review',
+      to: 'review',
+      payload: { reviewerId: task.claimed_by, claimExpiresAt: numberOrNull(task.claim_expires_at), heartbeatAt: numberOrNull(task.heartbeat_at), leaseMs: numberOrNull(task.lease_ms) },
+      now,
+    })
     released.push({ taskId: task.id, runId: task.current_run_id, status: 'review' })
   }
   return released
@@ -112,6 +120,12 @@ export async function releaseClaimsIn(
         pid: current.worker_pid,
         host: current.worker_host,
         attempt: Number(current.attempts),
+        // What a notifier needs without reading the task again: when the claim ran out, and the
+        // last sign of life of its worker (null: it never heartbeated).
+        claimedAt: numberOrNull(current.claimed_at),
+        claimExpiresAt: numberOrNull(current.claim_expires_at),
+        heartbeatAt: numberOrNull(current.heartbeat_at),
+        leaseMs: numberOrNull(current.lease_ms),
         ...(decision ? { failureKind: 'crash', consecutiveFailures: decision.consecutiveFailures, maxRetries: decision.maxRetries } : {}),
       },
       now,
@@ -174,4 +188,8 @@ export async function extendLiveClaimsIn(trx: Kysely<BoardSchema>, alive: readon
     extended.push(seen.id)
   }
   return extended
+}
+
+function numberOrNull(value: number | bigint | null): number | null {
+  return value === null ? null : Number(value)
 }

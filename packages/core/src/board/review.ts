@@ -3,10 +3,10 @@ import { ClaimMismatch } from '../errors/errors.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import { requireClaim } from './claims.js'
 import { dependentsForRelease, releaseDependentsIn } from './dependencies.js'
-import { appendEvent } from './event-log.js'
+import { appendEvent, resultPayloadJson } from './event-log.js'
 import type { BoardRules } from './failure-accounting.js'
 import { toTask } from './rows.js'
-import { endRun } from './runs.js'
+import { endRun, endRunWithNotes } from './runs.js'
 import { NO_CLAIM } from './task-queries.js'
 import { assertTransition, type TaskStatus } from './transitions.js'
 import type { Task } from './types.js'
@@ -41,7 +41,8 @@ export async function requestReviewIn(
     .where('claim_token', '=', claimToken)
     .returningAll()
     .executeTakeFirstOrThrow()
-  await endRun(trx, task.current_run_id, 'review-requested', now)
+  // The attempt's summary and result stay on its run too: a rejected attempt's work is still there for the next one.
+  await endRunWithNotes(trx, task.current_run_id, 'review-requested', now, null, { summary, resultJson, metadataJson: null })
   await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'review-requested', from: 'running', to: 'review', payload: { workerId: task.claimed_by, summary }, now })
   return toTask(updated)
 }
@@ -59,7 +60,7 @@ export async function approveIn(trx: Kysely<BoardSchema>, taskId: string, review
     .executeTakeFirstOrThrow()
   await endRun(trx, task.current_run_id, 'approved', now)
   const dependents = await dependentsForRelease(trx, taskId)
-  await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'approved', from: 'review', to: 'done', payload: { reviewerId: task.claimed_by, comment }, now })
+  await appendEvent(trx, { taskId, runId: task.current_run_id, kind: 'approved', from: 'review', to: 'done', payloadJson: resultPayloadJson(updated.result, { reviewerId: task.claimed_by, comment }), now })
   await releaseDependentsIn(trx, taskId, now, dependents)
   return toTask(updated)
 }

@@ -1,6 +1,6 @@
-import type { EventRow, TaskRow } from '../schema/board-schema.js'
+import type { EventRow, TaskRow, TaskRunRow } from '../schema/board-schema.js'
 import type { TaskStatus } from './transitions.js'
-import type { BoardEvent, EventKind, JsonValue, Task } from './types.js'
+import type { BoardEvent, ClaimRole, EventKind, JsonObject, JsonValue, RunOutcome, Task, TaskRun } from './types.js'
 import { parseJson, parseJsonObject } from './validate.js'
 
 /** The public view of a task row (never the claim token). */
@@ -13,7 +13,8 @@ export function toTask(row: TaskRow): Task {
     priority: Number(row.priority),
     assignee: row.assignee,
     createdBy: row.created_by,
-    idempotencyKey: row.idempotency_key,
+    // An archived task keeps showing its key, though the key is free for a new task (schema v5).
+    idempotencyKey: row.idempotency_key ?? row.archived_idempotency_key ?? null,
     meta: parseJsonObject(row.meta),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
@@ -56,6 +57,31 @@ export function toEvent(row: EventRow): BoardEvent {
     toStatus: row.to_status as TaskStatus | null,
     payload: parseJson<JsonValue>(row.payload),
     createdAt: Number(row.created_at),
+  }
+}
+
+/**
+ * The public view of a run row. A completed run's result is the task's (`complete` stores it once,
+ * on the task): pass `taskResult` for it.
+ */
+export function toRun(row: TaskRunRow, taskResult: string | null): TaskRun {
+  const result = row.result ?? (row.outcome === 'completed' ? taskResult : null)
+  return {
+    id: row.id,
+    taskId: row.task_id,
+    attempt: Number(row.attempt),
+    role: row.role as ClaimRole,
+    workerId: row.worker_id,
+    pid: Number(row.pid),
+    host: row.host,
+    startedAt: Number(row.started_at),
+    heartbeatAt: numberOrNull(row.heartbeat_at),
+    endedAt: numberOrNull(row.ended_at),
+    outcome: row.outcome as RunOutcome | null,
+    error: row.error,
+    summary: row.summary,
+    result: parseJson<JsonValue>(result),
+    metadata: row.metadata === null ? null : parseJsonObject(row.metadata),
   }
 }
 

@@ -29,6 +29,10 @@ export type TaskAction =
   | 'release-review'
   | 'approve'
   | 'reject'
+  | 'reassign'
+  | 'reclaim'
+  | 'undepend'
+  | 'delete'
 
 /** The statuses an action starts from and the statuses it may lead to. */
 export interface Transition {
@@ -86,6 +90,26 @@ export const transitions: Readonly<Record<TaskAction, Transition>> = {
     from: ['review'],
     to: ['ready', 'triage'],
     description: 'the reviewer rejected with reasons: back to ready for a fix, or to triage at the rejection limit',
+  },
+  reassign: {
+    from: ['triage', 'todo', 'scheduled', 'ready', 'blocked'],
+    to: ['triage', 'todo', 'scheduled', 'ready', 'blocked'],
+    description: 'an operator gives the task to another assignee (or to any claimer); the status stays, the consecutive failure count starts again',
+  },
+  reclaim: {
+    from: ['running', 'review'],
+    to: ['ready', 'review'],
+    description: "an operator takes a live claim back with a reason: a running task is ready again (no failure, no attempt counted), a reviewer's claim ends and the task waits for another reviewer; the old token is refused from then on",
+  },
+  undepend: {
+    from: ['triage', 'todo', 'scheduled', 'ready', 'running', 'review', 'blocked', 'done', 'failed', 'archived'],
+    to: ['triage', 'todo', 'scheduled', 'ready', 'running', 'review', 'blocked', 'done', 'failed', 'archived'],
+    description: 'an operator removes a dependency: a todo task whose dependencies are now all done becomes ready in the same transaction; any other status stays',
+  },
+  delete: {
+    from: ['triage', 'todo', 'scheduled', 'ready', 'review', 'blocked', 'done', 'failed', 'archived'],
+    to: [],
+    description: 'an operator deletes the task with its runs, events, comments, attachments and dependency edges (never under a live claim: reclaim it first); dependents left with no open dependency become ready',
   },
 }
 

@@ -172,6 +172,9 @@ export type EventKind =
   | 'attachment-added'
   | 'extended'
   | 'released'
+  | 'reassigned'
+  | 'reclaimed'
+  | 'dependency_removed'
 
 /** One row of the event log. */
 export interface BoardEvent {
@@ -211,6 +214,7 @@ export type RunOutcome =
   | 'approved'
   | 'rejected'
   | 'released'
+  | 'reclaimed'
 
 /** Why an attempt failed: each counts one consecutive failure. */
 export type AttemptFailureKind = 'error' | 'spawn' | 'timeout'
@@ -232,6 +236,105 @@ export interface FailOptions {
    * days. Default 0: claimable at once.
    */
   readonly retryAfterMs?: number
+  /** What the attempt did, kept on its run for later attempts (up to 100,000 characters). */
+  readonly summary?: string
+  /** The attempt's own facts (a JSON object up to 64 KiB), kept on its run. */
+  readonly metadata?: JsonObject
+}
+
+/** What `complete` takes besides the result: notes kept on the attempt's run. */
+export interface CompleteOptions {
+  /** What the attempt did (up to 100,000 characters). */
+  readonly summary?: string
+  /** The attempt's own facts (a JSON object up to 64 KiB). */
+  readonly metadata?: JsonObject
+}
+
+/** One attempt at a task (a claim and how it ended), as `runs(taskId)` returns it. */
+export interface TaskRun {
+  readonly id: string
+  readonly taskId: string
+  /** 1 for the first claim of the task, 2 for the second, ...; a review claim has its work attempt's number. */
+  readonly attempt: number
+  /** `work` (a claim of the ready task) or `review` (a reviewer's claim). */
+  readonly role: ClaimRole
+  readonly workerId: string
+  readonly pid: number
+  readonly host: string
+  readonly startedAt: number
+  readonly heartbeatAt: number | null
+  /** Null while the run is open. */
+  readonly endedAt: number | null
+  /** Null while the run is open. */
+  readonly outcome: RunOutcome | null
+  /** The error (or reason) it ended with: a failure's message, a release's reason, a reviewer's rejection. */
+  readonly error: string | null
+  /** What the attempt said it did (`complete`/`fail` option `summary`, `requestReview`'s summary). */
+  readonly summary: string | null
+  /** The result it handed in (`complete`, or `requestReview`'s), JSON; null for other outcomes. */
+  readonly result: JsonValue | null
+  /** The attempt's own facts (`complete`/`fail` option `metadata`). */
+  readonly metadata: JsonObject | null
+}
+
+/** What `claim(taskId, options)` takes: who claims and for how long (the caller picked the task). */
+export interface ClaimTaskOptions {
+  /** Who claims (1-200 characters). */
+  readonly workerId: string
+  /** Lease length in ms (1 ms to 7 days). */
+  readonly leaseMs: number
+  /** Default `process.pid`. */
+  readonly pid?: number
+  /** Default `os.hostname()`. */
+  readonly host?: string
+}
+
+/** What `subscribe` takes. */
+export interface SubscribeOptions {
+  /** Where a new subscription's cursor starts: the oldest event kept (`start`, default) or after the newest (`now`). */
+  readonly from?: 'start' | 'now'
+  /** Only events of this task. Default: every task. */
+  readonly taskId?: string
+  /** Only events of these kinds (1-50 kinds). Default: every kind. */
+  readonly kinds?: readonly EventKind[]
+}
+
+/** What `reclaim` takes besides the reason. */
+export interface ReclaimOptions {
+  /** Not claimable again before this many ms from now (0 to 7 days). Default 0. */
+  readonly retryAfterMs?: number
+}
+
+/** What `pruneEvents` keeps: give one or both; an event goes when either says so. */
+export interface PruneEventsOptions {
+  /** Delete events created more than this many ms ago (0 to 100 years). */
+  readonly olderThanMs?: number
+  /** Keep at most this many of the newest events (0 to 2^53). */
+  readonly keepLatest?: number
+}
+
+/** What `pruneEvents` did. */
+export interface PrunedEvents {
+  /** Events deleted. */
+  readonly deleted: number
+  /**
+   * The lowest subscriber cursor (or undefined with no subscription): no event after it was
+   * deleted, so every subscriber still gets every event it has not acknowledged.
+   */
+  readonly cursorFloor: number | undefined
+}
+
+/** What `deleteTask` removed, besides the task itself. */
+export interface DeletedTask {
+  readonly taskId: string
+  readonly runs: number
+  readonly events: number
+  readonly comments: number
+  readonly attachments: number
+  /** Edges removed, both ways (its dependencies and its dependents'). */
+  readonly dependencies: number
+  /** Dependents that became ready because the deleted task was their last open dependency. */
+  readonly promoted: readonly string[]
 }
 
 /** What `release` takes. */
