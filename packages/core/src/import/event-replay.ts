@@ -65,6 +65,8 @@ const CANDIDATES: Readonly<Record<string, readonly Candidate[]>> = {
   timed_out: [move('retried', 'fail', 'ready'), REVIEW_RELEASED],
   spawn_failed: [move('retried', 'fail', 'ready')],
   reclaimed: [move('expired', 'expire', 'ready'), REVIEW_RELEASED],
+  assigned: [keep('reassigned', 'reassign')],
+  unlinked: [keep('dependency_removed', 'undepend')],
   stale: [move('expired', 'expire', 'ready'), REVIEW_RELEASED],
   released: [move('released', 'release', 'ready'), REVIEW_RELEASED],
   rate_limited: [move('requeued', 'fail', 'ready'), REVIEW_RELEASED],
@@ -79,6 +81,9 @@ const CANDIDATES: Readonly<Record<string, readonly Candidate[]>> = {
 
 /** A claim of a task waiting in review (the claimed event's `source_status`): kanban-db keeps review. */
 const REVIEW_CLAIM: readonly Candidate[] = [keep('review-claimed', 'claim-review')]
+
+/** An operator's reclaim (`reclaimed` with `manual`): kanban-db's `reclaim`. */
+const MANUAL_RECLAIM: readonly Candidate[] = [move('reclaimed', 'reclaim', 'ready'), keep('reclaimed', 'reclaim')]
 
 /** At most this many moves stand in for one source event whose move kanban-db makes in steps. */
 const MAX_STEPS = 3
@@ -137,7 +142,8 @@ export function replayEvents(input: ReplayInput): ReplayResult {
       }
     } else if (status !== null) {
       const reviewClaim = kind === 'claimed' && isObject(payload) && payload['source_status'] === 'review'
-      const candidates = reviewClaim ? REVIEW_CLAIM : (CANDIDATES[kind] ?? [])
+      const manualReclaim = kind === 'reclaimed' && isObject(payload) && payload['manual'] === true
+      const candidates = reviewClaim ? REVIEW_CLAIM : manualReclaim ? MANUAL_RECLAIM : (CANDIDATES[kind] ?? [])
       for (const candidate of candidates) {
         const to = candidate.to === 'keep' ? status : candidate.to
         if (candidate.action === 'any' || canTransition(candidate.action, status, to)) {

@@ -195,7 +195,7 @@ class ImportRun {
       this.progress('subscriptions')
     }
     this.notes.push(
-      'kanban-db subscriptions are board-wide: an imported subscription (hermes:<platform>:<chat>[:<thread>]:<task>) delivers every task\'s events after its cursor, so filter by taskId in the notifier; its routing columns are in this report\'s dropped list.',
+      "Each Python subscription became a kanban-db subscription scoped to its task (hermes:<platform>:<chat>[:<thread>]:<task>) with every kind; its routing columns (user, chat type, delivery mode, ...) are in this report's dropped list for the notifier's configuration.",
       `Limits: the Python board gives up AT ${this.context.failureLimit} consecutive failures (or a task's max_retries); kanban-db gives up AFTER maxRetries retries, so each task got maxRetries = limit - 1, and maxAttempts ${this.context.maxAttempts}.`,
       'Times: the Python board stores seconds; kanban-db stores milliseconds (multiplied by 1000).',
     )
@@ -270,7 +270,8 @@ class ImportRun {
         }
         continue
       }
-      const runRows = related.runs.map((run, index) => mapRun(run, index + 1, source['status'] === 'running', this.context))
+      const reviewRuns = reviewClaimRuns(related.events)
+      const runRows = related.runs.map((run, index) => mapRun(run, index + 1, source['status'] === 'running', reviewRuns.has(String(run['id'])), this.context))
       const runIds = new Map(related.runs.map((run, index) => [String(run['id']), runRows[index]!.row.id]))
       const key = typeof source['idempotency_key'] === 'string' && source['idempotency_key'] !== '' ? source['idempotency_key'] : null
       const keepsKey = key !== null && this.keyKeeper.get(key) === id && (takenKeys.get(key) ?? id) === id
@@ -310,8 +311,9 @@ class ImportRun {
         outcome.dropped.push(...run.dropped)
       }
       outcome.dropped.push(...mapped.dropped)
-      comments.push(...related.comments.map((row) => mapComment(row, this.context)))
-      attachments.push(...related.attachments.map((row) => mapAttachment(row, this.context)))
+      // Insertion order (seq) is the source's id order: rows of one second keep their order.
+      comments.push(...related.comments.map((row, index) => mapComment(row, index + 1, this.context)))
+      attachments.push(...related.attachments.map((row, index) => mapAttachment(row, index + 1, this.context)))
       for (const event of replay.events) {
         events.push({
           task_id: id,
@@ -452,7 +454,11 @@ class ImportRun {
       }
       const cursor = await targetCursor(trx, taskId, Number(row['last_event_id'] ?? 0))
       const createdAt = seconds(row['created_at']) ?? this.context.now
-      await trx.insertInto('subscriptions').values({ id: subscriber, last_event_id: cursor, lease_token: null, lease_expires_at: null, lease_until_event_id: null, created_at: createdAt, updated_at: createdAt }).execute()
+      // Scoped to its task, like the Python subscription; every kind (the Python notifier chose what to push).
+      await trx
+        .insertInto('subscriptions')
+        .values({ id: subscriber, last_event_id: cursor, lease_token: null, lease_expires_at: null, lease_until_event_id: null, created_at: createdAt, updated_at: createdAt, task_id: taskId, kinds: null })
+        .execute()
       result.imported++
       result.mapped[key] = { subscriber, cursor }
       for (const column of DROPPED_SUBSCRIPTION_COLUMNS) {
@@ -526,6 +532,20 @@ function importedFrom(meta: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Source ids of the runs a reviewer's claim opened (their claimed event says `source_status` review). */
+function reviewClaimRuns(events: readonly SourceRow[]): Set<string> {
+  const runs = new Set<string>()
+  for (const event of events) {
+    if (event['kind'] !== 'claimed' || event['run_id'] === null || event['run_id'] === undefined) continue
+    try {
+      if ((JSON.parse(String(event['payload'])) as Record<string, unknown>)['source_status'] === 'review') runs.add(String(event['run_id']))
+    } catch {
+      // Not JSON: an ordinary claim.
+    }
+  }
+  return runs
 }
 
 /** True when the task's newest claim took it from review (a reviewer's claim on the Python board). */

@@ -85,7 +85,10 @@ export interface TaskRelations {
   readonly currentRunId: string | null
   /** The newest blocked / gave_up event's reason, for `block_reason`. */
   readonly blockReason: string | null
-  /** Whether this task keeps the source's idempotency key (a repeated key goes to meta instead). */
+  /**
+   * Whether this task keeps the source's idempotency key (a repeated key goes to meta instead). An
+   * archived task's key goes to `archived_idempotency_key`, as kanban-db's archive does: it is free.
+   */
   readonly keepsIdempotencyKey: boolean
   /** The newest time any of its rows mentions (ms). */
   readonly lastAt: number
@@ -126,7 +129,8 @@ export function mapTask(row: SourceRow, relations: TaskRelations, context: Mappi
     hermes[column] = column === 'skills' ? parsePayload(value) : (value as JsonValue)
   }
   const idempotencyKey = typeof row['idempotency_key'] === 'string' && row['idempotency_key'] !== '' ? row['idempotency_key'] : null
-  if (idempotencyKey !== null && !relations.keepsIdempotencyKey) {
+  const archived = status.to === 'archived'
+  if (idempotencyKey !== null && !archived && !relations.keepsIdempotencyKey) {
     hermes['idempotency_key'] = idempotencyKey
     dropped.push({
       table: 'tasks',
@@ -152,7 +156,8 @@ export function mapTask(row: SourceRow, relations: TaskRelations, context: Mappi
     priority: Number.isSafeInteger(Number(row['priority'])) ? Number(row['priority']) : 0,
     assignee: stringOrNull(row['assignee']),
     created_by: stringOrNull(row['created_by']),
-    idempotency_key: relations.keepsIdempotencyKey ? idempotencyKey : null,
+    idempotency_key: relations.keepsIdempotencyKey && !archived ? idempotencyKey : null,
+    archived_idempotency_key: archived ? idempotencyKey : null,
     meta: JSON.stringify(meta),
     created_at: createdAt,
     updated_at: lastAt,
@@ -214,25 +219,31 @@ const RUN_OUTCOMES: Readonly<Record<string, RunOutcome>> = {
   stale: 'expired',
 }
 
-/** Python run columns with no kanban-db column (reported with their values when set). */
-const DROPPED_RUN_COLUMNS = ['step_key', 'claim_expires', 'max_runtime_seconds', 'summary', 'metadata']
+/** An operator's reclaim is kanban-db's `reclaimed` outcome; a stale claim's is `expired`. */
+export function runOutcomeOf(outcome: string, manual: boolean): RunOutcome | undefined {
+  return outcome === 'reclaimed' && manual ? 'reclaimed' : RUN_OUTCOMES[outcome]
+}
+
+/** Python run columns with no kanban-db column of their own: kept in the run's `metadata.hermes`. */
+const RUN_META_COLUMNS = ['profile', 'step_key', 'status', 'claim_expires', 'max_runtime_seconds']
 
 /**
  * One Python run (attempt) as a kanban-db run. The worker is the run's claim lock (`host:pid`),
  * else its profile. An open run (no end) is closed: `released` at the import when its task was
  * running, else `expired` at its last heartbeat or start.
  */
-export function mapRun(row: SourceRow, attempt: number, taskWasRunning: boolean, context: MappingContext): { row: NewTaskRunRow; dropped: DroppedItem[] } {
+export function mapRun(row: SourceRow, attempt: number, taskWasRunning: boolean, reviewClaim: boolean, context: MappingContext): { row: NewTaskRunRow; dropped: DroppedItem[] } {
   const id = rowId('r', context.sourceId, row['id'])
   const lock = stringOrNull(row['claim_lock'])
   const [host, pid] = lock && lock.includes(':') ? [lock.slice(0, lock.lastIndexOf(':')), Number(lock.slice(lock.lastIndexOf(':') + 1))] : [null, NaN]
   const startedAt = seconds(row['started_at']) ?? 0
   let endedAt = seconds(row['ended_at'])
   const rawOutcome = stringOrNull(row['outcome']) ?? (endedAt === null ? null : stringOrNull(row['status']))
-  let outcome: RunOutcome | null = rawOutcome === null ? null : (RUN_OUTCOMES[rawOutcome] ?? 'failed')
+  const manual = String(row['error'] ?? '').startsWith('manual_reclaim')
+  let outcome: RunOutcome | null = rawOutcome === null ? null : (runOutcomeOf(rawOutcome, manual) ?? 'failed')
   let error = stringOrNull(row['error'])
   const dropped: DroppedItem[] = []
-  if (rawOutcome !== null && RUN_OUTCOMES[rawOutcome] === undefined) {
+  if (rawOutcome !== null && runOutcomeOf(rawOutcome, manual) === undefined) {
     dropped.push({ table: 'task_runs', source: String(row['id']), field: 'outcome', value: rawOutcome, reason: 'no kanban-db run outcome of that name: imported as failed' })
   }
   if (endedAt === null || outcome === null) {
@@ -245,12 +256,14 @@ export function mapRun(row: SourceRow, attempt: number, taskWasRunning: boolean,
       outcome = outcome ?? 'expired'
     }
   }
-  for (const column of DROPPED_RUN_COLUMNS) {
+  const source = parsePayload(row['metadata'])
+  const metadata: JsonObject = source === null ? {} : typeof source === 'object' && !Array.isArray(source) ? { ...source } : { value: source }
+  const hermes: JsonObject = {}
+  for (const column of RUN_META_COLUMNS) {
     const value = row[column]
-    if (value !== null && value !== undefined && value !== '') {
-      dropped.push({ table: 'task_runs', source: String(row['id']), field: column, value, reason: 'kanban-db runs have no such column yet' })
-    }
+    if (value !== null && value !== undefined && value !== '') hermes[column] = value as JsonValue
   }
+  if (Object.keys(hermes).length > 0) metadata['hermes'] = hermes
   return {
     row: {
       id,
@@ -266,13 +279,17 @@ export function mapRun(row: SourceRow, attempt: number, taskWasRunning: boolean,
       ended_at: endedAt,
       outcome,
       error,
+      role: reviewClaim ? 'review' : 'work',
+      summary: stringOrNull(row['summary']),
+      metadata: Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null,
     },
     dropped,
   }
 }
 
-export function mapComment(row: SourceRow, context: MappingContext): Insertable<CommentTable> {
+export function mapComment(row: SourceRow, seq: number, context: MappingContext): Insertable<CommentTable> {
   return {
+    seq,
     id: rowId('c', context.sourceId, row['id']),
     task_id: String(row['task_id']),
     author: stringOrNull(row['author']),
@@ -282,7 +299,7 @@ export function mapComment(row: SourceRow, context: MappingContext): Insertable<
 }
 
 /** The file stays where the Python board stored it; the URI points there. */
-export function mapAttachment(row: SourceRow, context: MappingContext): Insertable<AttachmentTable> {
+export function mapAttachment(row: SourceRow, seq: number, context: MappingContext): Insertable<AttachmentTable> {
   const stored = String(row['stored_path'] ?? '')
   const size = Number(row['size'])
   return {
@@ -295,6 +312,7 @@ export function mapAttachment(row: SourceRow, context: MappingContext): Insertab
     sha256: null,
     created_by: stringOrNull(row['uploaded_by']),
     created_at: seconds(row['created_at']) ?? 0,
+    seq,
   }
 }
 
@@ -306,7 +324,7 @@ export function subscriptionKey(row: SourceRow): { key: string; subscriber: stri
   return { key, subscriber }
 }
 
-/** Routing columns of a Python subscription with no kanban-db column. */
+/** Routing columns of a Python subscription with no kanban-db column (reported with their values). */
 export const DROPPED_SUBSCRIPTION_COLUMNS = ['user_id', 'user_id_alt', 'chat_type', 'notifier_profile', 'delivery_mode', 'delivery_metadata', 'last_ping_event_id']
 
 function stringOrNull(value: unknown): string | null {

@@ -179,15 +179,15 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
           expect.stringMatching(/^task_links t_cycle_b1<-t_cycle_a1: it would close a dependency cycle/),
         ]),
       )
-      // Dropped fields keep their values: run summaries, the running task's claim, subscription routing.
+      // Dropped fields keep their values: the running task's claim, subscription routing.
       expect(report.dropped).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ table: 'task_runs', field: 'summary', value: 'parser done' }),
           expect.objectContaining({ table: 'tasks', source: 't_running1', field: 'claim_lock', value: 'gw-host:5151' }),
           expect.objectContaining({ table: 'kanban_notify_subs', field: 'chat_type', value: 'dm' }),
-          expect.objectContaining({ table: 'tasks', source: 't_archive1', field: 'idempotency_key', value: 'key-done' }),
         ]),
       )
+      // Nothing of runs is dropped (schema v5 keeps summary and metadata), nor the archived task's key.
+      expect(report.dropped.filter((item) => item.table === 'task_runs' || item.source === 't_archive1')).toEqual([])
       await expectChains(board)
       // Progress: monotonic rows done out of a fixed total, ending at the total.
       const total = Object.values(rows).reduce((sum, table) => sum + table.length, 0)
@@ -216,6 +216,15 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
         [1, 'crashed', 'gw-host:4242', 4242],
         [2, 'released', 'gw-host:5151', 5151],
       ])
+      // Each attempt keeps its summary and metadata (the Python-only columns in metadata.hermes), and its role.
+      const doneRun = await board.db.selectFrom('task_runs').selectAll().where('task_id', '=', 't_0000done').executeTakeFirstOrThrow()
+      expect(doneRun).toMatchObject({ role: 'work', summary: 'parser done', outcome: 'completed' })
+      expect(JSON.parse(doneRun.metadata!)).toEqual({ files: 3, hermes: { profile: 'coder', step_key: 'build', status: 'done' } })
+      const reviewRoles = await board.db.selectFrom('task_runs').select(['attempt', 'role', 'outcome']).where('task_id', '=', 't_reviewed').orderBy('attempt').execute()
+      expect(reviewRoles.map((run) => `${run.role}:${run.outcome}`)).toEqual(['work:review-requested', 'review:rejected', 'work:review-requested', 'review:completed'])
+      // An archived task's key is free, as kanban-db's archive leaves it; the live task keeps it.
+      const archived = await board.db.selectFrom('tasks').select(['idempotency_key', 'archived_idempotency_key']).where('id', '=', 't_archive1').executeTakeFirstOrThrow()
+      expect(archived).toEqual({ idempotency_key: null, archived_idempotency_key: 'key-done' })
       expect((await board.comments('t_0000done')).map((comment) => comment.body)).toEqual(['first, same second', 'second, same second'])
       expect(await board.attachments('t_0000done')).toEqual([expect.objectContaining({ name: 'report.pdf', uri: 'file:///srv/kanban/attachments/t_0000done/report.pdf', sizeBytes: 1234, mediaType: 'application/pdf' })])
       const kinds = (await board.events({ taskId: 't_0000done' })).map((event) => event.kind)
@@ -298,8 +307,12 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
       const slack = report.subscriptions['t_blocked1/slack/C1/th1']!
       const blockedEvents = await board.events({ taskId: 't_blocked1' })
       expect(slack.cursor).toBe(blockedEvents[0]!.id - 1)
+      // Scoped to its task, like the Python subscription: all of that task's history, nothing else.
       const batch = (await board.takeEvents(slack.subscriber, { leaseMs: 30_000, limit: 100 }))!
-      expect(batch.events.filter((event) => event.taskId === 't_blocked1').map((event) => event.kind)).toEqual(blockedEvents.map((event) => event.kind))
+      expect(batch.events.map((event) => event.id)).toEqual(blockedEvents.map((event) => event.id))
+      expect(await board.takeEvents(telegram.subscriber, { leaseMs: 30_000 })).toBeUndefined()
+      const subscription = await board.db.selectFrom('subscriptions').select(['task_id', 'kinds']).where('id', '=', telegram.subscriber).executeTakeFirstOrThrow()
+      expect(subscription).toEqual({ task_id: 't_0000done', kinds: null })
     })
   })
 }
