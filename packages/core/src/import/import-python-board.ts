@@ -288,6 +288,7 @@ class ImportRun {
           blockReason: lastBlockReason(related.events),
           keepsIdempotencyKey: keepsKey,
           reviewClaim: lastClaimWasReview(related.events),
+          ...lastWorkOf(runRows.map((run) => run.row)),
           lastAt: Math.max(0, ...times),
         },
         this.context,
@@ -546,6 +547,12 @@ function reviewClaimRuns(events: readonly SourceRow[]): Set<string> {
     }
   }
   return runs
+}
+
+/** The newest work attempt's worker and summary (for a task waiting in review). */
+function lastWorkOf(runs: readonly NewTaskRunRow[]): { lastWork?: { workerId: string; summary: string | null } } {
+  const last = [...runs].reverse().find((run) => run.role !== 'review')
+  return last ? { lastWork: { workerId: last.worker_id, summary: (last.summary as string | null | undefined) ?? null } } : {}
 }
 
 /** True when the task's newest claim took it from review (a reviewer's claim on the Python board). */

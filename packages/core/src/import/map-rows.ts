@@ -94,6 +94,8 @@ export interface TaskRelations {
   readonly lastAt: number
   /** A running task held by a reviewer (its last claim came from review): it goes back to review. */
   readonly reviewClaim?: boolean
+  /** The newest work (not review) attempt's worker and summary: a task in review was asked for by it. */
+  readonly lastWork?: { readonly workerId: string; readonly summary: string | null }
 }
 
 /**
@@ -184,8 +186,9 @@ export function mapTask(row: SourceRow, relations: TaskRelations, context: Mappi
     due_at: status.to === 'scheduled' ? (firstTime(row, ['due_at', 'scheduled_at', 'scheduled_for', 'run_at']) ?? context.now) : null,
     tenant: stringOrNull(row['tenant']),
     max_runtime_ms: maxRuntimeMs,
-    review_requested_by: null,
-    review_summary: null,
+    // The worker that did the work may not review it (kanban-db refuses its review claim).
+    review_requested_by: status.to === 'review' ? (relations.lastWork?.workerId ?? null) : null,
+    review_summary: status.to === 'review' ? (relations.lastWork?.summary ?? null) : null,
     review_rejections: 0,
     not_before: null,
   }

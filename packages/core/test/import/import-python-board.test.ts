@@ -250,7 +250,8 @@ for (const { name, create, skip: engineSkip } of boardSubjects) {
         ['claimed', true],
         ['completed', 'completed'],
       ])
-      expect((await board.getTask('t_revrun01'))!).toMatchObject({ status: 'review', claimedBy: null })
+      expect((await board.getTask('t_revrun01'))!).toMatchObject({ status: 'review', claimedBy: null, reviewRequestedBy: 'gw-host:4242' })
+      expect((await board.getTask('t_review01'))!).toMatchObject({ status: 'review', reviewRequestedBy: 'gw-host:4242', reviewSummary: 'please review' })
       const revrun = await board.events({ taskId: 't_revrun01' })
       expect(revrun.at(-1)).toMatchObject({ kind: 'review-claimed', toStatus: 'review' })
     })
