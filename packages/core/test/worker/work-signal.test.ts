@@ -36,7 +36,7 @@ for (const { name, create, skip } of boardSubjects) {
       const board = await openWorkerBoard(await create())
       const stuck = await board.createTask({ title: 'ignores its signal', maxRuntimeMs: 200, maxAttempts: 1, priority: 1 })
       const next = await board.createTask({ title: 'runs after it' })
-      const worker = stopAfterTest(board.work({ workerId: 'w-1' }, (task) => (task.id === stuck.id ? new Promise(() => {}) : 'ok')))
+      const worker = stopAfterTest(board.work({ workerId: 'w-1' }, (task) => (task.id === stuck.id ? new Promise<never>(() => {}) : 'ok')))
       await until('the next task ran in the only slot', async () => (await board.getTask(next.id))!.status === 'done')
       expect((await board.getTask(stuck.id))!.status).toBe('failed')
       expect(worker.running).toBe(0)

@@ -25,7 +25,7 @@ for (const { name, create, skip } of boardSubjects) {
       const board = await openWorkerBoard(await create())
       const task = await board.createTask({ title: 'too long for the deadline' })
       const reasons: unknown[] = []
-      const worker = board.work({ workerId: 'w-1' }, (_task, { signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => {
+      const worker = board.work({ workerId: 'w-1' }, (_task, { signal }) => new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => {
         reasons.push(signal.reason)
         reject(signal.reason)
       })))
@@ -45,7 +45,7 @@ for (const { name, create, skip } of boardSubjects) {
     it('a second stop() with a shorter timeout brings the deadline forward', async () => {
       const board = await openWorkerBoard(await create())
       await board.createTask({ title: 'runs until aborted' })
-      const worker = board.work({ workerId: 'w-1' }, (_task, { signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))))
+      const worker = board.work({ workerId: 'w-1' }, (_task, { signal }) => new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))))
       await until('the task runs', async () => (await board.listTasks({ status: 'running' })).length === 1)
       void worker.stop({ timeoutMs: 3_600_000 })
       expect((await worker.stop({ timeoutMs: 0 })).released).toBe(1)
@@ -59,7 +59,7 @@ for (const { name, create, skip } of boardSubjects) {
       expect(await idle.stopped).toMatchObject({ completed: 0 })
 
       const task = await board.createTask({ title: 'running at close' })
-      const worker = stopAfterTest(board.work({ workerId: 'w-1' }, (_task, { signal }) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))))
+      const worker = stopAfterTest(board.work({ workerId: 'w-1' }, (_task, { signal }) => new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))))
       await until('the task runs', async () => (await board.getTask(task.id))!.status === 'running')
       await board.close()
       expect(await worker.stopped).toMatchObject({ released: 1 })
