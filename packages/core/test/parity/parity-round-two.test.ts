@@ -36,6 +36,37 @@ for (const { name, create, skip } of boardSubjects) {
       await expect(board.takeEvents('done-of-watched', { leaseMs: 1_000 })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
     })
 
+    it('a scoped subscription with nothing of its scope moves its cursor past the rest, so pruning is not held back; a limit ends its batch at its last event', async () => {
+      const { board } = await openTestBoard(await create())
+      const watched = await board.createTask({ title: 'watched' })
+      await board.subscribe('quiet', { taskId: watched.id, kinds: ['completed'] })
+      await board.createTasks(Array.from({ length: 5 }, (_, i) => ({ title: `noise ${i}` })))
+      const newest = (await board.events()).at(-1)!.id
+      expect(await board.takeEvents('quiet', { leaseMs: 1_000 })).toBeUndefined()
+      expect(await board.subscribe('quiet', { taskId: watched.id, kinds: ['completed'] })).toBe(newest)
+      expect(await board.pruneEvents({ keepLatest: 0 })).toEqual({ deleted: 6, cursorFloor: newest })
+      await board.subscribe('comments', { taskId: watched.id, kinds: ['commented'] })
+      for (let i = 0; i < 3; i++) await board.addComment(watched.id, { body: `c${i}` })
+      await board.createTask({ title: 'more noise' })
+      const commented = (await board.events({ taskId: watched.id })).map((event) => event.id)
+      const first = (await board.takeEvents('comments', { leaseMs: 1_000, limit: 2 }))!
+      expect(first.events.map((event) => event.id)).toEqual(commented.slice(0, 2))
+      expect(first.untilEventId).toBe(commented[1])
+      await board.ackEvents('comments', first.leaseToken)
+      const second = (await board.takeEvents('comments', { leaseMs: 1_000, limit: 2 }))!
+      expect(second.events.map((event) => event.id)).toEqual(commented.slice(2))
+      expect(second.untilEventId).toBe((await board.events()).at(-1)!.id)
+    })
+
+    it('comments added at once by many callers get distinct positions, read back in that order', async () => {
+      const { board } = await openTestBoard(await create())
+      const task = await board.createTask({ title: 'busy' })
+      await Promise.all(Array.from({ length: 20 }, (_, i) => board.addComment(task.id, { body: `c${i}` })))
+      const rows = await board.db.selectFrom('comments').select(['seq', 'body']).where('task_id', '=', task.id).orderBy('seq').execute()
+      expect(rows.map((row) => Number(row.seq))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      expect((await board.comments(task.id)).map((comment) => comment.body)).toEqual(rows.map((row) => row.body))
+    })
+
     it('the completed event carries the result, or a bounded summary of a large one; the expired event the expiry and last heartbeat', async () => {
       const { board, clock } = await openTestBoard(await create())
       const [small, large, none, lost] = await board.createTasks([{ title: 'small' }, { title: 'large' }, { title: 'none' }, { title: 'lost' }])
