@@ -99,7 +99,7 @@ describe('pglite engine', () => {
     expect(await engine.db.selectFrom('tasks').select('id').orderBy('id').execute()).toEqual([{ id: 'inner' }, { id: 'outer' }])
   })
 
-  it('wakes its listeners when a task becomes ready', { timeout: 10_000 }, async () => {
+  it('wakes its listeners when a task becomes ready', { timeout: 60_000 }, async () => {
     const engine = await openEngine()
     let wakes = 0
     let next = signal()

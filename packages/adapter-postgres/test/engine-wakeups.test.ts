@@ -26,7 +26,7 @@ const insertTask = (status: string, id: string) =>
   `INSERT INTO tasks (id, title, status, created_at, updated_at) VALUES ('${id}', '${id}', '${status}', 0, 0)`
 
 describeServer('postgres engine: cross-process wake-ups', () => {
-  it('hears a task made ready by another connection (created ready, or moved to ready)', { timeout: 10_000 }, async () => {
+  it('hears a task made ready by another connection (created ready, or moved to ready)', { timeout: 60_000 }, async () => {
     const schema = freshSchema()
     const engine = await openEngine(schema)
     expect(engine.capabilities.crossProcessWakeups).toBe(true)
@@ -43,7 +43,7 @@ describeServer('postgres engine: cross-process wake-ups', () => {
     await wakes.reached(3)
   })
 
-  it('hears a write of another engine (as another process would), and its own', { timeout: 10_000 }, async () => {
+  it('hears a write of another engine (as another process would), and its own', { timeout: 60_000 }, async () => {
     const schema = freshSchema()
     const [listening, writing] = [await openEngine(schema), await openEngine(schema)]
     const wakes = wakeCounter()
@@ -55,7 +55,7 @@ describeServer('postgres engine: cross-process wake-ups', () => {
     await wakes.reached(3)
   })
 
-  it('LISTENs again after its connection is terminated, and keeps hearing', { timeout: 10_000 }, async () => {
+  it('LISTENs again after its connection is terminated, and keeps hearing', { timeout: 60_000 }, async () => {
     const schema = freshSchema()
     const engine = await openEngine(schema)
     const wakes = wakeCounter()
@@ -71,7 +71,7 @@ describeServer('postgres engine: cross-process wake-ups', () => {
     await wakes.reached(3)
   })
 
-  it('stops listening at close and calls no listener after', { timeout: 10_000 }, async () => {
+  it('stops listening at close and calls no listener after', { timeout: 60_000 }, async () => {
     const schema = freshSchema()
     const engine = await openEngine(schema)
     const wakes = wakeCounter()
