@@ -25,6 +25,9 @@ export const CRASH_WRITER_BATCH = 5
  * - `mode: 'half-batch'` writes a batch one task per transaction (no batch transaction), and is
  *   killed after 2 of its 5 tasks, so the board holds a half-applied batch, which the parent's row
  *   check must see.
+ *
+ * Raw API on purpose (`createTask`, `createTasks`, `claimNext`): the case is about which single
+ * writes survive a kill, each acknowledged right after its own commit, not about a worker loop.
  */
 export async function crashWriter(adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<unknown> {
   const board = await openSpecBoard(boardSpecArg(args), { adapter })

@@ -6,6 +6,12 @@ import { KanbanDbError, openBoard, type Board, type SqliteAdapter } from '@kanba
  * fails with a transient error (`TRANSIENT_IO`, `DISK_FULL`) is retried; after two failures in a row
  * the board is closed and opened again once per step (the "one reopen" a user is told to try).
  * Any other error ends the task. Returns each completion the board acknowledged, and every error seen.
+ *
+ * Raw API on purpose, not `board.work`: the case checks what `claimNext` and `complete` themselves
+ * throw under EIO (the code, SQLite's code, the cause) and that a caller's retry recovers. On
+ * `board.work` the same 4-write EIO burst makes the worker give up a completion after its three
+ * tries (about 0.5 s) and leave that task running under its claim until the lease ends (39 of 40
+ * done), so the case would fail for a reason of the worker loop, not the write path (reported).
  */
 export async function faultsBoardWorker(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
   const path = String(args.path)

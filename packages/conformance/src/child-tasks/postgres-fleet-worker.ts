@@ -46,6 +46,12 @@ const BACKOFF_MS = 50
  * applied is sent again with the same claim token; a claim of its own it was never told about (the
  * `next` of a completeAndClaimNext whose acknowledgement was lost) is adopted with the token the
  * board holds. Any other error stops the lane and is reported.
+ *
+ * Raw API on purpose, not `board.work`: the case is about what a caller of `completeAndClaimNext`
+ * can learn after a ConnectionLost (did the lost COMMIT land, which claim did it make), and this
+ * lane is that caller. `board.work` does not read the board after a lost completion: it sends the
+ * completion again (ClaimMismatch when the first had landed, reported as a lost claim) and leaves
+ * the chained claim whose acknowledgement was lost running until its lease ends (reported).
  */
 export async function postgresFleetWorker(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<{ lanes: FleetLaneResult[] }> {
   const spec = postgresSpecArg(args)

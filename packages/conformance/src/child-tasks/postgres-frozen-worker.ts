@@ -39,6 +39,9 @@ export interface FrozenResult {
  * parent stops the process there. Once continued and told `resume`, it makes its late writes (the
  * completion of its task inside the frozen transaction, then both completions again on their own) and
  * returns how each ended; none may succeed, since the board gave its tasks to others meanwhile.
+ *
+ * Raw API on purpose: a heartbeat and a claim inside one open `writeTxn` that the process is frozen
+ * in is not something a worker loop does; the case is about the server's locks and timeout.
  */
 export async function postgresFrozenWorker(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<FrozenResult> {
   const spec = postgresSpecArg(args)

@@ -30,6 +30,9 @@ export interface PinnedResult {
  * running with its claim. `mode: 'ack-before-commit'`, the control, acknowledges the completion
  * (`completed`) from inside the open transaction and treats a ConnectionLost from the COMMIT as
  * success: the worker that counts an unacknowledged completion as done.
+ *
+ * Raw API on purpose: the completion must be pinned open inside its transaction across the restart
+ * (a `writeTxn` around `complete`), which no worker loop does.
  */
 export async function postgresPinnedCompletion(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<PinnedResult> {
   const spec = postgresSpecArg(args)

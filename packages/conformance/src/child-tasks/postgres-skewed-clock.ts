@@ -32,6 +32,9 @@ export interface SkewedAnswer {
  * `args.localClock` (the control), with `clock: Date.now`, trusting its own. Says `ready`, then runs
  * the parent's commands (claim, heartbeat, releaseStaleClaims, complete) one by one and answers each
  * with what the board returned or the error's code.
+ *
+ * Raw API on purpose: the parent orders each claim, heartbeat and reclaim at a chosen moment, so the
+ * case can show which board call would move an expiry into the past or steal a live lease.
  */
 export async function postgresSkewedClock(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<unknown> {
   const spec = postgresSpecArg(args)

@@ -54,6 +54,9 @@ interface PgClientClass {
  * `mode: 'transaction'` is the engine as it is. `mode: 'autocommit'`, the control, answers the write
  * path's BEGIN, COMMIT and ROLLBACK itself without sending them, so the same statements of the same
  * board operations each commit on their own.
+ *
+ * Raw API on purpose: the case stops one `claimNext` or `completeAndClaimNext` at each of its row
+ * writes and compares the board row for row, one write at a time, as the parent orders them.
  */
 export async function postgresTxnVictim(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<unknown> {
   const spec = postgresSpecArg(args)
