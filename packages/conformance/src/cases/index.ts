@@ -44,6 +44,8 @@ import { skewedClientClock } from './postgres.skewed-client-clock.js'
 import { serverRestartMidFleet } from './postgres.server-restart-mid-fleet.js'
 import { foreignFileUnchanged } from './corruption.foreign-file-unchanged.js'
 import { privateImageTwoProcesses } from './hazard.private-image-two-processes.js'
+import { workSigtermMidTask } from './concurrency.work-sigterm-mid-task.js'
+import { workSigkillMidTask } from './corruption.work-sigkill-mid-task.js'
 
 /** Every conformance case, in matrix order. */
 export const allCases: readonly ConformanceCase[] = [
@@ -59,8 +61,10 @@ export const allCases: readonly ConformanceCase[] = [
   abandonedTransactionTimesOut,
   claimComplete4x2,
   contention60s,
+  workSigtermMidTask,
   malformedFile,
   kill9Writer,
+  workSigkillMidTask,
   stressClaimComplete5min,
   faultsEioWalWrite,
   faultsEioWalSync,

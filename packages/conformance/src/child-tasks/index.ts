@@ -24,6 +24,7 @@ import { postgresFleetWorker } from './postgres-fleet-worker.js'
 import { postgresFrozenWorker } from './postgres-frozen-worker.js'
 import { postgresSkewedClock } from './postgres-skewed-clock.js'
 import { postgresPinnedCompletion } from './postgres-pinned-completion.js'
+import { workSignalWorker } from './work-signal-worker.js'
 import { holdBoard } from './hold-board.js'
 
 /**
@@ -60,5 +61,6 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'postgres-frozen-worker': postgresFrozenWorker,
   'postgres-skewed-clock': postgresSkewedClock,
   'postgres-pinned-completion': postgresPinnedCompletion,
+  'work-signal-worker': workSignalWorker,
   'hold-board': holdBoard,
 }
