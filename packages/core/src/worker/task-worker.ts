@@ -135,6 +135,9 @@ class BoardWorker implements TaskWorker {
       if (next !== undefined) {
         // A task claimed while the worker began to stop (a chained claim) goes straight back.
         next = this.#state === 'running' ? await this.#run(next) : await this.#release(next, 'shutdown').then(() => undefined)
+        // On a synchronous driver a chain of quick tasks settles in microtasks only: without a turn
+        // of the event loop, timers (heartbeats, deadlines), signals and I/O would wait for the chain.
+        await turnOfTheEventLoop()
         continue
       }
       if (this.#state !== 'running') return
@@ -411,6 +414,10 @@ export function describeError(error: unknown): string {
     }
   }
   return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text
+}
+
+function turnOfTheEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 function sleep(ms: number): Promise<void> {
