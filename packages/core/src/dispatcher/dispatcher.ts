@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { realBoardPath } from '../hygiene/real-path.js'
 import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteBoard as Board } from '../sqlite/sqlite-board.js'
 import { openSqliteBoard as openBoard } from '../sqlite/open-sqlite-board.js'
@@ -201,7 +201,8 @@ export class Dispatcher {
     this.#events = new EventHub(options.events, (error) =>
       process.emitWarning(`A kanban-db dispatcher event listener threw (ignored): ${messageOf(error)}`, 'KanbanDbDispatcherWarning'),
     )
-    const paths = [...new Set(options.boards.map((path) => resolve(path)))]
+    // Real paths: two spellings of one board (a symlink, `..` past a link) are one board with one tick lock.
+    const paths = [...new Set(options.boards.map((path) => realBoardPath(path)))]
     this.#boards = paths.map((path) => ({
       path, board: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckpointAt: undefined, lastCheckpoint: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
       foreignOverruns: new Set(),
@@ -869,7 +870,8 @@ function isStaleClaim(error: unknown): boolean {
 function claimEndReason(outcome: string | undefined, found: boolean): ClaimEndReason | undefined {
   if (!found) return 'task-gone'
   if (outcome === 'archived') return 'archived'
-  if (outcome === 'expired' || outcome === 'crashed') return 'reclaimed'
+  // `reclaimed`: an operator took the claim back by hand (board.reclaim).
+  if (outcome === 'expired' || outcome === 'crashed' || outcome === 'reclaimed') return 'reclaimed'
   return undefined
 }
 
