@@ -104,9 +104,10 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
    * await worker.stopped
    * ```
    *
-   * Closing the board stops its workers first (their running tasks are released at once).
+   * Closing the board stops its workers first (their running tasks are released at once). On a
+   * board that requires review (`requireReview`), a handler's result goes to `requestReview`.
    */
-  work<Meta extends JsonObject = JsonObject, Result extends JsonValue | void = JsonValue | void>(
+  work<Meta extends object = JsonObject, Result = JsonValue | void>(
     options: WorkOptions,
     handler: TaskHandler<Meta, Result>,
   ): TaskWorker

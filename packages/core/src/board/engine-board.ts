@@ -204,9 +204,11 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     return this.writeTxn(async (trx) => failIn(trx, taskId, claimToken, failure, this.#rules, await this.#now(trx)))
   }
 
-  work<Meta extends JsonObject = JsonObject, Result extends JsonValue | void = JsonValue | void>(options: WorkOptions, handler: TaskHandler<Meta, Result>): TaskWorker {
+  work<Meta extends object = JsonObject, Result = JsonValue | void>(options: WorkOptions, handler: TaskHandler<Meta, Result>): TaskWorker {
     this.#assertOpen()
-    const worker = startWorker(this, options, handler)
+    // close() is stopping this board's workers: a worker started now would not be among them.
+    if (this.#closing) throw new BoardClosed(`The board ${this.location} is closing. Open it again with openBoard to start a worker.`, { details: { location: this.location } })
+    const worker = startWorker(this, options, handler, { requireReview: this.#rules.requireReview })
     this.#workers.add(worker)
     void worker.stopped.then(() => this.#workers.delete(worker))
     return worker

@@ -31,7 +31,11 @@ export class DataVersionWatch {
   #timer: NodeJS.Timeout | undefined
   #last: unknown
   #lastChangeAt = 0
-  #failed = false
+  /** The last read failed: look again at the slow interval, warn once per spell of failures. */
+  #failing = false
+  #stopped = true
+  /** Inside #tick (a listener may stop and start the watch from onChange). */
+  #ticking = false
 
   constructor(connection: SqliteConnection, onChange: () => void, timing: DataVersionWatchTiming = DEFAULT_DATA_VERSION_TIMING) {
     this.#connection = connection
@@ -46,7 +50,11 @@ export class DataVersionWatch {
 
   /** Starts looking (a no-op while running). */
   start(): void {
-    if (this.#timer !== undefined || this.#failed) return
+    if (this.#timer !== undefined || this.#ticking) {
+      this.#stopped = false
+      return
+    }
+    this.#stopped = false
     this.#last = this.#read()
     this.#lastChangeAt = Date.now()
     this.#schedule()
@@ -54,6 +62,7 @@ export class DataVersionWatch {
 
   /** Stops looking and finalizes its statement (a no-op when stopped). */
   stop(): void {
+    this.#stopped = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
     try {
@@ -65,35 +74,50 @@ export class DataVersionWatch {
   }
 
   #schedule(): void {
-    const quiet = Date.now() - this.#lastChangeAt > this.#timing.quietAfterMs
-    this.#timer = setTimeout(() => this.#tick(), quiet ? this.#timing.slowMs : this.#timing.fastMs)
+    const slow = this.#failing || Date.now() - this.#lastChangeAt > this.#timing.quietAfterMs
+    this.#timer = setTimeout(() => this.#tick(), slow ? this.#timing.slowMs : this.#timing.fastMs)
     // An idle worker's process may still exit when nothing else keeps it alive.
     this.#timer.unref()
   }
 
   #tick(): void {
     this.#timer = undefined
-    const version = this.#read()
-    if (this.#failed) return
-    if (version !== this.#last) {
-      this.#last = version
-      this.#lastChangeAt = Date.now()
-      this.#onChange()
+    this.#ticking = true
+    try {
+      const version = this.#read()
+      // After failed reads a good one that differs (or the first at all) wakes too: a wake-up too
+      // many costs a claimer one empty look, a missed one costs it a whole poll interval.
+      if (version !== undefined && version !== this.#last) {
+        this.#last = version
+        this.#lastChangeAt = Date.now()
+        this.#onChange()
+      }
+    } finally {
+      this.#ticking = false
     }
-    // onChange may have stopped the watch (the last listener left); a started one is already set.
-    if (this.#timer === undefined && this.#statement !== undefined) this.#schedule()
+    // onChange may have stopped the watch (the last listener left), or stopped and started it again.
+    if (this.#timer === undefined && !this.#stopped) this.#schedule()
   }
 
   #read(): unknown {
     try {
       this.#statement ??= this.#connection.prepare('PRAGMA data_version')
-      return this.#statement.all([])[0]?.['data_version']
+      const version = this.#statement.all([])[0]?.['data_version']
+      this.#failing = false
+      return version
     } catch (error) {
-      // A closed or broken connection: stop looking and say so once; listeners keep their own
-      // timeouts (the board's callers see the connection's error on their next call).
-      this.#failed = true
-      this.stop()
-      process.emitWarning(`kanban-db: stopped watching the board for other processes' commits: ${error instanceof Error ? error.message : String(error)}`)
+      // A transient error (EIO, a busy moment): look again at the slow interval; the board's callers
+      // meet the connection's error on their own calls. Said once per spell of failures.
+      if (!this.#failing) {
+        process.emitWarning(`kanban-db: could not look for other processes' commits (trying again every ${this.#timing.slowMs} ms): ${error instanceof Error ? error.message : String(error)}`)
+      }
+      this.#failing = true
+      try {
+        this.#statement?.finalize()
+      } catch {
+        // A statement of a broken connection.
+      }
+      this.#statement = undefined
       return undefined
     }
   }

@@ -1,7 +1,7 @@
 import type { Board } from '../board/board.js'
 import type { ClaimedTask, ClaimOptions, JsonObject, JsonValue } from '../board/types.js'
 import { statusLiteral } from '../board/literals.js'
-import { KanbanDbError } from '../errors/errors.js'
+import { InvalidInput, KanbanDbError } from '../errors/errors.js'
 import { retryDelayMs } from './backoff.js'
 import { IdleGate } from './idle-gate.js'
 import { RateLimited, WorkAborted, type WorkAbortKind } from './work-errors.js'
@@ -41,21 +41,34 @@ const FINAL_CODES: ReadonlySet<string> = new Set(['CLAIM_MISMATCH', 'INVALID_INP
 /** Tries of a completion, failure or release that met a transient error (Busy, a lost connection). */
 const PERSIST_TRIES = 3
 const MAX_ERROR_TEXT = 16 * 1024
+/** The longest backoff or cooldown the board stores (7 days). */
+const MAX_WAIT_MS = 7 * 24 * 60 * 60 * 1000
+/** The longest stop deadline (a day; also below the 2^31 ms a Node timer can wait). */
+const MAX_STOP_TIMEOUT_MS = 24 * 60 * 60 * 1000
+/** The shortest sleep of an idle slot waiting for a backoff or due time (clocks of two hosts differ). */
+const MIN_IDLE_SLEEP_MS = 10
 
 /**
  * Starts the worker loop of `board.work` (see there). The loop is the library's: it claims,
  * heartbeats, completes (chaining the next claim into the same commit), fails with a backoff,
  * waits for wake-ups while idle and drains on stop.
  */
-export function startWorker<Meta extends JsonObject, Result extends JsonValue | void>(
+export function startWorker<Meta extends object, Result>(
   board: Board,
   options: WorkOptions,
   handler: TaskHandler<Meta, Result>,
+  rules: WorkerBoardRules = { requireReview: false },
 ): TaskWorker {
   if (typeof handler !== 'function') {
     throw new TypeError('board.work(options, handler): handler must be a function (task, { signal, heartbeat, attempt }) => result.')
   }
-  return new BoardWorker(board, validateWorkOptions(options), handler as unknown as TaskHandler)
+  return new BoardWorker(board, validateWorkOptions(options), handler as unknown as TaskHandler, rules)
+}
+
+/** The board's rules the worker follows. */
+export interface WorkerBoardRules {
+  /** The board requires a review before done: a handler's result is submitted with `requestReview`. */
+  readonly requireReview: boolean
 }
 
 class BoardWorker implements TaskWorker {
@@ -64,6 +77,7 @@ class BoardWorker implements TaskWorker {
   readonly #board: Board
   readonly #options: ValidWorkOptions
   readonly #handler: TaskHandler
+  readonly #rules: WorkerBoardRules
   readonly #claim: ClaimOptions
   readonly #events = new WorkerEvents()
   readonly #gate = new IdleGate()
@@ -78,10 +92,11 @@ class BoardWorker implements TaskWorker {
   readonly #onAbort = (): void => void this.stop()
   readonly #pauses = new Set<() => void>()
 
-  constructor(board: Board, options: ValidWorkOptions, handler: TaskHandler) {
+  constructor(board: Board, options: ValidWorkOptions, handler: TaskHandler, rules: WorkerBoardRules) {
     this.#board = board
     this.#options = options
     this.#handler = handler
+    this.#rules = rules
     this.workerId = options.workerId
     this.#claim = {
       workerId: options.workerId,
@@ -107,8 +122,12 @@ class BoardWorker implements TaskWorker {
   stop(options: { readonly timeoutMs?: number } = {}): Promise<WorkerSummary> {
     if (this.#state === 'stopped') return this.stopped
     const timeoutMs = options.timeoutMs ?? this.#options.stopTimeoutMs
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new TypeError(`worker.stop({ timeoutMs }): expected a number of ms >= 0, got ${String(options.timeoutMs)}.`)
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_STOP_TIMEOUT_MS) {
+      return Promise.reject(
+        new InvalidInput(`Invalid options.timeoutMs of worker.stop: expected ms from 0 to ${MAX_STOP_TIMEOUT_MS}, got ${String(options.timeoutMs)}. The worker was not stopped.`, {
+          details: { field: 'options.timeoutMs', value: options.timeoutMs },
+        }),
+      )
     }
     if (this.#state === 'running') {
       this.#state = 'stopping'
@@ -186,10 +205,10 @@ class BoardWorker implements TaskWorker {
       const now = Date.now()
       const [backoff, due] = await Promise.all([
         this.#board.db.selectFrom('tasks').select((eb) => eb.fn.min('not_before').as('at')).where('status', '=', statusLiteral('ready')).where('not_before', '>', now).executeTakeFirst(),
-        this.#board.db.selectFrom('tasks').select((eb) => eb.fn.min('due_at').as('at')).where('status', '=', statusLiteral('scheduled')).executeTakeFirst(),
+        this.#board.db.selectFrom('tasks').select((eb) => eb.fn.min('due_at').as('at')).where('status', '=', statusLiteral('scheduled')).where('due_at', '>', now).executeTakeFirst(),
       ])
       const next = Math.min(...[backoff?.at, due?.at].filter((at) => at !== null && at !== undefined).map(Number))
-      return Number.isFinite(next) ? Math.min(poll, Math.max(1, next - Date.now() + 1)) : poll
+      return Number.isFinite(next) ? Math.min(poll, Math.max(MIN_IDLE_SLEEP_MS, next - Date.now() + 1)) : poll
     } catch {
       return poll
     }
@@ -270,13 +289,17 @@ class BoardWorker implements TaskWorker {
 
   async #complete(task: ClaimedTask, value: unknown, startedAt: number): Promise<ClaimedTask | undefined> {
     const result = value as JsonValue | undefined
-    const chain = this.#state === 'running'
+    const chain = this.#state === 'running' && !this.#rules.requireReview
     try {
-      const { completed, next } = await this.#persist('complete', task.id, async () =>
-        chain
+      const { completed, next } = await this.#persist('complete', task.id, async () => {
+        // A board that requires review gets the result for a reviewer; the task is done once approved.
+        if (this.#rules.requireReview) {
+          return { completed: await this.#board.requestReview(task.id, task.claimToken, result === undefined ? {} : { result }), next: undefined }
+        }
+        return chain
           ? this.#board.completeAndClaimNext(task.id, task.claimToken, result, this.#claim)
-          : { completed: await this.#board.complete(task.id, task.claimToken, result), next: undefined },
-      )
+          : { completed: await this.#board.complete(task.id, task.claimToken, result), next: undefined }
+      })
       this.#counts.completed += 1
       this.#events.emit('completed', { task: completed, durationMs: Date.now() - startedAt })
       if (next !== undefined) this.#claimed(next, true)
@@ -287,8 +310,11 @@ class BoardWorker implements TaskWorker {
       else if (code === 'INVALID_INPUT') {
         // The handler's result cannot be stored (not JSON, or too large): the attempt failed.
         await this.#fail(task, error, { kind: 'error', timedOut: false })
-      } else if (this.#isFatal(error)) this.#stopFatally(error)
-      else this.#error(error, 'complete', task.id)
+      } else if (this.#isFatal(error)) this.#stopFatally(error, 'complete')
+      else {
+        this.#error(error, 'complete', task.id)
+        await this.#releaseAfterError(task)
+      }
       return undefined
     }
   }
@@ -296,8 +322,8 @@ class BoardWorker implements TaskWorker {
   async #fail(task: ClaimedTask, error: unknown, how: { readonly kind: 'error' | 'timeout'; readonly timedOut: boolean }): Promise<void> {
     const rateLimited = error instanceof RateLimited || codeOf(error) === 'RATE_LIMITED'
     const retryAfterMs = rateLimited
-      ? ((error as RateLimited).retryAfterMs ?? this.#options.rateLimitCooldownMs)
-      : retryDelayMs(task.consecutiveFailures + 1, this.#options.retry)
+      ? Math.min((error as RateLimited).retryAfterMs ?? this.#options.rateLimitCooldownMs, MAX_WAIT_MS)
+      : Math.min(retryDelayMs(task.consecutiveFailures + 1, this.#options.retry), MAX_WAIT_MS)
     try {
       const failed = await this.#persist('fail', task.id, () =>
         this.#board.fail(task.id, task.claimToken, describeError(error), { kind: how.kind, rateLimited, retryAfterMs }),
@@ -306,8 +332,25 @@ class BoardWorker implements TaskWorker {
       this.#events.emit('failed', { task: failed, error, retryAfterMs, rateLimited, timedOut: how.timedOut })
     } catch (failure) {
       if (codeOf(failure) === 'CLAIM_MISMATCH') this.#lost(task.id, 'refused')
-      else if (this.#isFatal(failure)) this.#stopFatally(failure)
-      else this.#error(failure, 'fail', task.id)
+      else if (this.#isFatal(failure)) this.#stopFatally(failure, 'fail')
+      else {
+        this.#error(failure, 'fail', task.id)
+        await this.#releaseAfterError(task)
+      }
+    }
+  }
+
+  /**
+   * The end of a task could not be written: hand the claim back rather than leave it to its lease
+   * (heartbeats have stopped; the task would wait the whole lease before anyone retried it).
+   */
+  async #releaseAfterError(task: ClaimedTask): Promise<void> {
+    try {
+      const released = await this.#board.release(task.id, task.claimToken, { reason: 'worker-error' })
+      this.#counts.released += 1
+      this.#events.emit('released', { task: released, reason: 'worker-error' })
+    } catch (error) {
+      if (codeOf(error) !== 'CLAIM_MISMATCH') this.#error(error, 'release', task.id)
     }
   }
 
@@ -344,9 +387,9 @@ class BoardWorker implements TaskWorker {
     }
   }
 
-  #stopFatally(error: unknown): void {
+  #stopFatally(error: unknown, phase: WorkerEventMap['error']['phase'] = 'claim'): void {
     this.#fatal ??= error
-    this.#error(error, 'claim')
+    this.#error(error, phase)
     if (this.#state === 'running') void this.stop({ timeoutMs: 0 })
   }
 

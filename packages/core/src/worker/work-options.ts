@@ -4,7 +4,7 @@ import type { ClaimedTask, JsonObject, JsonValue } from '../board/types.js'
 import { invalid, optionalBoolean, optionalInteger, optionalString, requireObject, requireString } from '../board/validate.js'
 
 /** A claimed task as a handler sees it, with its `meta` typed as the worker declares. */
-export type WorkTask<Meta extends JsonObject = JsonObject> = Omit<ClaimedTask, 'meta'> & { readonly meta: Meta }
+export type WorkTask<Meta extends object = JsonObject> = Omit<ClaimedTask, 'meta'> & { readonly meta: Meta }
 
 /** What a handler gets besides the task. */
 export interface TaskContext {
@@ -30,7 +30,7 @@ export interface TaskContext {
  * task fails and is retried after a backoff (see {@link WorkOptions.retry}); throw a
  * `RateLimited` to requeue it after a cooldown without counting a failure.
  */
-export type TaskHandler<Meta extends JsonObject = JsonObject, Result extends JsonValue | void = JsonValue | void> = (
+export type TaskHandler<Meta extends object = JsonObject, Result = JsonValue | void> = (
   task: WorkTask<Meta>,
   context: TaskContext,
 ) => Promise<Result> | Result
@@ -53,7 +53,7 @@ export interface WorkOptions {
   readonly concurrency?: number
   /** The claim's lease; the worker heartbeats well before it ends. 1 s to 7 days. Default 30,000 ms. */
   readonly leaseMs?: number
-  /** How often a running task is heartbeated. Default a third of `leaseMs`. */
+  /** How often a running task is heartbeated: 100 ms to half of `leaseMs`. Default a third of `leaseMs`. */
   readonly heartbeatMs?: number
   /** Claim only tasks with this assignee (a string), only unassigned ones (`null`), or any (left out). */
   readonly assignee?: string | null
@@ -110,7 +110,7 @@ export function validateWorkOptions(options: WorkOptions): ValidWorkOptions {
     workerId: options.workerId === undefined ? defaultWorkerId() : requireString('options.workerId', options.workerId, { max: 200 }),
     concurrency: optionalInteger('options.concurrency', options.concurrency, 1, { min: 1, max: 1_000 }),
     leaseMs,
-    heartbeatMs: optionalInteger('options.heartbeatMs', options.heartbeatMs, Math.max(1, Math.floor(leaseMs / 3)), { min: 100, max: leaseMs }),
+    heartbeatMs: optionalInteger('options.heartbeatMs', options.heartbeatMs, Math.max(1, Math.floor(leaseMs / 3)), { min: 100, max: Math.floor(leaseMs / 2) }),
     assignee: options.assignee === undefined ? undefined : optionalString('options.assignee', options.assignee, { max: 200 }),
     tenant: options.tenant === undefined ? undefined : requireString('options.tenant', options.tenant, { max: 200 }),
     maxRuntimeMs: options.maxRuntimeMs === undefined ? undefined : optionalInteger('options.maxRuntimeMs', options.maxRuntimeMs, 0, { min: 1, max: WEEK_MS }),

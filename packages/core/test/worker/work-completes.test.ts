@@ -43,7 +43,22 @@ for (const { name, create, skip } of boardSubjects) {
       expect(() => board.work({ leaseMs: 10 }, () => undefined)).toThrow(/options\.leaseMs/)
       expect(() => board.work({ retry: { baseMs: -1 } }, () => undefined)).toThrow(/options\.retry\.baseMs/)
       expect(() => board.work({}, 'not a function' as never)).toThrow(/handler must be a function/)
+      expect(() => board.work({ leaseMs: 3_000, heartbeatMs: 3_000 }, () => undefined)).toThrow(/options\.heartbeatMs/)
+      const worker = board.work({ workerId: 'w-stop' }, () => undefined)
+      await expect(worker.stop({ timeoutMs: 30 * 24 * 3_600_000 })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
+      await worker.stop({ timeoutMs: 0 })
       expect((await board.listTasks())[0]!.status).toBe('ready')
+    })
+
+    it('fails an attempt whose result the board refuses (over 1 MiB), never leaving its claim to the lease', async () => {
+      const board = await openWorkerBoard(await create())
+      const task = await board.createTask({ title: 'huge result' })
+      // A result over 1 MiB is refused by complete: the attempt fails (counted), the claim does not linger.
+      const worker = stopAfterTest(board.work({ workerId: 'w-1', retry: { baseMs: 3_600_000, jitter: false } }, () => 'x'.repeat(2 * 1024 * 1024)))
+      await until('the attempt failed', async () => (await board.getTask(task.id))!.status !== 'running' && (await board.getTask(task.id))!.attempts === 1)
+      expect(await board.getTask(task.id)).toMatchObject({ status: 'ready', consecutiveFailures: 1, claimedBy: null })
+      expect((await board.getTask(task.id))!.lastError).toMatch(/result/)
+      await worker.stop()
     })
   })
 }
