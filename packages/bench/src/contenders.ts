@@ -50,9 +50,10 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     designCosts(),
     fleet('NORMAL', 'raw'),
     fleet('NORMAL', 'raw-board'),
-    // W1 divides the board.work fleet by the hand-written loop's fleet: measured right before it.
+    // W1 divides the board.work fleet by the hand-written loop's fleets measured right before and after it.
     fleet('NORMAL', 'hand'),
     fleet('NORMAL', 'board'),
+    fleet('NORMAL', 'hand-after'),
     // C1 FULL divides by one raw process under FULL: measured just before the FULL fleets.
     rawClaim('FULL'),
     fleet('FULL', 'raw'),
@@ -60,17 +61,20 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     fleet('FULL', 'raw-board-chained'),
     fleet('FULL', 'hand'),
     fleet('FULL', 'board'),
+    fleet('FULL', 'hand-after'),
     // board.work's wake-ups (W2-W4): the same process, then another process per wake-up candidate.
-    workLocal(),
+    workLocal('FULL'),
+    workLocal('NORMAL'),
     workWake(),
     // PostgreSQL (P1-P5), on the server of KANBAN_DB_POSTGRES_URL; each run in a fresh schema, dropped after.
     pgRawBoard(),
     pgBoard(),
     pgGraphileFleet(),
     pgRawBoardFleet(),
-    // W1 on Postgres: the hand-written loops' fleet just before board.work's.
-    pgFleet(true),
+    // W1 on Postgres: the hand-written loops' fleet just before and just after board.work's.
+    pgFleet('hand'),
     pgFleet(),
+    pgFleet('hand-after'),
     pgRawBoardFleet(true),
     pgWakeLatency(),
     pgWorkLocal(),

@@ -66,6 +66,12 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'board-batched/FULL': [['tasksPerSecond', '/s']],
   'pg-graphile-fleet': [['perSecond', 'jobs/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
   'pg-raw-board-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
+  ...Object.fromEntries(
+    ['fleet', 'fleet-hand', 'fleet-hand-after'].flatMap((name) => ['NORMAL', 'FULL'].map((sync): [string, [string, string][]] => [
+      `${name}/${sync}`, [['perSecond', '/s'], ['workerCpuUsPerCycle', 'µs'], ['claimP99Ms', 'ms'], ['heartbeatP99Ms', 'ms']],
+    ])),
+  ),
+  'pg-fleet-hand-after': [['perSecond', 'tasks/s'], ['clientCpuUsPerTask', 'µs']],
   'pg-fleet-hand': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
   'pg-fleet': [
     ['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['doubleClaims', 'count'], ['lostTasks', 'count'], ['errors', 'count'],
@@ -77,14 +83,13 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
     ['idleCpuPct', '%'], ['serverIdleCpuPct', '%'],
   ],
   'pg-work-local': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['createP50Ms', 'ms'], ['afterCreateP50Ms', 'ms']],
-  'work-local': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['createP50Ms', 'ms'], ['afterCreateP50Ms', 'ms']],
+  'work-local/FULL': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['createP50Ms', 'ms'], ['afterCreateP50Ms', 'ms']],
+  'work-local/NORMAL': [['p50Ms', 'ms'], ['p99Ms', 'ms'], ['createP50Ms', 'ms'], ['afterCreateP50Ms', 'ms']],
   'work-wake': [
-    ['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count'], ['notifyP50Ms', 'ms'], ['idleCpuPct', '%'],
-    ['dvAdaptiveP50Ms', 'ms'], ['dvAdaptiveP99Ms', 'ms'], ['dvAdaptiveIdleCpuPct', '%'],
-    ['dv5P50Ms', 'ms'], ['dv5P99Ms', 'ms'], ['dv5IdleCpuPct', '%'],
-    ['dv25P50Ms', 'ms'], ['dv25P99Ms', 'ms'], ['dv25IdleCpuPct', '%'],
-    ['fsWatchP50Ms', 'ms'], ['fsWatchP99Ms', 'ms'], ['fsWatchIdleCpuPct', '%'],
-    ['fsWatchRecheckP50Ms', 'ms'], ['fsWatchRecheckP99Ms', 'ms'], ['fsWatchRecheckIdleCpuPct', '%'],
+    ['p50Ms', 'ms'], ['p99Ms', 'ms'], ['maxMs', 'ms'], ['samples', 'count'], ['notifyP50Ms', 'ms'], ['coldP50Ms', 'ms'], ['coldP99Ms', 'ms'], ['idleCpuPct', '%'],
+    ...['dvAdaptive', 'dv5', 'dv10', 'dv25', 'fsWatch', 'fsWatchRecheck', 'fsWatchDv'].flatMap((p): [string, string][] => [
+      [`${p}P50Ms`, 'ms'], [`${p}P99Ms`, 'ms'], [`${p}ColdP50Ms`, 'ms'], [`${p}ColdP99Ms`, 'ms'], [`${p}IdleCpuPct`, '%'],
+    ]),
     ['pollOnlyIdleCpuPct', '%'], ['noneIdleCpuPct', '%'],
   ],
   'pg-restart': [
@@ -154,7 +159,10 @@ export function renderReport(input: {
     '',
   )
   if (ceilings.length > 0) {
-    out.push('Ceilings (not goals: C1, C5 and P2 against stronger raw baselines of the same repetition; on a CPU-bound machine these say how far SQLite, or the board\'s rows on Postgres, get)')
+    out.push(
+      'Ceilings (not goals: C1, C5 and P2 against stronger raw baselines of the same repetition; on a CPU-bound machine these say how far SQLite, or the board\'s rows on Postgres, get; ' +
+        'W1 CPU and W3 NORMAL say where W1 and W3 stand apart from the machine\'s load and the disk)',
+    )
     out.push(
       table(
         ['line', 'measure', 'reads', 'min', 'median', 'max', 'verdict'],

@@ -47,6 +47,16 @@ export class StartWaiter<Start> {
   }
 }
 
+/**
+ * The first of a worker's recent onWake times at or after `t0` (NaN when none): the wake-up that
+ * came from a task created at `t0`. The worker's own writes wake it too (after each commit), so the
+ * latest wake before a handler starts is usually its own claim's.
+ */
+export function firstWakeAfter(wakes: readonly number[], t0: number): number {
+  for (const at of wakes) if (at >= t0) return at
+  return NaN
+}
+
 /** CPU time (user + system) of this process, in ms, from `process.cpuUsage`. */
 export function cpuMsNow(): number {
   const { user, system } = process.cpuUsage()

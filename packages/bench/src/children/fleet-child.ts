@@ -7,6 +7,7 @@ import { type RawClaimed, type RawClaimLoop, rawClaimLoop } from '../baselines/r
 import { openRawBoard, type RawBoardLoop, rawBoardLoop } from '../baselines/raw-board.ts'
 import type { Board, JsonObject } from '@kanban-db/core'
 import { benchTasks, type BenchBoard, openBenchBoard, useAdapter } from '../board-client.ts'
+import { cpuMsNow } from '../work-latency.ts'
 import type { DispatcherReport, FleetInit, FromFleetChild, ToFleetChild, WorkerReport } from './fleet-protocol.ts'
 
 /**
@@ -20,6 +21,7 @@ const send = (message: FromFleetChild): Promise<void> =>
   })
 
 let goAt = 0
+let cpuAtGo = 0
 let stopping = false
 const started = Promise.withResolvers<void>()
 const stopped = Promise.withResolvers<void>()
@@ -38,6 +40,7 @@ process.on('message', (message: ToFleetChild) => {
     })
   } else if (message.type === 'go') {
     goAt = message.goAt
+    cpuAtGo = cpuMsNow()
     started.resolve()
   } else {
     stopping = true
@@ -84,9 +87,9 @@ class WorkerTally {
     this.windows[window] = (this.windows[window] ?? 0) + 1
   }
 
-  report(workerId: string, cycles: number, elapsedMs: number, heldCompleted: number): WorkerReport {
+  report(workerId: string, cycles: number, elapsedMs: number, heldCompleted: number, cpuMs: number): WorkerReport {
     return {
-      type: 'report', role: 'worker', workerId, cycles, elapsedMs, claimedIds: this.claimedIds, claimTokens: this.claimTokens,
+      type: 'report', role: 'worker', workerId, cycles, elapsedMs, cpuMs, claimedIds: this.claimedIds, claimTokens: this.claimTokens,
       claimLatenciesMs: this.claimLatenciesMs, heartbeatLatenessMs: this.heartbeatLatenessMs, windows: Array.from(this.windows, (n) => n ?? 0),
       busy: this.busy, empty: this.empty, heldCompleted, failures: this.failures.slice(0, 10),
     }
@@ -169,6 +172,7 @@ async function workWorker(board: BenchBoard, options: FleetInit): Promise<void> 
   worker.on('failed', ({ task, error }) => void tally.failures.push(`board.work failed task ${task.id}: ${describe(error)}`))
   await stopped.promise
   const elapsedMs = now() - start
+  const cpuMs = cpuMsNow() - cpuAtGo
   const cycles = completed
   const summary = await worker.stop()
   clearInterval(progress)
@@ -178,7 +182,7 @@ async function workWorker(board: BenchBoard, options: FleetInit): Promise<void> 
     tally.failures.push(`board.work handed ${tally.claimedIds.length} tasks to the handler and completed ${summary.completed}`)
   }
   if (summary.fatal !== undefined) tally.failures.push(`board.work stopped on ${describe(summary.fatal)}`)
-  await send(tally.report(options.workerId, cycles, elapsedMs, heldCompleted))
+  await send(tally.report(options.workerId, cycles, elapsedMs, heldCompleted, cpuMs))
 }
 
 /**
@@ -235,6 +239,7 @@ async function handWorker(board: BenchBoard, options: FleetInit): Promise<void> 
     await nextTurn()
   }
   const elapsedMs = now() - start
+  const cpuMs = cpuMsNow() - cpuAtGo
   const cycles = tally.claimedIds.length
   clearInterval(progress)
   let heldCompleted = 0
@@ -258,7 +263,7 @@ async function handWorker(board: BenchBoard, options: FleetInit): Promise<void> 
   } catch (error) {
     tally.failures.push(`completing the held task ${held.id}: ${describe(error)}`)
   }
-  await send(tally.report(options.workerId, cycles, elapsedMs, heldCompleted))
+  await send(tally.report(options.workerId, cycles, elapsedMs, heldCompleted, cpuMs))
 }
 
 async function dispatcher(board: BenchBoard, options: FleetInit): Promise<void> {
@@ -361,6 +366,7 @@ async function rawWorker(options: FleetInit): Promise<void> {
     await nextTurn()
   }
   const elapsedMs = now() - start
+  const cpuMs = cpuMsNow() - cpuAtGo
   const cycles = claimedIds.length
   let heldCompleted = 0
   if (next) {
@@ -379,7 +385,7 @@ async function rawWorker(options: FleetInit): Promise<void> {
   db.close()
   finished = true
   await send({
-    type: 'report', role: 'worker', workerId: options.workerId, cycles, elapsedMs,
+    type: 'report', role: 'worker', workerId: options.workerId, cycles, elapsedMs, cpuMs,
     claimedIds, claimTokens, claimLatenciesMs, heartbeatLatenessMs: [], windows: Array.from(windows, (n) => n ?? 0),
     busy, empty, heldCompleted, failures,
   })

@@ -81,6 +81,8 @@ export interface WorkerReport {
    * `completeAndClaimNext` claimed. The coordinator checks the board against `cycles + heldCompleted`.
    */
   readonly heldCompleted: number
+  /** CPU time (user + system) this worker process used from go until its clock stopped, ms. */
+  readonly cpuMs: number
   readonly failures: readonly string[]
 }
 

@@ -46,10 +46,13 @@ async function start(init: WakeInit): Promise<void> {
   useAdapter(init.adapterModule)
   board = await openCandidateBoard(init.candidate, init.path, await benchAdapter())
   if (init.candidate !== 'none') {
-    let wokenAt = NaN
-    board.onWake(() => void (wokenAt = sharedNow()))
+    const wakes: number[] = []
+    board.onWake(() => {
+      wakes.push(sharedNow())
+      if (wakes.length > 16) wakes.shift()
+    })
     worker = board.work({ workerId: `wake-${init.candidate}`, concurrency: init.concurrency }, (task) => {
-      post({ type: 'started', id: task.id, at: sharedNow(), wokenAt })
+      post({ type: 'started', id: task.id, at: sharedNow(), wakes: [...wakes] })
     })
     worker.on('error', ({ error, phase }) => void failures.push(`board.work ${phase}: ${describe(error)}`))
     worker.on('lost', ({ taskId, kind }) => void failures.push(`board.work lost task ${taskId} (${kind})`))

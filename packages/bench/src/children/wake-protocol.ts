@@ -27,8 +27,11 @@ export type ToWakeChild = WakeInit | WakeMark | WakeStop
 export type FromWakeChild =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly message: string }
-  /** A handler started task `id` at `at`; the board's latest onWake came at `wokenAt` (shared clock). */
-  | { readonly type: 'started'; readonly id: string; readonly at: number; readonly wokenAt: number }
+  /**
+   * A handler started task `id` at `at`; `wakes`: the board's latest onWake calls (up to 16, shared
+   * clock), its own writes' included: the coordinator takes the first one after it began creating.
+   */
+  | { readonly type: 'started'; readonly id: string; readonly at: number; readonly wakes: readonly number[] }
   /** The answer to a mark: CPU ms (user + system) used by this process so far, at `at` (shared clock). */
   | { readonly type: 'mark'; readonly cpuMs: number; readonly at: number }
   | { readonly type: 'report'; readonly completed: number; readonly failures: readonly string[] }

@@ -16,7 +16,7 @@ import {
  * themselves); `none` opens the board and runs no worker (the idle floor of a Node process holding a
  * board). The last two are measured idle only.
  */
-export const WAKE_CANDIDATES = ['default', 'dv-adaptive', 'dv-5', 'dv-25', 'fs-watch', 'fs-watch-recheck', 'poll-only', 'none'] as const
+export const WAKE_CANDIDATES = ['default', 'dv-adaptive', 'dv-5', 'dv-10', 'dv-25', 'fs-watch', 'fs-watch-recheck', 'fs-watch-dv', 'poll-only', 'none'] as const
 export type WakeCandidate = (typeof WAKE_CANDIDATES)[number]
 
 /** What each candidate is, in words (for the notes and the README). */
@@ -24,15 +24,18 @@ export const WAKE_CANDIDATE_TEXT: Readonly<Record<WakeCandidate, string>> = {
   default: "core's DataVersionWatch as openBoard ships it: PRAGMA data_version every 5 ms for 2 s after a change, else every 25 ms",
   'dv-adaptive': 'the same adaptive timing (5 / 25 ms, 2 s) run by the bench through the board\'s Kysely: checks the harness against the default',
   'dv-5': 'PRAGMA data_version every 5 ms, always',
+  'dv-10': 'PRAGMA data_version every 10 ms, always',
   'dv-25': 'PRAGMA data_version every 25 ms, always',
   'fs-watch': "fs.watch (inotify) on the board's directory, filtered to the -wal file's name: opens no file of the database",
   'fs-watch-recheck': 'the same fs.watch, and again 5 ms and 25 ms after the last event (an event can come before the commit is visible)',
+  'fs-watch-dv':
+    'the same fs.watch as a trigger for PRAGMA data_version (at once, 5 ms and 25 ms after the last event; a wake-up only when it changed), and data_version every 250 ms as a backstop',
   'poll-only': "no cross-process source: board.work's own pollMs (1 s) timeouts alone (idle CPU only)",
   none: 'the board open, no worker: the idle floor',
 }
 
 /** Candidates whose W2 is measured (the others are idle-only). */
-export const TIMED_CANDIDATES: ReadonlySet<WakeCandidate> = new Set(['default', 'dv-adaptive', 'dv-5', 'dv-25', 'fs-watch', 'fs-watch-recheck'])
+export const TIMED_CANDIDATES: ReadonlySet<WakeCandidate> = new Set(['default', 'dv-adaptive', 'dv-5', 'dv-10', 'dv-25', 'fs-watch', 'fs-watch-recheck', 'fs-watch-dv'])
 
 /** Hears other processes' commits and calls `onChange`; runs only between `start` and `stop`. */
 interface WakeSource {
@@ -42,7 +45,7 @@ interface WakeSource {
 
 /** Figure-name prefix of each candidate in the `work-wake` contender (the default's figures have none). */
 export const CANDIDATE_PREFIX: Readonly<Record<WakeCandidate, string>> = {
-  default: '', 'dv-adaptive': 'dvAdaptive', 'dv-5': 'dv5', 'dv-25': 'dv25', 'fs-watch': 'fsWatch', 'fs-watch-recheck': 'fsWatchRecheck', 'poll-only': 'pollOnly', none: 'none',
+  default: '', 'dv-adaptive': 'dvAdaptive', 'dv-5': 'dv5', 'dv-10': 'dv10', 'dv-25': 'dv25', 'fs-watch': 'fsWatch', 'fs-watch-recheck': 'fsWatchRecheck', 'fs-watch-dv': 'fsWatchDv', 'poll-only': 'pollOnly', none: 'none',
 }
 
 /**
@@ -77,12 +80,28 @@ function sourceOf(candidate: WakeCandidate, inner: SqliteBoard, onChange: () => 
       return new DataVersionPoll(inner.db, onChange, { fastMs: 5, slowMs: 25, quietAfterMs: 2000 })
     case 'dv-5':
       return new DataVersionPoll(inner.db, onChange, { fastMs: 5, slowMs: 5, quietAfterMs: 0 })
+    case 'dv-10':
+      return new DataVersionPoll(inner.db, onChange, { fastMs: 10, slowMs: 10, quietAfterMs: 0 })
     case 'dv-25':
       return new DataVersionPoll(inner.db, onChange, { fastMs: 25, slowMs: 25, quietAfterMs: 0 })
     case 'fs-watch':
       return new WalDirectoryWatch(inner.path, onChange, [])
     case 'fs-watch-recheck':
       return new WalDirectoryWatch(inner.path, onChange, [5, 25])
+    case 'fs-watch-dv': {
+      const poll = new DataVersionPoll(inner.db, onChange, { fastMs: 250, slowMs: 250, quietAfterMs: 0 })
+      const watch = new WalDirectoryWatch(inner.path, () => poll.checkNow(), [5, 25])
+      return {
+        start: () => {
+          poll.start()
+          watch.start()
+        },
+        stop: () => {
+          watch.stop()
+          poll.stop()
+        },
+      }
+    }
     case 'poll-only':
       return { start: () => {}, stop: () => {} }
     default:
@@ -205,6 +224,19 @@ class DataVersionPoll implements WakeSource {
     this.#timer = undefined
   }
 
+  /** Looks now, outside the timer (a trigger says a commit may have happened). */
+  checkNow(): void {
+    if (this.#running) void this.#read().then((version) => this.#seen(version))
+  }
+
+  /** Calls onChange once per new version, however many looks saw it. */
+  #seen(version: unknown): void {
+    if (!this.#running || version === undefined || version === this.#last) return
+    this.#last = version
+    this.#lastChangeAt = Date.now()
+    this.#onChange()
+  }
+
   #schedule(): void {
     if (!this.#running) return
     const quiet = Date.now() - this.#lastChangeAt > this.#timing.quietAfterMs
@@ -214,13 +246,7 @@ class DataVersionPoll implements WakeSource {
 
   async #tick(): Promise<void> {
     this.#timer = undefined
-    const version = await this.#read()
-    if (!this.#running) return
-    if (version !== undefined && version !== this.#last) {
-      this.#last = version
-      this.#lastChangeAt = Date.now()
-      this.#onChange()
-    }
+    this.#seen(await this.#read())
     this.#schedule()
   }
 

@@ -131,9 +131,12 @@ async function main(init: PgFleetInit): Promise<void> {
 async function workWorker(init: PgFleetInit, tally: Tally): Promise<number> {
   const board = await openPgBoard(init.url, init.schema)
   try {
-    let wokenAt = NaN
+    const wakes: number[] = []
     // Subscribed before ready, so the process LISTENs before go (the worker's subscription shares it).
-    const unsubscribe = board.onWake(() => void (wokenAt = sharedNow()))
+    const unsubscribe = board.onWake(() => {
+      wakes.push(sharedNow())
+      if (wakes.length > 16) wakes.shift()
+    })
     await send({ type: 'ready' })
     await started.promise
     const handled = new Set<string>()
@@ -158,7 +161,7 @@ async function workWorker(init: PgFleetInit, tally: Tally): Promise<number> {
     const worker = board.work({ workerId: init.workerId, concurrency: init.concurrency, leaseMs: init.leaseMs }, (task) => {
       handled.add(task.id)
       tally.claimTokens.push(task.claimToken)
-      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow(), wokenAt, claimAt: NaN })
+      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow(), wakes: [...wakes], claimAt: NaN })
       return { ok: true }
     })
     worker.on('completed', ({ task }) => {
@@ -248,7 +251,7 @@ async function handWorker(init: PgFleetInit, tally: Tally): Promise<number> {
 
     const took = (task: Claimed, claimAt = NaN): void => {
       tally.claimTokens.push(task.claimToken)
-      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow(), wokenAt: waker.wokenAt, claimAt })
+      if (init.reportStarts) post({ type: 'started', id: task.id, at: sharedNow(), wakes: [waker.wokenAt], claimAt })
     }
     /** Counts a failed call and waits before it is tried again. */
     const failed = async (error: unknown, doing: string): Promise<void> => {

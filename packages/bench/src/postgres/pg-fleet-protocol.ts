@@ -100,8 +100,12 @@ export interface PgWorkerReport {
 export type FromPgChild =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly message: string }
-  /** P3: a claim returned `id` at `at`; the loop was woken at `wokenAt` and called claimNext at `claimAt` (shared clock). */
-  | { readonly type: 'started'; readonly id: string; readonly at: number; readonly wokenAt: number; readonly claimAt: number }
+  /**
+   * P3: the handler (board.work) or a claim (hand loops) had `id` at `at`; `wakes`: the board's
+   * latest onWake calls (up to 16, shared clock; the coordinator takes the first after it began
+   * creating); a hand loop called claimNext at `claimAt` (NaN for board.work).
+   */
+  | { readonly type: 'started'; readonly id: string; readonly at: number; readonly wakes: readonly number[]; readonly claimAt: number }
   | { readonly type: 'progress'; readonly acked: number; readonly at: number }
   /** The answer to a mark: CPU ms (user + system) this process used so far, at `at` (shared clock). */
   | { readonly type: 'mark'; readonly cpuMs: number; readonly at: number }

@@ -6,7 +6,7 @@ import type { FromPgChild, PgChildKind, PgFleetInit, PgWorkerReport, ToPgChild }
 import { verifyPgCycles } from './pg-raw-loop.ts'
 import { pgDrift, pgServerNote } from './pg-single.ts'
 import { adminClient, debug, fillPgBoard, openPgBoard, postgresUrl, restartCommand, runRestart, serverCpuReader, sharedNow, withFreshSchema } from './pg-server.ts'
-import { IDLE_WINDOW_MS, measureLocalStarts, START_TIMEOUT_MS, StartWaiter } from '../work-latency.ts'
+import { firstWakeAfter, IDLE_WINDOW_MS, measureLocalStarts, START_TIMEOUT_MS, StartWaiter } from '../work-latency.ts'
 
 /** Processes of every Postgres fleet (P2, P4, P5) and concurrent loops (or graphile-worker jobs) in each. */
 export const PG_PROCESSES = 4
@@ -304,16 +304,17 @@ export function pgRawBoardFleet(prepared = false): Contender {
  * `pg-fleet` (P2, P4, W1): kanban-db on Postgres as users run it, 4 processes each running
  * `board.work` with 8 slots and a no-op handler (the library finishes each task with
  * completeAndClaimNext, one commit per task, and waits on onWake while idle), on a backlog created
- * before `go`. `pg-fleet-hand` (W1's baseline): the same fleet with 8 hand-written chained loops per
- * process instead. Invariants: no task claimed or completed twice, every acknowledged completion done
+ * before `go`. `pg-fleet-hand` and `pg-fleet-hand-after` (W1's baseline, just before and just after
+ * it): the same fleet with 8 hand-written chained loops per process instead. Invariants: no task claimed or completed twice, every acknowledged completion done
  * on the board, every claim completed, nothing done that nobody acknowledged.
  */
-export function pgFleet(hand = false): Contender {
-  const id = hand ? 'pg-fleet-hand' : 'pg-fleet'
+export function pgFleet(loop: 'work' | 'hand' | 'hand-after' = 'work'): Contender {
+  const hand = loop !== 'work'
+  const id = { work: 'pg-fleet', hand: 'pg-fleet-hand', 'hand-after': 'pg-fleet-hand-after' }[loop]
   return {
     id,
     description: hand
-      ? `kanban-db, ${PG_PROCESSES} processes x ${PG_CONCURRENCY} hand-written completeAndClaimNext loops, onWake when idle (W1 baseline); tasks per second`
+      ? `kanban-db, ${PG_PROCESSES} processes x ${PG_CONCURRENCY} hand-written completeAndClaimNext loops, onWake when idle (W1 baseline, ${loop === 'hand' ? 'before' : 'after'} board.work's fleet); tasks per second`
       : `kanban-db, ${PG_PROCESSES} processes x board.work with ${PG_CONCURRENCY} slots (completeAndClaimNext chained, onWake when idle); tasks per second`,
     kind: hand ? 'baseline' : 'kanban-db',
     multiProcess: true,
@@ -393,7 +394,7 @@ export function pgWakeLatency(): Contender {
         const board = await openPgBoard(url, schema)
         const readServer = await serverCpuReader(url)
         try {
-          type Start = { readonly at: number; readonly wokenAt: number }
+          type Start = { readonly at: number; readonly wakes: readonly number[] }
           const starts = new StartWaiter<Start>()
           const latencies: number[] = []
           const createMs: number[] = []
@@ -418,9 +419,12 @@ export function pgWakeLatency(): Contender {
                 const start = await starts.startOf(task.id)
                 if (start === undefined) failures.push(`task ${task.id} was not started within ${START_TIMEOUT_MS} ms of its creation`)
                 else {
+                  const wokenAt = firstWakeAfter(start.wakes, t0)
                   latencies.push(start.at - t0)
-                  notifyMs.push(start.wokenAt - t0)
-                  handlerMs.push(start.at - start.wokenAt)
+                  if (Number.isFinite(wokenAt)) {
+                    notifyMs.push(wokenAt - t0)
+                    handlerMs.push(start.at - wokenAt)
+                  }
                 }
               }
               // W4: the worker idles (its last task is done, nothing is created).
@@ -562,7 +566,7 @@ export function pgRestart(): Contender {
           notes: [
             `restart command took ${restartMs.toFixed(0)} ms; the longest stretch without an acknowledged completion, ${gap.toFixed(0)} ms, began ` +
               `${(gapStart - restartBegan).toFixed(0)} ms after the restart command started; ${connectionLost} ConnectionLost met and retried, ` +
-              `${inDoubt} with the COMMIT in doubt, ${confirmed} completions confirmed by reading back, ${running.size} in-doubt claims left running until their lease (${LEASE_MS / 1000} s) ends, ` +
+              `${inDoubt} with the COMMIT in doubt, ${confirmed} completions confirmed by reading back, ${running.size} tasks left running until their lease (${LEASE_MS / 1000} s) ends, ` +
               `${doneUnacked} tasks done whose acknowledgement was lost, ${gaveUp} completions board.work gave up on after its retries (left running until their lease ends)`,
           ],
         }

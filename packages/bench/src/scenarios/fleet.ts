@@ -31,9 +31,10 @@ const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
  * second like a dashboard. Invariants: every claimed task completed exactly once, unique claim
  * tokens, no claim of a heartbeating worker released.
  *
- * `fleet-hand/<sync>` (W1's baseline) is the same fleet with the hand-written loop in each worker
- * (claimNext, then completeAndClaimNext per task, the held task heartbeated by its own timer): what
- * `board.work` must match.
+ * `fleet-hand/<sync>` and `fleet-hand-after/<sync>` (W1's baseline, run just before and just after
+ * `fleet/<sync>`, so drift and the place in the order cancel out) are the same fleet with the
+ * hand-written loop in each worker (claimNext, then completeAndClaimNext per task, the held task
+ * heartbeated by its own timer): what `board.work` must match.
  *
  * `raw-fleet/<sync>` is the reference without kanban-db: the same 4 workers running the hand-written
  * raw loop under SQLite's busy handler (busy_timeout 5000), no dispatcher, no heartbeats.
@@ -43,12 +44,13 @@ const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
  */
 export function fleet(synchronous: Synchronous, mode: FleetMode): Contender {
   const name = {
-    board: 'fleet', raw: 'raw-fleet', hand: 'fleet-hand', 'raw-board': 'raw-board-fleet', 'raw-board-chained': 'raw-board-fleet-chained',
+    board: 'fleet', raw: 'raw-fleet', hand: 'fleet-hand', 'hand-after': 'fleet-hand-after', 'raw-board': 'raw-board-fleet', 'raw-board-chained': 'raw-board-fleet-chained',
   }[mode]
   const raw = mode === 'raw' || mode === 'raw-board' || mode === 'raw-board-chained'
   const description = {
     board: 'running board.work (the library\'s loop: completeAndClaimNext chained, heartbeats by the library)',
-    hand: 'running the hand-written completeAndClaimNext loop (W1 baseline)',
+    hand: 'running the hand-written completeAndClaimNext loop (W1 baseline, before board.work\'s fleet)',
+    'hand-after': 'running the hand-written completeAndClaimNext loop (W1 baseline, after board.work\'s fleet)',
     raw: 'running the raw claim loop (tasks table only)',
     'raw-board': "running the board's own statements raw (two commits per cycle)",
     'raw-board-chained': "running the board's own statements raw, complete and claim-next in one commit",
@@ -65,15 +67,15 @@ export function fleet(synchronous: Synchronous, mode: FleetMode): Contender {
         ? runRawFleet(context, synchronous)
         : mode === 'raw-board' || mode === 'raw-board-chained'
           ? runRawBoardFleet(context, synchronous, mode === 'raw-board-chained')
-          : runBoardFleet(context, synchronous, mode === 'hand' ? 'hand' : 'work'),
+          : runBoardFleet(context, synchronous, mode === 'board' ? 'work' : 'hand'),
   }
 }
 
 /**
  * What a fleet runs: kanban-db's board through `board.work` (`board`) or the hand-written chained
- * loop (`hand`), raw-claim's loop (`raw`), or raw-board's loop (`raw-board`, `raw-board-chained`).
+ * loop (`hand`, and `hand-after` for the same run after board.work's), raw-claim's loop (`raw`), or raw-board's loop (`raw-board`, `raw-board-chained`).
  */
-export type FleetMode = 'board' | 'raw' | 'hand' | 'raw-board' | 'raw-board-chained'
+export type FleetMode = 'board' | 'raw' | 'hand' | 'hand-after' | 'raw-board' | 'raw-board-chained'
 
 async function runBoardFleet(context: RunContext, synchronous: Synchronous, loop: 'work' | 'hand'): Promise<RunResult> {
   const path = join(context.dir, 'board.db')
@@ -340,6 +342,9 @@ function summarise(
     claimP99Ms: percentile(claimLatencies, 99),
     claimMaxMs: maximum(claimLatencies),
     busy,
+    // The workers' own CPU per cycle (the dispatcher's not included): robust to a loaded machine,
+    // where throughput swings; W1's CPU line compares it.
+    workerCpuUsPerCycle: total === 0 ? NaN : (1000 * workers.reduce((n, w) => n + w.cpuMs, 0)) / total,
   }
   if (heartbeats.length > 0) {
     figures['heartbeatP99Ms'] = percentile(heartbeats, 99)

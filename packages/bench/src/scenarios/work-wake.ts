@@ -1,14 +1,16 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Board } from '@kanban-db/core'
 import { sharedNow } from '../clock.ts'
 import type { Contender, Figures, RunContext, RunResult } from '../contender.ts'
 import { adapterModuleName, type BenchBoard, openBenchBoard } from '../board-client.ts'
+import type { Synchronous } from '../baselines/raw-database.ts'
 import { CANDIDATE_PREFIX, TIMED_CANDIDATES, WAKE_CANDIDATE_TEXT, WAKE_CANDIDATES, type WakeCandidate } from '../children/wake-sources.ts'
 import type { FromWakeChild, ToWakeChild, WakeInit } from '../children/wake-protocol.ts'
 import { maximum, percentile } from '../stats.ts'
-import { IDLE_WINDOW_MS, measureLocalStarts, START_TIMEOUT_MS, StartWaiter } from '../work-latency.ts'
+import { firstWakeAfter, IDLE_WINDOW_MS, measureLocalStarts, START_TIMEOUT_MS, StartWaiter } from '../work-latency.ts'
 
 const CHILD = new URL('../children/wake-child.ts', import.meta.url)
 /** Slots of each idle worker (W2, W4): a realistic worker, every slot idle between tasks. */
@@ -21,18 +23,33 @@ const SMOKE_IDLE_WINDOW_MS = 500
 const QUIET_MS = 2500
 /** How long children get to report after `stop`. */
 const STOP_GRACE_MS = 30_000
+/**
+ * W2 cold: a task created after the worker's board saw no commit for this long (the default
+ * watch's quietAfterMs, 2 s, plus a margin): the worker is in its slow (25 ms) phase, the state of a
+ * worker that has been idle for a while. Rounds of one such task per candidate: 12 (smoke: 1).
+ */
+const COLD_GAP_MS = 2300
+const COLD_ROUNDS = 12
+/**
+ * W2 warm: tasks 5-15 ms apart (P3's method), this many per candidate (smoke: 10), or as many as
+ * this budget allows (at least 10): a candidate that misses wake-ups waits for the worker's 1 s poll
+ * on each task.
+ */
+const WARM_SAMPLES = 100
+const WARM_BUDGET_MS = 4000
 
 /**
- * `work-local` (W3, SQLite): `createTask` and an idle `board.work` in the same process, on a board
- * with the default policy (FULL): from just before createTask to the handler's start.
+ * `work-local/<sync>` (W3, SQLite): `createTask` and an idle `board.work` in the same process: from
+ * just before createTask to the handler's start. FULL is the default policy (the W3 line); NORMAL
+ * (an INFO line) takes the two commits' fsyncs out, leaving the wake-up path and the statements.
  */
-export function workLocal(): Contender {
+export function workLocal(synchronous: Synchronous): Contender {
   return {
-    id: 'work-local',
-    description: 'W3, SQLite (FULL): createTask to the handler of an idle board.work in the same process; ms',
+    id: `work-local/${synchronous}`,
+    description: `W3, SQLite (${synchronous}): createTask to the handler of an idle board.work in the same process; ms`,
     kind: 'kanban-db',
     run: async (context) => {
-      const board = await openBenchBoard(join(context.dir, 'board.db'), 'FULL')
+      const board = await openBenchBoard(join(context.dir, 'board.db'), synchronous)
       try {
         return await measureLocalStarts(board as unknown as Board, context)
       } finally {
@@ -44,7 +61,7 @@ export function workLocal(): Contender {
 
 interface Start {
   readonly at: number
-  readonly wokenAt: number
+  readonly wakes: readonly number[]
 }
 
 /** One forked wake-up child and what the coordinator keeps about it. */
@@ -57,25 +74,36 @@ interface WakeChild {
   readonly report: Promise<{ readonly completed: number; readonly failures: readonly string[] }>
   readonly marks: Array<(mark: { readonly cpuMs: number; readonly at: number }) => void>
   created: number
+  /** When this process last created a task on the child's board or saw it started (shared clock). */
+  lastActivity: number
 }
 
 /**
  * `work-wake` (W2 and W4 on SQLite, and the wake-up candidates): one idle worker process per
  * candidate (`WAKE_CANDIDATES`, children/wake-sources.ts), each `board.work` with 8 slots on a board
- * file of its own. For each candidate in turn this process creates one task at a time on that
- * candidate's board, 5-15 ms apart (so the worker is idle again), for the run's duration (at least
- * 100 samples; 10 in smoke mode), and times from just before createTask to the handler's start in
- * the other process (CLOCK_MONOTONIC, shared by every process here). Then, after 2.5 s of quiet,
- * every child's CPU time (user + system, process.cpuUsage in the child) over 10 s of idling, all at
- * once (0.5 s in smoke mode). The default candidate's figures carry no prefix (the W2 and W4 lines
- * read them); each other candidate's are prefixed (`dv5P50Ms`, `fsWatchIdleCpuPct`, ...).
+ * file of its own (in a directory of its own). Three phases, on CLOCK_MONOTONIC (shared by every
+ * process here), each time from just before createTask in this process to the handler's start in
+ * the worker:
+ *
+ * - warm: for each candidate in turn, 100 tasks one at a time (or as many as 4 s allow, at least
+ *   10), 5-15 ms apart (P3's method: the worker is idle between tasks, but its board changed
+ *   milliseconds ago);
+ * - cold: 12 rounds of one task per candidate, each created 2.3 s after that candidate's previous
+ *   one (the worker idle for longer than the default watch's 2 s fast phase: a worker that has been
+ *   waiting for work);
+ * - idle: after 2.5 s of quiet, every child's CPU time (user + system, process.cpuUsage in the
+ *   child) over 10 s, all at once, nothing writing (W4).
+ *
+ * Smoke mode: 10 warm tasks, 1 cold round, 0.5 s idle. The default candidate's figures carry no
+ * prefix (the W2 and W4 lines read them); every other candidate's are prefixed (`dv5P50Ms`,
+ * `fsWatchColdP99Ms`, `dv25IdleCpuPct`, ...).
  */
 export function workWake(): Contender {
   return {
     id: 'work-wake',
     description:
       `W2/W4, SQLite: createTask here to the handler of an idle board.work (${WAKE_CONCURRENCY} slots) in another process, ` +
-      'per wake-up candidate (ms); each idle worker process\'s CPU (%)',
+      'per wake-up candidate, warm and cold (ms); each idle worker process\'s CPU (%)',
     kind: 'kanban-db',
     multiProcess: true,
     run: (context) => runWorkWake(context),
@@ -86,45 +114,58 @@ async function runWorkWake(context: RunContext): Promise<RunResult> {
   const children: WakeChild[] = []
   const failures: string[] = []
   try {
-    for (const candidate of WAKE_CANDIDATES) children.push(await forkWakeChild(candidate, join(context.dir, `${candidate}.db`)))
+    for (const candidate of WAKE_CANDIDATES) {
+      const dir = join(context.dir, candidate)
+      mkdirSync(dir)
+      children.push(await forkWakeChild(candidate, join(dir, 'board.db')))
+    }
     await Promise.all(children.map((child) => child.ready))
     const figures: Figures = {}
     const notes: string[] = []
     const samples: Record<string, number[]> = {}
-    for (const child of children) {
-      if (!TIMED_CANDIDATES.has(child.candidate)) continue
-      const { latencies, notify } = await timeStarts(child, context, failures)
+    const timed = children.filter((child) => TIMED_CANDIDATES.has(child.candidate))
+    const name = (child: WakeChild, figure: string): string => {
       const prefix = CANDIDATE_PREFIX[child.candidate]
-      const name = (figure: string): string => (prefix === '' ? figure : `${prefix}${figure[0]!.toUpperCase()}${figure.slice(1)}`)
-      figures[name('p50Ms')] = percentile(latencies, 50)
-      figures[name('p99Ms')] = percentile(latencies, 99)
-      figures[name('maxMs')] = maximum(latencies)
-      if (prefix === '') {
+      return prefix === '' ? figure : `${prefix}${figure[0]!.toUpperCase()}${figure.slice(1)}`
+    }
+    // Let every worker's first (empty) claims settle.
+    await delay(100)
+    for (const child of timed) {
+      const { latencies, notify } = await warmStarts(child, context, failures)
+      figures[name(child, 'p50Ms')] = percentile(latencies, 50)
+      figures[name(child, 'p99Ms')] = percentile(latencies, 99)
+      figures[name(child, 'maxMs')] = maximum(latencies)
+      if (child.candidate === 'default') {
         figures['samples'] = latencies.length
         figures['notifyP50Ms'] = percentile(notify, 50)
       }
-      samples[`${child.candidate}:startMs`] = latencies
+      samples[`${child.candidate}:warmMs`] = latencies
       notes.push(
-        `${child.candidate} (${WAKE_CANDIDATE_TEXT[child.candidate]}): ${latencies.length} samples, p50 ${percentile(latencies, 50).toFixed(2)} ms ` +
+        `${child.candidate} (${WAKE_CANDIDATE_TEXT[child.candidate]}): warm ${latencies.length} samples, p50 ${percentile(latencies, 50).toFixed(2)} ms ` +
           `(its onWake ${percentile(notify, 50).toFixed(2)} ms after createTask began), p99 ${percentile(latencies, 99).toFixed(1)} ms, ` +
           `max ${maximum(latencies).toFixed(1)} ms`,
       )
     }
+    const cold = await coldStarts(timed, context, failures)
+    for (const child of timed) {
+      const latencies = cold.get(child) ?? []
+      figures[name(child, 'coldP50Ms')] = percentile(latencies, 50)
+      figures[name(child, 'coldP99Ms')] = percentile(latencies, 99)
+      samples[`${child.candidate}:coldMs`] = latencies
+    }
+    notes.push(
+      `cold (created ${COLD_GAP_MS} ms after the previous task on that board), p50 / max: ` +
+        timed.map((child) => `${child.candidate} ${percentile(cold.get(child) ?? [], 50).toFixed(1)} / ${maximum(cold.get(child) ?? []).toFixed(1)} ms`).join(', '),
+    )
     // W4: every child idle at once (each on its own board, nothing writes), after the quiet spell.
     const windowMs = context.options.smoke ? SMOKE_IDLE_WINDOW_MS : IDLE_WINDOW_MS
     if (!context.options.smoke) await delay(QUIET_MS)
     const first = await withDeadline(Promise.all(children.map(mark)), STOP_GRACE_MS, 'a wake-up child did not answer a CPU mark')
     await delay(windowMs)
     const last = await withDeadline(Promise.all(children.map(mark)), STOP_GRACE_MS, 'a wake-up child did not answer a CPU mark')
-    children.forEach((child, i) => {
-      const pct = (100 * (last[i]!.cpuMs - first[i]!.cpuMs)) / (last[i]!.at - first[i]!.at)
-      const prefix = CANDIDATE_PREFIX[child.candidate]
-      figures[prefix === '' ? 'idleCpuPct' : `${prefix}IdleCpuPct`] = pct
-    })
-    notes.push(
-      `idle CPU over ${(windowMs / 1000).toFixed(1)} s (% of one core): ` +
-        children.map((child, i) => `${child.candidate} ${((100 * (last[i]!.cpuMs - first[i]!.cpuMs)) / (last[i]!.at - first[i]!.at)).toFixed(3)}`).join(', '),
-    )
+    const idle = children.map((_, i) => (100 * (last[i]!.cpuMs - first[i]!.cpuMs)) / (last[i]!.at - first[i]!.at))
+    children.forEach((child, i) => void (figures[name(child, 'idleCpuPct')] = idle[i]!))
+    notes.push(`idle CPU over ${(windowMs / 1000).toFixed(1)} s (% of one core): ${children.map((child, i) => `${child.candidate} ${idle[i]!.toFixed(3)}`).join(', ')}`)
     for (const child of children) tell(child.process, { type: 'stop' })
     const reports = await withDeadline(Promise.all(children.map((child) => child.report)), STOP_GRACE_MS, 'a wake-up child did not report after stop')
     children.forEach((child, i) => {
@@ -141,25 +182,49 @@ async function runWorkWake(context: RunContext): Promise<RunResult> {
   }
 }
 
-/** Creates tasks on `child`'s board one at a time and times each to its handler's start. */
-async function timeStarts(child: WakeChild, context: RunContext, failures: string[]): Promise<{ latencies: number[]; notify: number[] }> {
+/** Creates one task on `child`'s board and times it to its handler's start (undefined: never started, a failure). */
+async function timeOneStart(child: WakeChild, failures: string[]): Promise<Start & { readonly t0: number } | undefined> {
+  const t0 = sharedNow()
+  const task = await child.board.createTask({ title: `wake ${child.created++}` })
+  const start = await child.starts.startOf(task.id)
+  child.lastActivity = sharedNow()
+  if (start === undefined) {
+    failures.push(`${child.candidate}: task ${task.id} was not started within ${START_TIMEOUT_MS} ms of its creation`)
+    return undefined
+  }
+  return { ...start, t0 }
+}
+
+/**
+ * Cold rounds: one task per candidate per round, each created once its board has been quiet for
+ * {@link COLD_GAP_MS} (the candidates take turns, so a round lasts about that long).
+ */
+async function coldStarts(timed: readonly WakeChild[], context: RunContext, failures: string[]): Promise<Map<WakeChild, number[]>> {
+  const latencies = new Map<WakeChild, number[]>(timed.map((child) => [child, []]))
+  const rounds = context.options.smoke ? 1 : COLD_ROUNDS
+  for (let round = 0; round < rounds && failures.length < 5; round++) {
+    for (const child of timed) {
+      await delay(Math.max(0, child.lastActivity + COLD_GAP_MS - sharedNow()))
+      const start = await timeOneStart(child, failures)
+      if (start) latencies.get(child)!.push(start.at - start.t0)
+    }
+  }
+  return latencies
+}
+
+/** Warm: creates tasks on `child`'s board one at a time, 5-15 ms apart, and times each to its handler's start. */
+async function warmStarts(child: WakeChild, context: RunContext, failures: string[]): Promise<{ latencies: number[]; notify: number[] }> {
   const latencies: number[] = []
   const notify: number[] = []
-  const minSamples = context.options.smoke ? 10 : 100
-  // Smoke mode: the samples alone (six candidates in a row must stay a few seconds).
-  const durationMs = context.options.smoke ? 0 : context.durationMs
-  // Let the worker's first (empty) claims settle.
-  await delay(100)
-  const began = sharedNow()
-  while (failures.length < 5 && (sharedNow() - began < durationMs || latencies.length < minSamples)) {
+  const count = context.options.smoke ? 10 : WARM_SAMPLES
+  const until = sharedNow() + WARM_BUDGET_MS
+  while (failures.length < 5 && latencies.length < count && (latencies.length < 10 || sharedNow() < until)) {
     await delay(5 + Math.random() * 10)
-    const t0 = sharedNow()
-    const task = await child.board.createTask({ title: `wake ${child.created++}` })
-    const start = await child.starts.startOf(task.id)
-    if (start === undefined) failures.push(`${child.candidate}: task ${task.id} was not started within ${START_TIMEOUT_MS} ms of its creation`)
-    else {
-      latencies.push(start.at - t0)
-      notify.push(start.wokenAt - t0)
+    const start = await timeOneStart(child, failures)
+    if (start) {
+      latencies.push(start.at - start.t0)
+      const wokenAt = firstWakeAfter(start.wakes, start.t0)
+      if (Number.isFinite(wokenAt)) notify.push(wokenAt - start.t0)
     }
   }
   return { latencies, notify }
@@ -171,7 +236,9 @@ async function forkWakeChild(candidate: WakeCandidate, path: string): Promise<Wa
   const process = fork(CHILD, [candidate], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const ready = Promise.withResolvers<void>()
   const report = Promise.withResolvers<{ completed: number; failures: readonly string[] }>()
-  const child: WakeChild = { candidate, process, board, starts: new StartWaiter<Start>(), ready: ready.promise, report: report.promise, marks: [], created: 0 }
+  const child: WakeChild = {
+    candidate, process, board, starts: new StartWaiter<Start>(), ready: ready.promise, report: report.promise, marks: [], created: 0, lastActivity: sharedNow(),
+  }
   process.on('message', (message: FromWakeChild) => {
     if (message.type === 'ready') ready.resolve()
     else if (message.type === 'started') child.starts.started(message.id, message)
