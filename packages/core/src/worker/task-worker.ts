@@ -88,6 +88,8 @@ class BoardWorker implements TaskWorker {
   #idleSaid = false
   #deadline: { readonly at: number; readonly timer: NodeJS.Timeout } | undefined
   #fatal: unknown
+  /** stop()'s deadline passed: running tasks were aborted, a task still in hand is released. */
+  #pastDeadline = false
   #unsubscribeWake: (() => void) | undefined
   readonly #onAbort = (): void => void this.stop()
   readonly #pauses = new Set<() => void>()
@@ -152,8 +154,9 @@ class BoardWorker implements TaskWorker {
     let errorPauseMs = 0
     for (;;) {
       if (next !== undefined) {
-        // A task claimed while the worker began to stop (a chained claim) goes straight back.
-        next = this.#state === 'running' ? await this.#run(next) : await this.#release(next, 'shutdown').then(() => undefined)
+        // A task whose claim landed as the worker began to stop (a completion chained it) is in hand:
+        // it runs like the others until the deadline; past the deadline it goes straight back.
+        next = this.#pastDeadline ? await this.#release(next, 'shutdown').then(() => undefined) : await this.#run(next)
         // On a synchronous driver a chain of quick tasks settles in microtasks only: without a turn
         // of the event loop, timers (heartbeats, deadlines), signals and I/O would wait for the chain.
         await turnOfTheEventLoop()
@@ -382,6 +385,7 @@ class BoardWorker implements TaskWorker {
   // --- stopping ------------------------------------------------------------------------------------
 
   #deadlinePassed(): void {
+    this.#pastDeadline = true
     for (const active of [...this.#active]) {
       active.abort('shutdown', `The worker ${this.workerId} is stopping and its deadline passed: task ${active.task.id} is released (ready again).`)
     }
