@@ -211,7 +211,12 @@ export async function boardNow(context: CaseContext): Promise<number> {
  */
 export async function finishWithFreshWorker(board: Board, ids: readonly string[], options: { readonly leaveRunning?: readonly string[]; readonly deadlineMs: number }): Promise<string[]> {
   const trouble: string[] = []
-  const worker = board.work({ workerId: 'fresh-worker', leaseMs: SIGNAL_LEASE_MS, concurrency: 2 }, () => ({ by: 'fresh-worker' }))
+  // With `leaveRunning` (a control) the worker's own reclaim of expired claims is off too: the
+  // control shows what nobody taking claims back leaves behind.
+  const worker = board.work(
+    { workerId: 'fresh-worker', leaseMs: SIGNAL_LEASE_MS, concurrency: 2, ...(options.leaveRunning !== undefined ? { reclaimEveryMs: 0 } : {}) },
+    () => ({ by: 'fresh-worker' }),
+  )
   worker.on('failed', ({ task, error }) => trouble.push(`task ${task.id} failed: ${String(error)}`))
   worker.on('lost', ({ taskId, kind }) => trouble.push(`the claim on ${taskId} was lost (${kind})`))
   worker.on('error', ({ error, phase }) => trouble.push(`${phase}: ${String(error)}`))

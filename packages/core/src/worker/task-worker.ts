@@ -90,6 +90,7 @@ class BoardWorker implements TaskWorker {
   #fatal: unknown
   /** stop()'s deadline passed: running tasks were aborted, a task still in hand is released. */
   #pastDeadline = false
+  #lastReclaimAt = 0
   #unsubscribeWake: (() => void) | undefined
   readonly #onAbort = (): void => void this.stop()
   readonly #pauses = new Set<() => void>()
@@ -192,9 +193,39 @@ class BoardWorker implements TaskWorker {
         this.#idleSaid = true
         this.#events.emit('idle', {})
       }
+      if (await this.#reclaimIfDue()) return
       await this.#gate.wait(await this.#untilClaimable())
     } finally {
       this.#idleSlots -= 1
+    }
+  }
+
+  /**
+   * Every `reclaimEveryMs` an idle worker takes back claims whose lease ran out (their worker died:
+   * without a dispatcher, nobody else would). A cheap read first; `releaseStaleClaims` decides by the
+   * board's clock and extends, rather than steals, a claim of a live process of this host that
+   * heartbeated recently. True when it took something back (the slot claims again at once).
+   */
+  async #reclaimIfDue(): Promise<boolean> {
+    const every = this.#options.reclaimEveryMs
+    if (every === 0 || Date.now() - this.#lastReclaimAt < every) return false
+    this.#lastReclaimAt = Date.now()
+    try {
+      const expired = await this.#board.db
+        .selectFrom('tasks')
+        .select('id')
+        .where('status', 'in', [statusLiteral('running'), statusLiteral('review')])
+        .where('claim_expires_at', '<=', Date.now())
+        .limit(1)
+        .executeTakeFirst()
+      if (expired === undefined) return false
+      const claims = await this.#board.releaseStaleClaims(undefined, { isAlive: processIsAlive })
+      if (claims.length > 0) this.#events.emit('reclaimed', { claims })
+      return claims.length > 0
+    } catch (error) {
+      if (this.#isFatal(error)) this.#stopFatally(error)
+      else this.#error(error, 'reclaim')
+      return false
     }
   }
 
@@ -212,8 +243,10 @@ class BoardWorker implements TaskWorker {
       ])
       const next = Math.min(...[backoff?.at, due?.at].filter((at) => at !== null && at !== undefined).map(Number))
       return Number.isFinite(next) ? Math.min(poll, Math.max(MIN_IDLE_SLEEP_MS, next - Date.now() + 1)) : poll
-    } catch {
-      return poll
+    } catch (error) {
+      // Without the due times, look again soon rather than sleep a whole (possibly long) poll.
+      this.#error(error, 'wait')
+      return Math.min(poll, 1_000)
     }
   }
 
@@ -435,6 +468,16 @@ class BoardWorker implements TaskWorker {
       const timer = setTimeout(done, ms)
       this.#pauses.add(done)
     })
+  }
+}
+
+/** True while the process `pid` exists on this host (EPERM: it exists, owned by another user). */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -73,6 +73,12 @@ export interface WorkOptions {
    * process's writes and, on engines with `crossProcessWakeups`, from other processes). Default 1,000 ms.
    */
   readonly pollMs?: number
+  /**
+   * While idle, take back claims whose lease ran out (a worker process that died) at most this often,
+   * so a fleet of workers recovers its own dead without a dispatcher. 0 turns it off (a dispatcher
+   * does it). Default `leaseMs`.
+   */
+  readonly reclaimEveryMs?: number
   /** How long `stop()` lets running handlers finish before it aborts them and releases their tasks. Default 30,000 ms. */
   readonly stopTimeoutMs?: number
   /** Aborting it stops the worker, like `stop()`. */
@@ -91,6 +97,7 @@ export interface ValidWorkOptions {
   readonly retry: Required<RetryBackoff>
   readonly rateLimitCooldownMs: number
   readonly pollMs: number
+  readonly reclaimEveryMs: number
   readonly stopTimeoutMs: number
   readonly signal: AbortSignal | undefined
 }
@@ -121,6 +128,7 @@ export function validateWorkOptions(options: WorkOptions): ValidWorkOptions {
     },
     rateLimitCooldownMs: optionalInteger('options.rateLimitCooldownMs', options.rateLimitCooldownMs, 60_000, { min: 0, max: WEEK_MS }),
     pollMs: optionalInteger('options.pollMs', options.pollMs, 1_000, { min: 10, max: DAY_MS }),
+    reclaimEveryMs: optionalInteger('options.reclaimEveryMs', options.reclaimEveryMs, leaseMs, { min: 0, max: WEEK_MS }),
     stopTimeoutMs: optionalInteger('options.stopTimeoutMs', options.stopTimeoutMs, 30_000, { min: 0, max: DAY_MS }),
     signal,
   }

@@ -1,4 +1,4 @@
-import type { Task } from '../board/types.js'
+import type { ReleasedClaim, Task } from '../board/types.js'
 import type { WorkAbortKind } from './work-errors.js'
 
 /** What a worker tells its listeners, by event name (for logs and metrics). */
@@ -17,10 +17,12 @@ export interface WorkerEventMap {
   released: { readonly task: Task; readonly reason: string }
   /** A task's claim was lost (its lease ran out and another process took it back, or it was archived); its result, if any, was not stored. */
   lost: { readonly taskId: string; readonly kind: WorkAbortKind | 'refused' }
+  /** Claims whose lease ran out (their worker died) taken back by this idle worker (`reclaimEveryMs`). */
+  reclaimed: { readonly claims: readonly ReleasedClaim[] }
   /** Every slot is waiting: nothing was ready for this worker. Said once per idle spell. */
   idle: Record<string, never>
   /** Something failed that the worker survives (a claim, a heartbeat, a completion); it goes on. */
-  error: { readonly error: unknown; readonly phase: 'claim' | 'heartbeat' | 'complete' | 'fail' | 'release' | 'handler-after-abort'; readonly taskId?: string }
+  error: { readonly error: unknown; readonly phase: 'claim' | 'heartbeat' | 'complete' | 'fail' | 'release' | 'reclaim' | 'wait' | 'handler-after-abort'; readonly taskId?: string }
   /** The worker has stopped (`stopped` resolved). */
   stopped: WorkerSummary
 }

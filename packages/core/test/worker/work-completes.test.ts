@@ -44,10 +44,10 @@ for (const { name, create, skip } of boardSubjects) {
       expect(() => board.work({ retry: { baseMs: -1 } }, () => undefined)).toThrow(/options\.retry\.baseMs/)
       expect(() => board.work({}, 'not a function' as never)).toThrow(/handler must be a function/)
       expect(() => board.work({ leaseMs: 3_000, heartbeatMs: 3_000 }, () => undefined)).toThrow(/options\.heartbeatMs/)
+      expect((await board.listTasks())[0]!.status).toBe('ready')
       const worker = board.work({ workerId: 'w-stop' }, () => undefined)
       await expect(worker.stop({ timeoutMs: 30 * 24 * 3_600_000 })).rejects.toMatchObject({ code: 'INVALID_INPUT' })
       await worker.stop({ timeoutMs: 0 })
-      expect((await board.listTasks())[0]!.status).toBe('ready')
     })
 
     it('fails an attempt whose result the board refuses (over 1 MiB), never leaving its claim to the lease', async () => {
