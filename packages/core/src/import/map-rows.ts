@@ -1,4 +1,5 @@
 import { isAbsolute } from 'node:path'
+import { NO_CLAIM } from '../board/task-queries.js'
 import { pathToFileURL } from 'node:url'
 import { TASK_STATUSES, type TaskStatus } from '../board/transitions.js'
 import type { JsonObject, JsonValue, RunOutcome } from '../board/types.js'
@@ -165,14 +166,8 @@ export function mapTask(row: SourceRow, relations: TaskRelations, context: Mappi
     updated_at: lastAt,
     started_at: seconds(row['started_at']),
     completed_at: status.to === 'done' ? (seconds(row['completed_at']) ?? lastAt) : seconds(row['completed_at']),
-    claim_token: null,
-    claimed_by: null,
-    worker_pid: null,
-    worker_host: null,
-    claimed_at: null,
-    claim_expires_at: null,
-    lease_ms: null,
-    heartbeat_at: null,
+    // An imported task holds no claim: a running source task comes in released.
+    ...NO_CLAIM,
     current_run_id: relations.currentRunId ?? relations.runIds.at(-1) ?? null,
     attempts: relations.runIds.length,
     max_attempts: Math.max(context.maxAttempts, relations.runIds.length + 1),

@@ -34,6 +34,9 @@ interface ActiveTask {
 
 type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }
 
+/** What a run returns when its completion chained a claim that found nothing ready. */
+const NOTHING_READY = Symbol('nothing ready')
+
 /** Codes of errors after which the board cannot be used by this worker any more. */
 const FATAL_CODES: ReadonlySet<string> = new Set(['BOARD_CLOSED', 'READ_ONLY_BOARD'])
 /** Codes of errors a second try cannot change (the call itself is wrong, or the claim is gone). */
@@ -151,9 +154,16 @@ class BoardWorker implements TaskWorker {
 
   /** One slot: claims a task, runs it, chains into the next while work is ready, waits while idle. */
   async #slot(): Promise<void> {
-    let next: ClaimedTask | undefined
+    let next: ClaimedTask | typeof NOTHING_READY | undefined
     let errorPauseMs = 0
     for (;;) {
+      if (next === NOTHING_READY) {
+        // The completion's own chained claim just looked and found nothing: claiming again at once
+        // would only repeat that look (on Postgres a write transaction). Wait for work instead.
+        next = undefined
+        if (this.#state !== 'running') return
+        await this.#idle()
+      }
       if (next !== undefined) {
         // A task whose claim landed as the worker began to stop (a completion chained it) is in hand:
         // it runs like the others until the deadline; past the deadline it goes straight back.
@@ -251,7 +261,7 @@ class BoardWorker implements TaskWorker {
   }
 
   /** Runs one task to its end; returns the next task when its completion chained a claim. */
-  async #run(task: ClaimedTask): Promise<ClaimedTask | undefined> {
+  async #run(task: ClaimedTask): Promise<ClaimedTask | typeof NOTHING_READY | undefined> {
     const startedAt = Date.now()
     const controller = new AbortController()
     let aborted: WorkAbortKind | undefined
@@ -323,7 +333,7 @@ class BoardWorker implements TaskWorker {
     return undefined
   }
 
-  async #complete(task: ClaimedTask, value: unknown, startedAt: number): Promise<ClaimedTask | undefined> {
+  async #complete(task: ClaimedTask, value: unknown, startedAt: number): Promise<ClaimedTask | typeof NOTHING_READY | undefined> {
     const result = value as JsonValue | undefined
     const chain = this.#state === 'running' && !this.#rules.requireReview
     try {
@@ -339,7 +349,7 @@ class BoardWorker implements TaskWorker {
       this.#counts.completed += 1
       this.#events.emit('completed', { task: completed, durationMs: Date.now() - startedAt })
       if (next !== undefined) this.#claimed(next, true)
-      return next
+      return next ?? (chain ? NOTHING_READY : undefined)
     } catch (error) {
       const code = codeOf(error)
       if (code === 'CLAIM_MISMATCH') this.#lost(task.id, 'refused')
