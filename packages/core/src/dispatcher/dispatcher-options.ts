@@ -1,19 +1,50 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { SqliteAdapter } from '../adapter/sqlite-adapter.js'
-import type { SqliteBoard as Board } from '../sqlite/sqlite-board.js'
+import type { SqliteBoard } from '../sqlite/sqlite-board.js'
+import type { BoardEngineFactory } from '../engine/board-engine.js'
+import type { CommonBoardOptions } from '../board/board-options.js'
 import type { QuarantinePolicy } from '../corruption/quarantine.js'
 import type { HygienePolicy } from '../hygiene/hygiene-policy.js'
 import type { DispatcherEvent } from './dispatcher-events.js'
 import type { ExitPolicy } from './exit-policy.js'
 import type { SpawnWorker } from './worker-handle.js'
 
-/** What `new Dispatcher(options)` takes. Only `boards`, `adapter` and `spawn` are required. */
+/**
+ * A board on an engine package's engine, for {@link DispatcherOptions.boards}: the dispatcher opens
+ * it with `openBoard({ ...options, engine })`, takes its tick lock through the engine
+ * (`tryLock('dispatch')`: on a PostgreSQL server a session advisory lock, dropped by the server
+ * when the holder's session dies), and compares stored times with the board's clock (the server's).
+ * The SQLite file steps (ghost check, quarantine, file probes, checkpoints) do not exist for it.
+ *
+ * ```ts
+ * new Dispatcher({ boards: [{ name: 'agents', engine: postgres({ connectionString, schema: 'agents' }) }], spawn })
+ * ```
+ */
+export interface DispatcherBoardSource {
+  /**
+   * What events and `status()` call the board (their `board` / `path`): unique among the
+   * dispatcher's boards, and never a password (a connection string is not a good name).
+   */
+  readonly name: string
+  /** How to reach the board, for example `postgres({ connectionString, schema })` or `pglite()`. */
+  readonly engine: BoardEngineFactory
+  /** Board options for `openBoard` (rules, write options, a `clock` for tests). */
+  readonly options?: CommonBoardOptions
+}
+
+/** One entry of {@link DispatcherOptions.boards}: a SQLite board file's path, or a board on an engine. */
+export type DispatcherBoard = string | DispatcherBoardSource
+
+/** What `new Dispatcher(options)` takes. Only `boards` and `spawn` are required, and `adapter` for SQLite paths. */
 export interface DispatcherOptions {
-  /** The board files to supervise, in the order each tick visits them. */
-  readonly boards: readonly string[]
-  /** The adapter every board is opened with (one adapter per file per process). */
-  readonly adapter: SqliteAdapter
+  /**
+   * The boards to supervise, in the order each tick visits them: SQLite board files by path (opened
+   * with `adapter`), and boards on other engines as {@link DispatcherBoardSource}s. Both may be mixed.
+   */
+  readonly boards: readonly DispatcherBoard[]
+  /** The adapter every SQLite board path is opened with (one adapter per file per process). Required when `boards` has a path. */
+  readonly adapter?: SqliteAdapter
   /** Starts a worker for a claimed task. */
   readonly spawn: SpawnWorker
   /** Workers per board at most. Default 4. */
@@ -67,39 +98,51 @@ export interface DispatcherOptions {
    * `claim-ended` event) and leave it running. Its exit is not written either way.
    */
   readonly onClaimEnded?: 'terminate' | 'report'
-  /** Quarantine backoff. Default 30 s doubling to 30 min. */
+  /** Quarantine backoff (SQLite paths). Default 30 s doubling to 30 min. */
   readonly quarantine?: Partial<QuarantinePolicy>
   /**
    * Also check each open board's file this often (ms), through a fresh read-only connection
    * (`probeBoardFile`: header, then `quick_check`), so damage in pages the tick never reads is
-   * found too. Costs one O(pages) scan per board per period. Default: off (damage is found when an
-   * operation meets it).
+   * found too. Costs one O(pages) scan per board per period. SQLite paths only. Default: off
+   * (damage is found when an operation meets it).
    */
   readonly checkEveryMs?: number
   /**
-   * Run each board's turn under the board's tick lock (`<board>.dispatch-lock`, a SQLite-held lock
-   * the kernel releases when its holder dies), so two dispatchers never tick one board at the same
-   * time; a dispatcher that finds it held skips the board that tick. Default true. Switch off only
-   * to show what the lock protects against.
+   * Run each board's turn under the board's tick lock, so two dispatchers never tick one board at
+   * the same time; a dispatcher that finds it held skips the board that tick. On a SQLite path it is
+   * `<board>.dispatch-lock` (a SQLite-held lock the kernel releases when its holder dies, the file
+   * `SqliteEngine.tryLock('dispatch')` takes); on an engine board the engine's
+   * `tryLock('dispatch')` (on a PostgreSQL server a session advisory lock the server releases when
+   * the holder's session or process dies). Default true. Switch off only to show what the lock
+   * protects against.
    */
   readonly tickLock?: boolean
   /**
    * Run a passive WAL checkpoint (`board.checkpoint('PASSIVE')`) on each board at most this often
    * (ms, by `now`), at the end of a turn; the first one period after the board's first turn. It
    * never waits for readers or writers. The result is in a `checkpointed` event, in
-   * `status().boards[i].lastCheckpoint` and in the board's `health().lastCheckpoint`. Default 300,000 (5 min).
+   * `status().boards[i].lastCheckpoint` and in the board's `health().lastCheckpoint`. SQLite paths
+   * only (a server has no WAL file to keep small). Default 300,000 (5 min).
    */
   readonly checkpointEveryMs?: number
-  /** Run `integrity_check` instead of `quick_check` when checking, confirming and probing. Default false. */
+  /** Run `integrity_check` instead of `quick_check` when checking, confirming and probing (SQLite paths). Default false. */
   readonly integrityProbe?: boolean
-  /** Connection-hygiene policy overrides for every board. */
+  /** Connection-hygiene policy overrides for every SQLite board path. */
   readonly policy?: Partial<HygienePolicy>
   /**
-   * Opens one board. Default: `openBoard({ path, adapter, policy, clock: now })`. Override to pass
-   * board options of your own.
+   * Opens one SQLite board path. Default: `openBoard({ path, adapter, policy, clock: now })`.
+   * Override to pass board options of your own. (Engine boards take theirs in
+   * {@link DispatcherBoardSource.options}.)
    */
-  readonly openBoard?: (path: string, adapter: SqliteAdapter) => Promise<Board>
-  /** Milliseconds since the epoch. Default `Date.now`; inject a clock in tests. */
+  readonly openBoard?: (path: string, adapter: SqliteAdapter) => Promise<SqliteBoard>
+  /**
+   * Milliseconds since the epoch. Default `Date.now`; inject a clock in tests. It times the
+   * dispatcher's own periods (heartbeats, kill grace, drain deadline, checks, checkpoints) and
+   * stamps events; on SQLite paths it is also the board's clock (this host's, as every writer of
+   * the file). On an engine board, lease expiry, `maxRuntimeMs` and the crash grace are judged by
+   * the board's clock (the server's on Postgres), never by this one: a dispatcher whose host clock
+   * is wrong neither takes back live claims nor lets overrunning work run.
+   */
   readonly now?: () => number
   /** Receives every event (in addition to `dispatcher.on` listeners). */
   readonly events?: (event: DispatcherEvent) => void

@@ -1,6 +1,9 @@
 import { realBoardPath } from '../hygiene/real-path.js'
 import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
-import type { SqliteBoard as Board } from '../sqlite/sqlite-board.js'
+import type { Board } from '../board/board.js'
+import type { BoardEngine, BoardEngineFactory, EngineKind, NamedLock } from '../engine/board-engine.js'
+import { openEngineBoard } from '../board/open-engine-board.js'
+import type { SqliteBoard } from '../sqlite/sqlite-board.js'
 import { openSqliteBoard as openBoard } from '../sqlite/open-sqlite-board.js'
 import { classifyFailure, type FailureKind } from '../corruption/failure-kind.js'
 import { fingerprintFile, sameFingerprint, sameInode, type FileFingerprint } from '../corruption/file-fingerprint.js'
@@ -15,14 +18,17 @@ import type { TaskStatus } from '../board/transitions.js'
 import {
   EventHub, type DispatcherEvent, type DispatcherEventType, type DispatcherListener,
 } from './dispatcher-events.js'
-import { isProcessAlive, localHost, newDispatcherId, type DispatcherOptions } from './dispatcher-options.js'
+import { isProcessAlive, localHost, newDispatcherId, type DispatcherBoardSource, type DispatcherOptions } from './dispatcher-options.js'
 import { defaultExitPolicy, describeExit, type ExitDecision, type ExitPolicy } from './exit-policy.js'
 import { WorkerTable, type ExitedWorker, type RunningWorker } from './worker-table.js'
 import type { ClaimEndReason, SpawnWorker, TerminationReason, WorkerSignal } from './worker-handle.js'
 
 /** One supervised board as `dispatcher.status()` shows it. */
 export interface BoardStatus {
+  /** The board's real path (SQLite), or the `name` of a board on another engine. */
   readonly path: string
+  /** The engine the board is on. */
+  readonly engine: EngineKind
   /** `open`; `closed` (not opened yet, or closed after an error: retried next tick); `quarantined`. */
   readonly state: 'open' | 'closed' | 'quarantined'
   /** Workers of this board still running. */
@@ -92,9 +98,17 @@ export interface StopOptions {
 /** Which parts of a board's turn a tick runs: all, all but claiming (while stopping), or only reap and record. */
 type TickMode = 'normal' | 'draining' | 'final'
 
+/** The name of the tick lock (`BoardEngine.tryLock`); on SQLite the file `<board>.dispatch-lock`. */
+const DISPATCH_LOCK = 'dispatch'
+
 interface SupervisedBoard {
+  /** The real path of a SQLite board, or the source's name: what events and status call the board. */
   readonly path: string
+  /** Undefined for a SQLite board given by path; the board's source for a board on another engine. */
+  readonly source: DispatcherBoardSource | undefined
   board: Board | undefined
+  /** The engine an engine board was opened on (its tick lock), while it is open. */
+  engine: BoardEngine | undefined
   quarantine: QuarantineRecord | undefined
   spawned: number
   skipped: number
@@ -104,7 +118,7 @@ interface SupervisedBoard {
   lastCheckpoint: CheckpointResult | undefined
   /** When the periodic file check last ran (`checkEveryMs`). */
   lastCheckAt: number | undefined
-  /** The file the open board was opened on. */
+  /** The file the open board was opened on (SQLite). */
   openedAs: FileFingerprint | undefined
   /** The old file's `-wal`, left when the file was replaced under the open board: never opened beside. */
   staleWal: FileFingerprint | undefined
@@ -125,10 +139,14 @@ interface SupervisedBoard {
  *
  * Claims arbitrate between dispatchers: a second dispatcher on the same board (a restart overlap)
  * never spawns a task twice.
+ *
+ * Boards are SQLite files given by path, or boards on another engine ({@link DispatcherBoardSource},
+ * for example PostgreSQL): those have no file to check, quarantine or checkpoint, take their tick
+ * lock through the engine, and have lease expiry and `maxRuntimeMs` judged by their own clock.
  */
 export class Dispatcher {
   readonly workerId: string
-  readonly #adapter: SqliteAdapter
+  readonly #adapter: SqliteAdapter | undefined
   readonly #spawn: SpawnWorker
   readonly #concurrency: number
   readonly #maxWorkers: number
@@ -148,7 +166,7 @@ export class Dispatcher {
   readonly #checkEveryMs: number | undefined
   readonly #tickLock: boolean
   readonly #checkpointEveryMs: number
-  readonly #openBoard: (path: string, adapter: SqliteAdapter) => Promise<Board>
+  readonly #openBoard: (path: string, adapter: SqliteAdapter) => Promise<SqliteBoard>
   readonly #now: () => number
   readonly #events: EventHub
   readonly #boards: SupervisedBoard[]
@@ -161,8 +179,14 @@ export class Dispatcher {
   #stopping: Promise<void> | undefined
 
   constructor(options: DispatcherOptions) {
-    if (!Array.isArray(options.boards) || options.boards.some((path) => typeof path !== 'string' || path.length === 0)) {
-      throw new InvalidInput('options.boards: expected an array of board file paths.', { details: { field: 'options.boards' } })
+    if (!Array.isArray(options.boards) || !options.boards.every((entry) => isBoardPath(entry) || isBoardSource(entry))) {
+      throw new InvalidInput(
+        'options.boards: expected an array of SQLite board file paths and engine boards ({ name, engine }, for example { name: \'agents\', engine: postgres({ connectionString }) }).',
+        { details: { field: 'options.boards' } },
+      )
+    }
+    if (options.boards.some(isBoardPath) && (typeof options.adapter !== 'object' || options.adapter === null)) {
+      throw new InvalidInput('options.adapter: the SQLite board paths in options.boards need the adapter to open them with.', { details: { field: 'options.adapter' } })
     }
     if (typeof options.spawn !== 'function') {
       throw new InvalidInput('options.spawn: expected a function (task, board) => { pid, exit }.', { details: { field: 'options.spawn' } })
@@ -202,11 +226,28 @@ export class Dispatcher {
       process.emitWarning(`A kanban-db dispatcher event listener threw (ignored): ${messageOf(error)}`, 'KanbanDbDispatcherWarning'),
     )
     // Real paths: two spellings of one board (a symlink, `..` past a link) are one board with one tick lock.
-    const paths = [...new Set(options.boards.map((path) => realBoardPath(path)))]
-    this.#boards = paths.map((path) => ({
-      path, board: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckpointAt: undefined, lastCheckpoint: undefined, lastCheckAt: undefined, openedAs: undefined, staleWal: undefined,
-      foreignOverruns: new Set(),
-    }))
+    const paths = [...new Set(options.boards.filter(isBoardPath).map((path) => realBoardPath(path)))]
+    const sources = options.boards.filter(isBoardSource)
+    const names = new Set<string>(paths)
+    for (const source of sources) {
+      if (names.has(source.name)) {
+        throw new InvalidInput(`options.boards: two boards are called ${JSON.stringify(source.name)}; give each engine board a name of its own.`, { details: { field: 'options.boards' } })
+      }
+      names.add(source.name)
+    }
+    const supervised = (path: string, source: DispatcherBoardSource | undefined): SupervisedBoard => ({
+      path, source, board: undefined, engine: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckpointAt: undefined, lastCheckpoint: undefined,
+      lastCheckAt: undefined, openedAs: undefined, staleWal: undefined, foreignOverruns: new Set(),
+    })
+    // In the order given (a path given twice keeps its first place).
+    const seen = new Set<string>()
+    this.#boards = []
+    for (const entry of options.boards) {
+      const path = isBoardPath(entry) ? realBoardPath(entry) : undefined
+      if (path !== undefined && seen.has(path)) continue
+      if (path !== undefined) seen.add(path)
+      this.#boards.push(path !== undefined ? supervised(path, undefined) : supervised((entry as DispatcherBoardSource).name, entry as DispatcherBoardSource))
+    }
   }
 
   /** Listens to one event type; returns a function that removes the listener. */
@@ -307,6 +348,7 @@ export class Dispatcher {
       terminating: this.#workers.running().filter((worker) => worker.termination).length,
       boards: this.#boards.map((supervised) => ({
         path: supervised.path,
+        engine: supervised.source?.engine.kind ?? 'sqlite',
         state: supervised.quarantine ? 'quarantined' : supervised.board ? 'open' : 'closed',
         workers: this.#workers.running(supervised.path).length,
         terminating: this.#workers.running(supervised.path).filter((worker) => worker.termination).length,
@@ -351,7 +393,7 @@ export class Dispatcher {
       if (!board || supervised.quarantine || this.#workers.unrecordedOn(supervised.path).length === 0) continue
       try {
         await this.#guard(supervised, tick, 'record', async () => {
-          board.checkGhost()
+          sqliteOf(supervised)?.checkGhost()
           return this.#recordExits(supervised, tick)
         })
       } catch (error) {
@@ -383,57 +425,90 @@ export class Dispatcher {
   }
 
   /**
-   * One board's turn under its tick lock (`<board>.dispatch-lock`, taken without waiting): while
-   * another dispatcher, in any process, runs its turn on the board, this one skips the board this
-   * tick (a `skipped` event). The kernel drops a dead holder's lock, so a crashed dispatcher never
-   * stops the others. Returns how many workers it spawned.
+   * One board's turn under its tick lock, taken without waiting: while another dispatcher, in any
+   * process, runs its turn on the board, this one skips the board this tick (a `skipped` event).
+   * A SQLite path's lock is `<board>.dispatch-lock`, taken before the board is opened (so the
+   * quarantine and open steps are under it too); the kernel drops a dead holder's lock. An engine
+   * board's is the engine's `tryLock('dispatch')`, taken once the board is open; on a PostgreSQL
+   * server a session advisory lock the server drops with a dead holder's session. Either way a
+   * crashed dispatcher never stops the others. Returns how many workers it spawned.
    */
   async #visitLocked(supervised: SupervisedBoard, tick: number, mode: TickMode): Promise<number> {
     // The final tick only writes exits: a board with none to write is not opened for it.
     if (mode === 'final' && this.#workers.unrecordedOn(supervised.path).length === 0) return 0
     if (!this.#tickLock) return this.#visit(supervised, tick, mode)
-    let lock: ProcessLock
+    let lock: ProcessLock | NamedLock | undefined
     try {
-      lock = await this.#adapter.acquireLock(`${supervised.path}.dispatch-lock`, { timeoutMs: 0 })
-    } catch (error) {
-      if (error instanceof LockTimeout) {
-        supervised.skipped += 1
-        this.#emit({ type: 'skipped', tick, board: supervised.path, reason: 'locked' })
+      if (supervised.source === undefined) {
+        lock = await this.#adapter!.acquireLock(`${supervised.path}.${DISPATCH_LOCK}-lock`, { timeoutMs: 0 })
       } else {
-        this.#reportError(supervised, tick, 'lock', error)
+        if (!(await this.#open(supervised, tick))) return 0
+        lock = await supervised.engine!.tryLock(DISPATCH_LOCK)
       }
+    } catch (error) {
+      if (!(error instanceof LockTimeout)) {
+        this.#reportError(supervised, tick, 'lock', error)
+        if (needsReopen(error)) await this.#closeBoard(supervised, tick)
+        return 0
+      }
+    }
+    if (lock === undefined) {
+      supervised.skipped += 1
+      this.#emit({ type: 'skipped', tick, board: supervised.path, reason: 'locked' })
       return 0
     }
     try {
       return await this.#visit(supervised, tick, mode)
     } finally {
       try {
-        lock.release()
+        await lock.release()
       } catch (error) {
         this.#reportError(supervised, tick, 'unlock', error)
       }
     }
   }
 
+  /**
+   * Opens the board when it is not open. A SQLite path is not opened beside the stale `-wal` of a
+   * file replaced under it; an engine board is opened through its source's engine, which the
+   * dispatcher keeps for the tick lock. Returns false (after an `error` event) when it stays closed.
+   */
+  async #open(supervised: SupervisedBoard, tick: number): Promise<boolean> {
+    if (supervised.board) return true
+    const source = supervised.source
+    if (source !== undefined) {
+      const opened = await this.#guard(supervised, tick, 'open', async () => {
+        let engine: BoardEngine | undefined
+        const capture: BoardEngineFactory = { kind: source.engine.kind, open: async (options) => (engine = await source.engine.open(options)) }
+        supervised.board = await openEngineBoard({ ...source.options, engine: capture })
+        supervised.engine = engine
+        return true
+      })
+      return opened === true
+    }
+    if (supervised.staleWal && this.#refuseStaleWal(supervised, tick, supervised.staleWal)) return false
+    supervised.staleWal = undefined
+    const opened = await this.#guard(supervised, tick, 'open', async () => {
+      supervised.board = await this.#openBoard(supervised.path, this.#adapter!)
+      supervised.openedAs = fingerprintFile(supervised.path)
+      return true
+    })
+    return opened === true
+  }
+
   /** One board's turn. Returns how many workers it spawned. */
   async #visit(supervised: SupervisedBoard, tick: number, mode: TickMode): Promise<number> {
     if (supervised.quarantine && !(await this.#leaveQuarantine(supervised, tick))) return 0
-    if (!supervised.board) {
-      if (supervised.staleWal && this.#refuseStaleWal(supervised, tick, supervised.staleWal)) return 0
-      supervised.staleWal = undefined
-      const opened = await this.#guard(supervised, tick, 'open', async () => {
-        supervised.board = await this.#openBoard(supervised.path, this.#adapter)
-        supervised.openedAs = fingerprintFile(supervised.path)
+    if (!(await this.#open(supervised, tick))) return 0
+    const board = supervised.board!
+    const sqlite = sqliteOf(supervised)
+    if (sqlite) {
+      const ok = await this.#guard(supervised, tick, 'ghost-check', async () => {
+        sqlite.checkGhost()
         return true
       })
-      if (!opened) return 0
+      if (!ok) return 0
     }
-    const board = supervised.board!
-    const ok = await this.#guard(supervised, tick, 'ghost-check', async () => {
-      board.checkGhost()
-      return true
-    })
-    if (!ok) return 0
     if (!(await this.#guard(supervised, tick, 'record', () => this.#recordExits(supervised, tick)))) return 0
     if (mode === 'final') return 0
     if (mode === 'normal' && !(await this.#guard(supervised, tick, 'check', () => this.#periodicCheck(supervised)))) return 0
@@ -443,7 +518,7 @@ export class Dispatcher {
     // Then its workers whose claim ended under them, or whose task ran past maxRuntimeMs.
     if (!(await this.#guard(supervised, tick, 'supervise', () => this.#supervise(supervised, board, tick)))) return 0
     if (mode === 'draining') return 0
-    const now = this.#now()
+    const now = this.#boardNow(supervised)
     const expired = await this.#guard(supervised, tick, 'release-stale', () =>
       // A live worker of this host with a recent heartbeat is extended, not stolen.
       board.releaseStaleClaims(now, { isAlive: this.#isAlive, host: this.#host }),
@@ -454,7 +529,7 @@ export class Dispatcher {
       board.detectCrashedWorkers({
         isAlive: this.#isAlive,
         host: this.#host,
-        now,
+        ...(now === undefined ? {} : { now }),
         ...(this.#graceMs === undefined ? {} : { graceMs: this.#graceMs }),
       }),
     )
@@ -462,7 +537,7 @@ export class Dispatcher {
     if (crashed.length > 0) this.#emit({ type: 'reclaimed', tick, board: supervised.path, reason: 'crashed', claims: crashed })
     const spawned = await this.#guard(supervised, tick, 'claim', () => this.#claimAndSpawn(supervised, board, tick))
     if (spawned === undefined) return 0
-    if (!(await this.#guard(supervised, tick, 'checkpoint', () => this.#periodicCheckpoint(supervised, board, tick)))) return spawned
+    if (sqlite && !(await this.#guard(supervised, tick, 'checkpoint', () => this.#periodicCheckpoint(supervised, sqlite, tick)))) return spawned
     supervised.lastError = undefined
     return spawned
   }
@@ -472,7 +547,7 @@ export class Dispatcher {
    * the last one (or since the board's first turn). PASSIVE never waits for readers or writers; a
    * reader that pins the WAL shows as `busy` in the result. Returns true (false is reserved for #guard).
    */
-  async #periodicCheckpoint(supervised: SupervisedBoard, board: Board, tick: number): Promise<boolean> {
+  async #periodicCheckpoint(supervised: SupervisedBoard, board: SqliteBoard, tick: number): Promise<boolean> {
     const now = this.#now()
     if (supervised.lastCheckpointAt === undefined) supervised.lastCheckpointAt = now
     if (now - supervised.lastCheckpointAt < this.#checkpointEveryMs) return true
@@ -486,10 +561,10 @@ export class Dispatcher {
   /** The `checkEveryMs` check: a fresh read-only probe; damage it finds is thrown as `Corrupt`. */
   async #periodicCheck(supervised: SupervisedBoard): Promise<boolean> {
     const now = this.#now()
-    if (this.#checkEveryMs === undefined) return true
+    if (this.#checkEveryMs === undefined || supervised.source !== undefined) return true
     if (supervised.lastCheckAt !== undefined && now - supervised.lastCheckAt < this.#checkEveryMs) return true
     supervised.lastCheckAt = now
-    const probe = await probeBoardFile(this.#adapter, supervised.path, { integrity: this.#integrityProbe })
+    const probe = await probeBoardFile(this.#adapter!, supervised.path, { integrity: this.#integrityProbe })
     if (probe.verdict === 'corrupt') {
       const findings = probe.check?.problems.join('; ') ?? messageOf(probe.error)
       throw new Corrupt(
@@ -577,7 +652,6 @@ export class Dispatcher {
    * Returns true (false is reserved for #guard).
    */
   async #supervise(supervised: SupervisedBoard, board: Board, tick: number): Promise<boolean> {
-    const now = this.#now()
     const watched = this.#workers.live(supervised.path).filter((worker) => worker.claimEnded === undefined)
     if (watched.length > 0) {
       const rows = await board.db
@@ -605,7 +679,7 @@ export class Dispatcher {
       }
     }
 
-    const overrunning = await board.overrunningClaims(now)
+    const overrunning = await board.overrunningClaims(this.#boardNow(supervised))
     const foreign = new Set<string>()
     const mine = this.#workers.running(supervised.path)
     for (const claim of overrunning) {
@@ -743,7 +817,7 @@ export class Dispatcher {
       return false
     }
     if (step === 'probe') {
-      const probe = await probeBoardFile(this.#adapter, supervised.path, { integrity: this.#integrityProbe })
+      const probe = await probeBoardFile(this.#adapter!, supervised.path, { integrity: this.#integrityProbe })
       if (probe.verdict !== 'healthy') {
         supervised.quarantine = afterFailedProbe(record, this.#now(), this.#quarantinePolicy)
         this.#emit({ type: 'probed', tick, board: supervised.path, verdict: probe.verdict, quarantine: supervised.quarantine })
@@ -767,7 +841,8 @@ export class Dispatcher {
     } catch (error) {
       this.#reportError(supervised, tick, phase, error)
       const kind = classifyFailure(error)
-      if (kind === 'corruption') await this.#confirmAndQuarantine(supervised, tick, error)
+      // Only a file can be confirmed damaged and quarantined; a server's error is reported and retried.
+      if (kind === 'corruption' && supervised.source === undefined) await this.#confirmAndQuarantine(supervised, tick, error)
       else if (needsReopen(error)) {
         await this.#closeBoard(supervised, tick)
         if (KanbanDbError.isKanbanDbError(error) && error.code === 'GHOST_FILE') this.#noteStaleWal(supervised)
@@ -801,7 +876,7 @@ export class Dispatcher {
   async #confirmAndQuarantine(supervised: SupervisedBoard, tick: number, cause: unknown): Promise<void> {
     // The board's own connection is closed while the read-only probe still holds a shared lock, so
     // SQLite cannot checkpoint into the file on close: nothing is written to a board on its way in.
-    const probe = await probeBoardFile(this.#adapter, supervised.path, {
+    const probe = await probeBoardFile(this.#adapter!, supervised.path, {
       integrity: this.#integrityProbe,
       whileOpen: () => this.#closeBoard(supervised, tick),
     })
@@ -833,12 +908,24 @@ export class Dispatcher {
   async #closeBoard(supervised: SupervisedBoard, tick?: number): Promise<void> {
     const board = supervised.board
     supervised.board = undefined
+    // The board owns its engine and closes it.
+    supervised.engine = undefined
     if (!board) return
     try {
       await board.close()
     } catch (error) {
       if (tick !== undefined) this.#reportError(supervised, tick, 'close', error)
     }
+  }
+
+  /**
+   * The `now` the board's stored times are compared with: the dispatcher's clock on a SQLite path
+   * (the board's own clock there, this host's); undefined on an engine board, so the board takes
+   * its own (the server's on Postgres) and a skewed dispatcher host cannot misjudge a lease or a
+   * `maxRuntimeMs`.
+   */
+  #boardNow(supervised: SupervisedBoard): number | undefined {
+    return supervised.source === undefined ? this.#now() : undefined
   }
 
   #reportError(supervised: SupervisedBoard | undefined, tick: number, phase: string, error: unknown): void {
@@ -855,6 +942,21 @@ export class Dispatcher {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+function isBoardPath(entry: unknown): entry is string {
+  return typeof entry === 'string' && entry.length > 0
+}
+
+function isBoardSource(entry: unknown): entry is DispatcherBoardSource {
+  if (typeof entry !== 'object' || entry === null) return false
+  const { name, engine } = entry as Partial<DispatcherBoardSource>
+  return typeof name === 'string' && name.length > 0 && typeof engine === 'object' && engine !== null && typeof engine.open === 'function'
+}
+
+/** The open board as a SqliteBoard when it is a SQLite path's: the file steps exist only there. */
+function sqliteOf(supervised: SupervisedBoard): SqliteBoard | undefined {
+  return supervised.source === undefined ? (supervised.board as SqliteBoard | undefined) : undefined
+}
 
 /** The claim already ended (expired and reclaimed, completed by the worker itself, task gone). */
 function isStaleClaim(error: unknown): boolean {

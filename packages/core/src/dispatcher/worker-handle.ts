@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import type { SqliteBoard as Board } from '../sqlite/sqlite-board.js'
+import type { Board } from '../board/board.js'
 import type { ClaimedTask } from '../board/types.js'
 
 /** How a worker process ended. */
@@ -56,6 +56,8 @@ export interface WorkerHandle {
  * The caller's way to start a worker for a claimed task on `board`. The claim (`task.claimToken`) is
  * held by the dispatcher, which heartbeats it while the worker runs and records the exit through
  * the board when the worker is gone (see `ExitPolicy`). Throwing here fails the claim at once.
+ * `board` is the dispatcher's open board: a `SqliteBoard` for a board given by path
+ * (`board.engine === 'sqlite'`), a `Board` for a board on another engine.
  */
 export type SpawnWorker = (task: ClaimedTask, board: Board) => WorkerHandle | Promise<WorkerHandle>
 
