@@ -15,6 +15,7 @@ export function sharedTestConfig(_packageDir: string): ViteUserConfig {
       alias: [
         { find: /^@kanban-db\/core$/, replacement: `${packages}core/src/index.ts` },
         { find: /^@kanban-db\/core\/internal$/, replacement: `${packages}core/src/internal.ts` },
+        { find: /^@kanban-db\/core\/adapter$/, replacement: `${packages}core/src/adapter-api.ts` },
         { find: /^@kanban-db\/conformance\/vitest$/, replacement: `${packages}conformance/src/vitest.ts` },
         { find: /^@kanban-db\/conformance$/, replacement: `${packages}conformance/src/index.ts` },
         { find: /^@kanban-db\/adapter-better-sqlite3$/, replacement: `${packages}adapter-better-sqlite3/src/index.ts` },

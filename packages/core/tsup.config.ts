@@ -1,8 +1,12 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/internal.ts'],
+  // The root (applications), /adapter (adapter and engine authors), /internal (kanban-db's own
+  // packages). They share one copy of every module through chunks: without splitting, each CJS entry
+  // would carry its own copy of the error classes, and `instanceof` would fail across subpaths.
+  entry: { index: 'src/index.ts', adapter: 'src/adapter-api.ts', internal: 'src/internal.ts' },
   format: ['esm', 'cjs'],
+  splitting: true,
   dts: true,
   sourcemap: true,
   clean: true,
