@@ -1,0 +1,86 @@
+import type { Board, BoardEvent } from '@kanban-db/core'
+
+/** How often the follower reads the event log when no wake-up came (engines that announce nothing). */
+export const FOLLOW_POLL_MS = 1000
+
+/** Most events read per query while catching up. */
+const BATCH = 1000
+
+/**
+ * Follows the board's event log from the moment it starts: reads the events after its cursor when
+ * the board announces a change (`onWake`: this process's writes, and other processes' where the
+ * engine announces them) and at least every {@link FOLLOW_POLL_MS}, and hands each new batch to its
+ * listeners in order. One read runs at a time; a wake-up during a read asks for one more.
+ */
+export class BoardFollower {
+  private readonly listeners = new Set<(events: readonly BoardEvent[]) => void>()
+  private reading: Promise<void> | undefined
+  private readAgain = false
+  private closed = false
+  private readonly timer: NodeJS.Timeout
+  private readonly stopWake: () => void
+  /** The last read's error, cleared by the next read that works. */
+  lastError: unknown = undefined
+
+  private constructor(private readonly board: Board, private cursor: number, pollMs: number) {
+    this.stopWake = board.onWake(() => this.check())
+    this.timer = setInterval(() => this.check(), pollMs)
+    this.timer.unref()
+  }
+
+  /** Starts following after the newest event now in the log. */
+  static async start(board: Board, pollMs = FOLLOW_POLL_MS): Promise<BoardFollower> {
+    const row = await board.db.selectFrom('events').select((eb) => eb.fn.max('id').as('last')).executeTakeFirst()
+    return new BoardFollower(board, Number(row?.last ?? 0), pollMs)
+  }
+
+  /** The id of the last event handed to listeners. */
+  get position(): number {
+    return this.cursor
+  }
+
+  /** Calls `listener` with every batch of new events; returns the unsubscribe. */
+  onEvents(listener: (events: readonly BoardEvent[]) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Reads the log now (or once more after the read in progress). */
+  check(): void {
+    if (this.closed) return
+    if (this.reading) {
+      this.readAgain = true
+      return
+    }
+    this.reading = this.readNew().finally(() => {
+      this.reading = undefined
+      if (this.readAgain) {
+        this.readAgain = false
+        this.check()
+      }
+    })
+  }
+
+  private async readNew(): Promise<void> {
+    try {
+      for (;;) {
+        const events = await this.board.events({ afterId: this.cursor, limit: BATCH })
+        if (events.length === 0 || this.closed) break
+        this.cursor = events[events.length - 1]!.id
+        for (const listener of this.listeners) listener(events)
+        if (events.length < BATCH) break
+      }
+      this.lastError = undefined
+    } catch (error) {
+      this.lastError = error
+    }
+  }
+
+  /** Stops following; waits for a read in progress. */
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+    this.stopWake()
+    await this.reading
+  }
+}
