@@ -2,4 +2,6 @@
  * @kanban-db/cli as a library: the pieces behind the `kanban-db` command, for tools that embed them.
  * @packageDocumentation
  */
-export {}
+export { describeTarget, openBoardTarget, openForCommand, parseBoardTarget, type BoardTarget, type OpenedBoard, type OpenMode } from './board-target.js'
+export { runCli, BOARD_ENV, type CliIo } from './commands/run-cli.js'
+export { EXIT, exitCodeFor, type ExitCode } from './commands/exit-codes.js'
