@@ -114,6 +114,7 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
       }
       if (path === '/app.css') return send(response, 200, 'text/css', STYLES)
       if (path === '/app.js') return send(response, 200, 'text/javascript', CLIENT_SCRIPT)
+      if (path === '/favicon.ico') return send(response, 204, 'text/plain', '')
       if (path === '/events') return live.attach(request, response, SECURITY_HEADERS)
       if (path === '/health') {
         health.refresh()
