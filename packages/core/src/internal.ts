@@ -62,3 +62,8 @@ export * from './engine/board-engine.js'
 export * from './engine/transaction-guard.js'
 export * from './engine/wake-listeners.js'
 export * from './import/index.js'
+// What the `kanban-db doctor` reads besides the above: which files this process holds (so it never
+// opens a board through a second SQLite copy), the real path, and the foreign-database check.
+export * from './hygiene/open-file-registry.js'
+export { realBoardPath } from './hygiene/real-path.js'
+export { assertBoardOrEmpty, schemaShapes, type SchemaShapes, type SchemaStep } from './corruption/foreign-file.js'
