@@ -1,8 +1,9 @@
 import { type Kysely, sql } from 'kysely'
+import { BoardClosed, InvalidInput } from '@kanban-db/core'
 import {
-  BoardClosed, InvalidInput, resolveWriteOptions, type BoardEngine, type BoardSchema, type EngineCapabilities, type NamedLock,
+  resolveWriteOptions, type BoardEngine, type BoardSchema, type EngineCapabilities, type NamedLock,
   type WakeListeners, type WriteOptions, type WriteTxnOptions,
-} from '@kanban-db/core'
+} from '@kanban-db/core/adapter'
 import { classifyPostgresError } from './classify.js'
 import { SCHEMA_VERSION_TABLE } from './schema/migrate.js'
 import type { WritePath } from './write/write-path.js'

@@ -1,4 +1,5 @@
-import { LATEST_SCHEMA_VERSION, openBoard } from '@kanban-db/core'
+import { openBoard } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION } from '@kanban-db/core/adapter'
 import { expect, it } from 'vitest'
 import { postgres, postgresMigrations, SCHEMA_VERSION_TABLE } from '../src/index.js'
 import { describeServer, freshSchema, rawClient, serverUrl } from './server.js'

@@ -1,4 +1,4 @@
-import { LATEST_SCHEMA_VERSION, type BoardSchema } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION, type BoardSchema } from '@kanban-db/core/adapter'
 import { expect, it } from 'vitest'
 import { IDEMPOTENCY_CONSTRAINT, postgres, postgresMigrations } from '../src/index.js'
 import { describeServer, freshSchema, rawClient, serverUrl, track, until } from './server.js'

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterEach, describe } from 'vitest'
-import type { BoardEngine } from '@kanban-db/core'
+import type { BoardEngine } from '@kanban-db/core/adapter'
+import type { TaskStatus } from '@kanban-db/core'
 
 /**
  * Test helpers for the PostgreSQL engine against a real server. The server comes from
@@ -105,7 +106,7 @@ export async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 /** A minimal `tasks` row for engine tests (the board's own create path is core's to test). */
-export function taskRow(id: string, status = 'ready', now = Date.now(), extra: Record<string, unknown> = {}) {
+export function taskRow(id: string, status: TaskStatus = 'ready', now = Date.now(), extra: Record<string, unknown> = {}) {
   return {
     id, title: `task ${id}`, body: '', status, priority: 0, assignee: null, created_by: null, idempotency_key: null, meta: '{}',
     created_at: now, updated_at: now, started_at: null, completed_at: null, claim_token: null, claimed_by: null, worker_pid: null,

@@ -6,8 +6,9 @@ import type { Database, SqlJsStatic, Statement } from 'sql.js'
 import type {
   AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
   SqliteStatement, SqliteValue,
-} from '@kanban-db/core'
-import { BoardNotFound, BoardOpenElsewhere, acquireInProcessLock, applyFileMode, fileModeOf, realBoardPath, sqlPragmaHooks } from '@kanban-db/core'
+} from '@kanban-db/core/adapter'
+import { BoardNotFound, BoardOpenElsewhere } from '@kanban-db/core'
+import { acquireInProcessLock, applyFileMode, fileModeOf, realBoardPath, sqlPragmaHooks } from '@kanban-db/core/adapter'
 
 const require = createRequire(import.meta.url)
 

@@ -1,4 +1,6 @@
-import { loadAdapter, openBoard, type Board, type CommonBoardOptions, type SqliteAdapter } from '@kanban-db/core'
+import { openBoard, type Board, type CommonBoardOptions } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import { loadAdapter } from '@kanban-db/core/internal'
 import { importModule } from './import-module.js'
 import type { PostgresEngineFunction } from './subject.js'
 

@@ -1,4 +1,5 @@
-import type { Board, Capability, CommonBoardOptions, EngineKind, SqliteAdapter } from '@kanban-db/core'
+import type { Board, CommonBoardOptions } from '@kanban-db/core'
+import type { Capability, EngineKind, SqliteAdapter } from '@kanban-db/core/adapter'
 import type { BoardSpec } from './board-spec.js'
 import type { TaskHandle } from './task-handle.js'
 

@@ -1,4 +1,4 @@
-import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core'
+import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core/adapter'
 
 /**
  * Decides, for each statement script a connection is about to `exec`, whether it fails instead.

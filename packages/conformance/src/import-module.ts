@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 
-export { importModule } from '@kanban-db/core'
+export { importModule } from '@kanban-db/core/internal'
 
 /**
  * A `require` rooted at `moduleName`'s own package directory, for what that package depends on (the

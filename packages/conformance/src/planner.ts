@@ -1,4 +1,4 @@
-import { missingCapabilities, type Capabilities, type EngineKind } from '@kanban-db/core'
+import { missingCapabilities, type Capabilities, type EngineKind } from '@kanban-db/core/adapter'
 import { caseEngines, type ConformanceCase } from './case.js'
 
 /** What the planner decided for one case. */

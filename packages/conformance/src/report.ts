@@ -1,4 +1,4 @@
-import type { EngineKind } from '@kanban-db/core'
+import type { EngineKind } from '@kanban-db/core/adapter'
 import type { Tier } from './case.js'
 
 /** How one case ended on one adapter. `xfail`: a known failure failed as expected; `xpass`: a known failure passed (fails the run). */

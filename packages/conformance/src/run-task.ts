@@ -1,4 +1,5 @@
-import { loadAdapter, type SqliteAdapter } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import { loadAdapter } from '@kanban-db/core/internal'
 import { childTasks } from './child-tasks/index.js'
 import type { ResultMessage, StartMessage, TaskChannel } from './task-channel.js'
 

@@ -1,4 +1,5 @@
-import { loadAdapter, type BoardEngineFactory, type EngineKind, type SqliteAdapter } from '@kanban-db/core'
+import { type BoardEngineFactory, type EngineKind, type SqliteAdapter } from '@kanban-db/core/adapter'
+import { loadAdapter } from '@kanban-db/core/internal'
 import { postgresEngineOf } from './board-spec.js'
 import { importModule } from './import-module.js'
 import type { PlanTarget } from './planner.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Capabilities } from '@kanban-db/core'
+import type { Capabilities } from '@kanban-db/core/adapter'
 import { ALL_ENGINES, NO_POSTGRES_SERVER, planCase, type ConformanceCase } from '@kanban-db/conformance'
 
 const everything: Capabilities = { sharedFile: true, wal: true, crossProcessLock: true, onlineBackup: true, workerThreads: true }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Busy, classifySqliteError, Corrupt, KanbanDbError, NotADatabase, SqliteFailure, TransientIO } from '@kanban-db/core'
+import { Busy, Corrupt, KanbanDbError, NotADatabase, SqliteFailure, TransientIO } from '@kanban-db/core'
+import { classifySqliteError } from '@kanban-db/core/adapter'
 import { bundledAdapters } from './adapters.js'
 import { tempDir } from './temp-dir.js'
 import { writeFileSync } from 'node:fs'

@@ -1,4 +1,4 @@
-import type { NamedLock } from '@kanban-db/core'
+import type { NamedLock } from '@kanban-db/core/adapter'
 
 /**
  * Named locks for PGlite boards. PGlite is one Postgres session inside one process, and advisory

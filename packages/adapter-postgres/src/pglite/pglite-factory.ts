@@ -1,5 +1,8 @@
 import { Kysely, PGliteDialect } from 'kysely'
-import { NotSupported, WakeListeners, type BoardEngine, type BoardEngineFactory, type BoardSchema, type EngineOpenOptions } from '@kanban-db/core'
+import { NotSupported } from '@kanban-db/core'
+import {
+  WakeListeners, type BoardEngine, type BoardEngineFactory, type BoardSchema, type EngineOpenOptions,
+} from '@kanban-db/core/adapter'
 import { quoteIdentifier, wakeChannel } from '../board-names.js'
 import { classifyPostgresError } from '../classify.js'
 import { resolvePgliteConfig, type PgliteEngineConfig, type ResolvedPgliteConfig } from '../config.js'

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
-import { TransactionTimeout, type BoardSchema } from '@kanban-db/core'
+import { TransactionTimeout } from '@kanban-db/core'
+import { type BoardSchema } from '@kanban-db/core/adapter'
 import { pgliteNumberParsers } from '../number-types.js'
 import { sqlStateOf } from '../sql-state.js'
 import { sessionKysely } from '../write/session-kysely.js'

@@ -1,4 +1,5 @@
-import { BoardNotFound, LATEST_SCHEMA_VERSION, SchemaMismatch } from '@kanban-db/core'
+import { BoardNotFound, SchemaMismatch } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION } from '@kanban-db/core/adapter'
 import { MIGRATION_LOCK_KEYS, quoteIdentifier } from '../board-names.js'
 import { postgresMigrations } from './postgres-migrations.js'
 

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { NamedLock } from '@kanban-db/core'
+import type { NamedLock } from '@kanban-db/core/adapter'
 import { NAMED_LOCK_KEYS } from '../board-names.js'
 
 /**

@@ -1,6 +1,8 @@
 import type pg from 'pg'
 import { Kysely, PostgresDialect } from 'kysely'
-import { WakeListeners, type BoardEngine, type BoardEngineFactory, type BoardSchema, type EngineOpenOptions } from '@kanban-db/core'
+import {
+  WakeListeners, type BoardEngine, type BoardEngineFactory, type BoardSchema, type EngineOpenOptions,
+} from '@kanban-db/core/adapter'
 import { wakeChannel } from '../board-names.js'
 import { classifyPostgresError } from '../classify.js'
 import { resolvePostgresConfig, type PostgresEngineConfig, type ResolvedPostgresConfig } from '../config.js'

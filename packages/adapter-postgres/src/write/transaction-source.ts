@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { BoardSchema } from '@kanban-db/core'
+import type { BoardSchema } from '@kanban-db/core/adapter'
 
 /**
  * Where write transactions come from: a node-postgres pool (`server/pool-transactions.ts`) or a

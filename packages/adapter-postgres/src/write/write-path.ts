@@ -1,9 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Kysely } from 'kysely'
-import {
-  BoardClosed, Busy, InvalidInput, ReadOnlyBoard, TransactionGuard, TransactionTimeout, type BoardSchema, type WriteOptions, type WriteTxnOptions,
-} from '@kanban-db/core'
+import { BoardClosed, Busy, InvalidInput, ReadOnlyBoard, TransactionTimeout } from '@kanban-db/core'
+import { TransactionGuard, type BoardSchema, type WriteOptions, type WriteTxnOptions } from '@kanban-db/core/adapter'
 import { classifyPostgresError } from '../classify.js'
 import { sqlStateOf } from '../sql-state.js'
 import { MAX_DUPLICATE_RETRIES, backoffMs, retryReason } from './retry-policy.js'

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import type { SqliteAdapter, SqliteConnection, SqliteStatement } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteConnection, SqliteStatement } from '@kanban-db/core/adapter'
 import { benchAdapter, benchTasks, openBenchBoard } from '../board-client.ts'
 import type { Synchronous } from './raw-database.ts'
 

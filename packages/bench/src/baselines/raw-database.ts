@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import type BetterSqlite3 from 'better-sqlite3'
-import { migrations } from '@kanban-db/core'
+import { migrations } from '@kanban-db/core/internal'
 
 const require = createRequire(import.meta.url)
 

@@ -3,9 +3,9 @@ import { type FSWatcher, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { CompiledQuery, type Kysely } from 'kysely'
 import {
-  type Board, type BoardEngine, type BoardEngineFactory, type BoardSchema, classifySqliteError, KanbanDbError, openBoard, type SqliteAdapter,
-  type SqliteBoard, WakeListeners,
+  type Board, type BoardEngineFactory, KanbanDbError, openBoard, type SqliteAdapter, type SqliteBoard,
 } from '@kanban-db/core'
+import { type BoardEngine, type BoardSchema, classifySqliteError, WakeListeners } from '@kanban-db/core/adapter'
 
 /**
  * The SQLite cross-process wake-up candidates the bench compares (issue 17; README "Worker

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { existsSync } from 'node:fs'
-import { LATEST_SCHEMA_VERSION, LockTimeout } from '@kanban-db/core'
+import { LockTimeout } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION } from '@kanban-db/core/adapter'
 import { ALL_ENGINES, type CaseContext, type ConformanceCase } from '../case.js'
 import type { EngineOpenAnswer } from '../child-tasks/postgres-first-open.js'
 import { importModule } from '../import-module.js'

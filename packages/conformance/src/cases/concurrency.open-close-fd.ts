@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { countOpenFds, openHygienicConnection, resolvePolicy, type HygienicConnection, type SqliteConnection } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
+import { countOpenFds, openHygienicConnection, resolvePolicy, type HygienicConnection } from '@kanban-db/core/internal'
 import type { ConformanceCase } from '../case.js'
 
 const CYCLES = 10_000

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { existsSync, statSync } from 'node:fs'
-import type { Capabilities, Capability, SqliteAdapter, SqliteConnection } from '@kanban-db/core'
+import type { Capabilities, Capability, SqliteAdapter, SqliteConnection } from '@kanban-db/core/adapter'
 import type { CaseContext, ConformanceCase } from '../case.js'
 
 interface Manifest {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { openHygienicConnection, pragmaSettings, readPragma, resolvePolicy, type SqliteConnection } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
+import { openHygienicConnection, pragmaSettings, readPragma, resolvePolicy } from '@kanban-db/core/internal'
 import type { ConformanceCase } from '../case.js'
 
 /**

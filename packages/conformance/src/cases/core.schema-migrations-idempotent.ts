@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert'
-import { KanbanDbError, LATEST_SCHEMA_VERSION, migrate, migrations, openBoard, sqliteCodeOf, type SqliteConnection } from '@kanban-db/core'
+import { KanbanDbError, openBoard } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION, sqliteCodeOf, type SqliteConnection } from '@kanban-db/core/adapter'
+import { migrate, migrations } from '@kanban-db/core/internal'
 import type { CaseContext, ConformanceCase } from '../case.js'
 
 interface SchemaFacts {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { KanbanDbError, openBoard, sqliteCodeOf, type Board } from '@kanban-db/core'
+import { KanbanDbError, openBoard, type Board } from '@kanban-db/core'
+import { sqliteCodeOf } from '@kanban-db/core/adapter'
 import type { CaseContext, ConformanceCase } from '../case.js'
 
 const TASKS = 200

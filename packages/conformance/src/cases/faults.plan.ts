@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { openHygienicConnection, resolvePolicy } from '@kanban-db/core'
+import { openHygienicConnection, resolvePolicy } from '@kanban-db/core/internal'
 import type { CaseContext } from '../case.js'
 import type { FaultStep, FaultStepResult } from '../child-tasks/faults-script.js'
 import { CaseSkipped, countInjected, spawnTracedTask, straceAvailability, type FaultPlan } from '../strace.js'

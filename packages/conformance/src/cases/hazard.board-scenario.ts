@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs'
-import {
-  auditSidecars, KanbanDbError, openHygienicConnection, resolvePolicy, type HygienicConnection, type SqliteAdapter, type SqliteConnection,
-} from '@kanban-db/core'
+import { KanbanDbError } from '@kanban-db/core'
+import { type SqliteAdapter, type SqliteConnection } from '@kanban-db/core/adapter'
+import { auditSidecars, openHygienicConnection, resolvePolicy, type HygienicConnection } from '@kanban-db/core/internal'
 import type { CaseContext } from '../case.js'
 
 /** The schema the hygiene hazard cases write into. */

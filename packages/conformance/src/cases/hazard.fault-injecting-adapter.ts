@@ -1,4 +1,4 @@
-import type { SqliteAdapter, SqliteConnection, SqliteStatement } from '@kanban-db/core'
+import type { SqliteAdapter, SqliteConnection, SqliteStatement } from '@kanban-db/core/adapter'
 
 /** Which statements fail, and with what, in {@link faultInjectingAdapter}. */
 export interface InjectedFault {

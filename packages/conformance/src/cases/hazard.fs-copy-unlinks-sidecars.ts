@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { execFile, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync } from 'node:fs'
 import { promisify } from 'node:util'
-import type { HygienicConnection } from '@kanban-db/core'
+import type { HygienicConnection } from '@kanban-db/core/internal'
 import type { CaseContext, ConformanceCase } from '../case.js'
 import { damageOf, deletedSidecarFds, ghostCheckCode, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
 

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { openHygienicConnection, UnsupportedFilesystem } from '@kanban-db/core'
+import { UnsupportedFilesystem } from '@kanban-db/core'
+import { openHygienicConnection } from '@kanban-db/core/internal'
 import type { ConformanceCase } from '../case.js'
 import { hazardBoardOptions, insertRows, openHazardBoard } from './hazard.board-scenario.js'
 import { faultInjectingAdapter, isWalProbeOrSwitch, naiveJournalModeStep, sqliteError } from './hazard.fault-injecting-adapter.js'

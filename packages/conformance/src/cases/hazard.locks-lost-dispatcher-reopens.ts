@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert'
 import { readFileSync, realpathSync } from 'node:fs'
-import {
-  auditLocks, auditSidecars, Dispatcher, openBoard, type DispatcherEvent, type SqliteAdapter, type WorkerExit,
-} from '@kanban-db/core'
+import { Dispatcher, openBoard, type DispatcherEvent, type WorkerExit } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import { auditLocks, auditSidecars } from '@kanban-db/core/internal'
 import type { CaseContext, ConformanceCase } from '../case.js'
 import { runPython, pythonCloser, pythonWriter } from './foreign.clients.js'
 import { requireLockAuditAndPython } from './hazard.locks-lost-scenario.js'

@@ -1,8 +1,10 @@
 import { realpathSync } from 'node:fs'
+import { KanbanDbError } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
 import {
-  assertLocksHeld, auditLocks, auditSidecars, KanbanDbError, lockAuditCapability, openHygienicConnection, resolvePolicy,
-  type HygienicConnection, type SqliteConnection,
-} from '@kanban-db/core'
+  assertLocksHeld, auditLocks, auditSidecars, lockAuditCapability, openHygienicConnection, resolvePolicy,
+  type HygienicConnection,
+} from '@kanban-db/core/internal'
 import type { CaseContext } from '../case.js'
 import { CaseSkipped } from '../strace.js'
 import { pythonCloser, pythonView, pythonWriter, requirePython } from './foreign.clients.js'

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { loadAdapter, type SqliteAdapter } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import { loadAdapter } from '@kanban-db/core/internal'
 import type { ConformanceCase } from '../case.js'
 import { CaseSkipped } from '../strace.js'
 import { locksLostScenario, requireLockAuditAndPython } from './hazard.locks-lost-scenario.js'

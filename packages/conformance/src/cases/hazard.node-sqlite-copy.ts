@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import type { SqliteAdapter, SqliteConnection, SqliteRow, SqliteValue } from '@kanban-db/core'
+import type { SqliteAdapter, SqliteConnection, SqliteRow, SqliteValue } from '@kanban-db/core/adapter'
 
 const require = createRequire(import.meta.url)
 

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert'
-import { loadAdapter, MixedSqliteCopies, openHygienicConnection, type SqliteAdapter } from '@kanban-db/core'
+import { MixedSqliteCopies } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import { loadAdapter, openHygienicConnection } from '@kanban-db/core/internal'
 import type { CaseContext, ConformanceCase } from '../case.js'
 import { damageOf, deletedSidecarFds, ghostCheckCode, hazardBoardOptions, insertRows, openHazardBoard, readInFreshProcess, type BoardView } from './hazard.board-scenario.js'
 import { NODE_SQLITE_COPY, nodeSqliteCopy } from './hazard.node-sqlite-copy.js'

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert'
-import { openBoard, rollbackErrorOf } from '@kanban-db/core'
+import { openBoard } from '@kanban-db/core'
+import { rollbackErrorOf } from '@kanban-db/core/internal'
 import type { ConformanceCase } from '../case.js'
 import { faultyAdapter, sqliteError } from '../fault-injection.js'
 

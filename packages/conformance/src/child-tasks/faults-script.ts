@@ -1,7 +1,6 @@
-import {
-  classifySqliteError, KanbanDbError, openHygienicConnection, resolvePolicy, sqliteCodeOf, type HygienicConnection,
-  type SqliteAdapter,
-} from '@kanban-db/core'
+import { KanbanDbError } from '@kanban-db/core'
+import { classifySqliteError, sqliteCodeOf, type SqliteAdapter } from '@kanban-db/core/adapter'
+import { openHygienicConnection, resolvePolicy, type HygienicConnection } from '@kanban-db/core/internal'
 
 /** One step of a fault-plan script. */
 export type FaultStep =

@@ -1,4 +1,4 @@
-import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core'
+import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core/adapter'
 
 /**
  * Reads a board the way a fresh process sees it, through SQLite only: every `column` of `table`

@@ -1,6 +1,8 @@
 import { readFileSync, realpathSync } from 'node:fs'
 import { setTimeout as delay } from 'node:timers/promises'
-import { auditLocks, auditSidecars, KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
+import { KanbanDbError, openBoard } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import { auditLocks, auditSidecars } from '@kanban-db/core/internal'
 
 /**
  * A kanban-db worker process beside foreign clients: until `untilMs` (ms since the epoch) it creates

@@ -1,4 +1,5 @@
-import { openHygienicConnection, resolvePolicy, type SqliteAdapter, type SqliteConnection } from '@kanban-db/core'
+import { type SqliteAdapter, type SqliteConnection } from '@kanban-db/core/adapter'
+import { openHygienicConnection, resolvePolicy } from '@kanban-db/core/internal'
 import type { TaskChannel } from '../task-channel.js'
 
 /** What the parent sends for one round of `concurrency.first-open-race`. */

@@ -1,4 +1,4 @@
-import { sqliteCodeOf, type SqliteAdapter } from '@kanban-db/core'
+import { sqliteCodeOf, type SqliteAdapter } from '@kanban-db/core/adapter'
 
 /**
  * Opens `path` with a raw connection and tries `BEGIN IMMEDIATE` once without waiting

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
-import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteConnection } from '@kanban-db/core/adapter'
 import { boardSubjects } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
 

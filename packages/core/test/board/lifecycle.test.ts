@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { hostname } from 'node:os'
-import { LATEST_SCHEMA_VERSION, TASK_STATUSES, transitions } from '@kanban-db/core'
+import { TASK_STATUSES, transitions } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION } from '@kanban-db/core/adapter'
 import { boardSubjects } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CRASH_GRACE_ENV } from '@kanban-db/core'
+import { CRASH_GRACE_ENV } from '@kanban-db/core/internal'
 import { boardSubjects } from '../adapters.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
 

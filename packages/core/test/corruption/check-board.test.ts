@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  Busy, Corrupt, NotADatabase, TransientIO, checkBoard, classifyFailure, fingerprintFile, probeBoardFile, sameFingerprint,
-  type SqliteAdapter, type SqliteConnection,
-} from '@kanban-db/core'
+import { Busy, Corrupt, NotADatabase, TransientIO, type SqliteAdapter } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
+import { checkBoard, classifyFailure, fingerprintFile, probeBoardFile, sameFingerprint } from '@kanban-db/core/internal'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 import { createSampleDatabase, fileHash, writeGarbageIntoPage } from './fixtures.js'

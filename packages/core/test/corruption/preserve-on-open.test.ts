@@ -3,15 +3,8 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  checkBoard,
-  classifyFailure,
-  Corrupt,
-  KanbanDbError,
-  openBoard,
-  openRepairOf,
-  type SqliteAdapter,
-} from '@kanban-db/core'
+import { Corrupt, KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
+import { checkBoard, classifyFailure, openRepairOf } from '@kanban-db/core/internal'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 import { fileHash, writeGarbageIntoPage } from './fixtures.js'

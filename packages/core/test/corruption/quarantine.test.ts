@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterFailedProbe, enterQuarantine, fingerprintFile, hasStaleWal, quarantineStep, resolveQuarantinePolicy } from '@kanban-db/core'
+import {
+  afterFailedProbe, enterQuarantine, fingerprintFile, hasStaleWal, quarantineStep, resolveQuarantinePolicy,
+} from '@kanban-db/core/internal'
 import { tempDir } from '../temp-dir.js'
 
 describe('quarantine state machine', () => {

@@ -1,9 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import {
-  openBoard, workerFromChildProcess, type ClaimedTask, type DispatcherEvent, type Dispatcher, type SqliteAdapter,
-  type SqliteConnection, type SqliteStatement, type Task, type WorkerHandle,
+  openBoard, workerFromChildProcess, type ClaimedTask, type DispatcherEvent, type Dispatcher,
+  type SqliteAdapter, type Task, type WorkerHandle,
 } from '@kanban-db/core'
+import { type SqliteConnection, type SqliteStatement } from '@kanban-db/core/adapter'
 
 const WORKER = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url))
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { checkFilesystem, REFUSED_FILESYSTEMS, UnsupportedFilesystem } from '@kanban-db/core'
+import { UnsupportedFilesystem } from '@kanban-db/core'
+import { checkFilesystem, REFUSED_FILESYSTEMS } from '@kanban-db/core/internal'
 import { tempDir } from '../temp-dir.js'
 
 describe('checkFilesystem', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { defaultHygienePolicy, InvalidInput, resolvePolicy } from '@kanban-db/core'
+import { InvalidInput } from '@kanban-db/core'
+import { defaultHygienePolicy, resolvePolicy } from '@kanban-db/core/internal'
 
 describe('resolvePolicy', () => {
   it('has the documented defaults', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Busy, decideJournalModeFailure, journalModeFailureKind, TransientIO, UnsupportedFilesystem } from '@kanban-db/core'
+import { Busy, TransientIO, UnsupportedFilesystem } from '@kanban-db/core'
+import { decideJournalModeFailure, journalModeFailureKind } from '@kanban-db/core/internal'
 
 const lockingProtocol = Object.assign(new Error('locking protocol'), { code: 'SQLITE_PROTOCOL' })
 const notAuthorized = Object.assign(new Error('not authorized'), { code: 'ERR_SQLITE_ERROR', errcode: 23 })

@@ -1,7 +1,9 @@
 import { renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BoardNotFound, GhostFile, NotSupported, openHygienicConnection, resolvePolicy, type SqliteConnection } from '@kanban-db/core'
+import { BoardNotFound, GhostFile, NotSupported } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
+import { openHygienicConnection, resolvePolicy } from '@kanban-db/core/internal'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 

@@ -3,9 +3,11 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, expect, it } from 'vitest'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
+import { LocksLost } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
 import {
-  assertLocksHeld, auditBoardLocks, auditLocks, inodeKey, lockAuditCapability, LocksLost, parseProcLocks, type SqliteConnection,
-} from '@kanban-db/core'
+  assertLocksHeld, auditBoardLocks, auditLocks, inodeKey, lockAuditCapability, parseProcLocks,
+} from '@kanban-db/core/internal'
 import { tempDir } from '../temp-dir.js'
 
 const linux = process.platform === 'linux'

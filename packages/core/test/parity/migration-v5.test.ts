@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import { LATEST_SCHEMA_VERSION, migrations, openBoard } from '@kanban-db/core'
+import { openBoard } from '@kanban-db/core'
+import { LATEST_SCHEMA_VERSION } from '@kanban-db/core/adapter'
+import { migrations } from '@kanban-db/core/internal'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 

@@ -1,4 +1,5 @@
-import type { SqliteAdapter, SqliteConnection } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteConnection } from '@kanban-db/core/adapter'
 
 /** What a test may do around one `exec` call of a wrapped connection. */
 export type ExecHook = (sql: string, real: (sql: string) => void) => void

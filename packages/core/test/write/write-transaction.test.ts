@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
-import {
-  Busy, KanbanDbError, openBoard, rollbackErrorOf, SqliteFailure, TransactionTimeout, type Board, type SqliteConnection,
-} from '@kanban-db/core'
+import { Busy, KanbanDbError, openBoard, SqliteFailure, TransactionTimeout, type Board } from '@kanban-db/core'
+import { type SqliteConnection } from '@kanban-db/core/adapter'
+import { rollbackErrorOf } from '@kanban-db/core/internal'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
 import { wrapExec } from './wrapping-adapter.js'
