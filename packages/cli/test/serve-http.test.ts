@@ -174,6 +174,19 @@ describe('kanban-db serve over HTTP', () => {
     }
   })
 
+  it('shows the doctor’s findings as the health panel, in the page and over the stream', async () => {
+    const { server } = await served()
+    const stream = new EventStreamClient(server.url)
+    onTestFinished(() => stream.close())
+    const streamed = await stream.next((m) => m.event === 'health' && m.data.includes('data-finding'), 60_000)
+    const panel = JSON.parse(streamed.data).html as string
+    expect(panel).toMatch(/^<section id="health" class="panel"><h2>Health<\/h2><p class="summary (ok|info|warning|error)">/)
+    expect(panel).toContain('data-finding="journal-mode"')
+    const page = await send(server.url)
+    expect(page.body).toContain('data-finding="journal-mode"')
+    expect(page.body).not.toContain('doctor unavailable')
+  })
+
   it('binds to 127.0.0.1 by default and says so when the port is taken', async () => {
     const { server } = await served()
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)

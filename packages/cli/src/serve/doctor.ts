@@ -1,4 +1,5 @@
+import { runDoctor } from '../doctor/index.js'
 import type { DoctorRun } from './health-panel.js'
 
-/** The doctor the health panel runs; undefined while the doctor is not part of this package. */
-export const doctor: DoctorRun | undefined = undefined
+/** The doctor the health panel runs: the `kanban-db doctor` command's checks. */
+export const doctor: DoctorRun = (target, options) => runDoctor(target, options)

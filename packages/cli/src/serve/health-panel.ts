@@ -10,8 +10,8 @@ export interface HealthFinding {
   readonly action?: string
 }
 
-/** Runs the doctor on a board (the `kanban-db doctor` command's checks). */
-export type DoctorRun = (target: BoardTarget) => Promise<{ readonly findings: readonly HealthFinding[] }>
+/** Runs the doctor on a board (the `kanban-db doctor` command's checks); `signal` stops it between checks. */
+export type DoctorRun = (target: BoardTarget, options: { readonly signal: AbortSignal }) => Promise<{ readonly findings: readonly HealthFinding[] }>
 
 /** How long a doctor report is shown before the next look is started. */
 export const HEALTH_REFRESH_MS = 30_000
@@ -32,6 +32,7 @@ const ORDER = { error: 0, warning: 1, info: 2, ok: 3 } as const
 export class HealthPanel {
   private state: HealthState
   private running: Promise<void> | undefined
+  private readonly stop = new AbortController()
 
   constructor(
     private readonly target: BoardTarget,
@@ -43,24 +44,25 @@ export class HealthPanel {
 
   /** Starts a doctor run unless one runs or the last report is recent. */
   refresh(): void {
-    if (!this.doctor || this.running) return
+    if (!this.doctor || this.running || this.stop.signal.aborted) return
     if ((this.state.kind === 'report' || this.state.kind === 'failed') && Date.now() - this.state.at < HEALTH_REFRESH_MS) return
     const doctor = this.doctor
     this.running = (async () => {
       try {
-        const report = await doctor(this.target)
+        const report = await doctor(this.target, { signal: this.stop.signal })
         this.state = { kind: 'report', findings: report.findings, at: Date.now() }
       } catch (error) {
         this.state = { kind: 'failed', message: error instanceof Error ? error.message : String(error), at: Date.now() }
       } finally {
         this.running = undefined
       }
-      this.onChange()
+      if (!this.stop.signal.aborted) this.onChange()
     })()
   }
 
-  /** Waits for a run in progress (closing the server). */
-  async settled(): Promise<void> {
+  /** Stops a run in progress at its next check and waits for it (closing the server). */
+  async close(): Promise<void> {
+    this.stop.abort(new Error('the live board is closing'))
     await this.running
   }
 

@@ -18,7 +18,8 @@ const REFRESH_MS = 30_000
 /**
  * The server-sent event stream at /events. Messages: `board` (a {@link BoardSnapshot}, on connect
  * and after each burst of changes, rendered once for every client), `events` (the new events, for
- * the page to mark changed cards and refresh an open task), `health` (the health panel's HTML).
+ * the page to mark changed cards and refresh an open task), `health` (the health panel's HTML, on
+ * connect and when a doctor run ends).
  */
 export class LiveStream {
   private readonly clients = new Set<ServerResponse>()
@@ -26,7 +27,10 @@ export class LiveStream {
   private readonly refresh: NodeJS.Timeout
   private pending: NodeJS.Timeout | undefined
 
-  constructor(private readonly snapshot: () => Promise<BoardSnapshot>) {
+  constructor(
+    private readonly snapshot: () => Promise<BoardSnapshot>,
+    private readonly healthHtml: () => string,
+  ) {
     this.keepalive = setInterval(() => this.write(': keepalive\n\n'), KEEPALIVE_MS)
     this.refresh = setInterval(() => this.boardChanged(), REFRESH_MS)
     this.keepalive.unref()
@@ -38,12 +42,13 @@ export class LiveStream {
     return this.clients.size
   }
 
-  /** Takes a GET /events request: the stream starts with the current board. */
+  /** Takes a GET /events request: the stream starts with the current board and health panel. */
   attach(request: IncomingMessage, response: ServerResponse, headers: Record<string, string>): void {
     response.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' })
     response.write('retry: 2000\n\n')
     this.clients.add(response)
     request.on('close', () => this.clients.delete(response))
+    response.write(message('health', { html: this.healthHtml() }))
     this.snapshot().then(
       (snapshot) => response.write(message('board', snapshot)),
       () => {},

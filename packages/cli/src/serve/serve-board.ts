@@ -79,8 +79,8 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
       const columns = await readColumns(board)
       return { columns: columnsHtml(columns).text, throughput: throughputChart(throughput.minutes()).text, position }
     }
-    const live = new LiveStream(snapshot)
-    const health = new HealthPanel(target, doctor, () => live.health(health.render().text))
+    const health: HealthPanel = new HealthPanel(target, doctor, () => live.health(health.render().text))
+    const live = new LiveStream(snapshot, () => health.render().text)
     follower.onEvents((events) => {
       throughput.add(events)
       live.events(events)
@@ -188,7 +188,7 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
             server.closeAllConnections()
           })
           await f.close()
-          await health.settled()
+          await health.close()
           await board.close()
         })()),
     }

@@ -21,7 +21,8 @@ rect.done{fill:#2f9e55}rect.failed{fill:#d0453a}line.axis{stroke:#aab3bf}
 .severity{display:inline-block;min-width:4.5em;font-size:11px;text-transform:uppercase;font-weight:600}
 .finding.ok .severity,.summary.ok,.summary.info{color:#1f7a3d}.finding.info .severity{color:#2d6cb5}
 .finding.warning .severity,.summary.warning{color:#a86500}.finding.error .severity,.summary.error,p.error{color:#b3261e}
-.detail,.action{font-size:12px;color:#56606d;margin-left:4.8em}.action{color:#1d232b}
+.detail,.action{font-size:12px;color:#56606d;margin-left:4.8em;overflow-wrap:anywhere}
+.finding .detail{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}.action{color:#1d232b}
 .muted{color:#7a8491}
 .columns{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(170px,1fr);gap:8px;overflow-x:auto;align-items:start}
 .column{background:#e6eaef;border-radius:6px;padding:6px}
