@@ -24,7 +24,7 @@ rect.done{fill:#2f9e55}rect.failed{fill:#d0453a}line.axis{stroke:#aab3bf}
 .detail,.action{font-size:12px;color:#56606d;margin-left:4.8em;overflow-wrap:anywhere}
 .finding .detail{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}.action{color:#1d232b}
 .muted{color:#7a8491}
-.columns{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(170px,1fr);gap:8px;overflow-x:auto;align-items:start}
+.columns{display:grid;grid-auto-flow:column;grid-auto-columns:minmax(140px,1fr);gap:8px;overflow-x:auto;align-items:start}
 .column{background:#e6eaef;border-radius:6px;padding:6px}
 .column h2{font-size:13px;margin:2px 4px 6px;display:flex;justify-content:space-between}
 .count{background:#fff;border-radius:9px;padding:0 7px;font-weight:600}
