@@ -225,29 +225,26 @@ export class Dispatcher {
     this.#events = new EventHub(options.events, (error) =>
       process.emitWarning(`A kanban-db dispatcher event listener threw (ignored): ${messageOf(error)}`, 'KanbanDbDispatcherWarning'),
     )
-    // Real paths: two spellings of one board (a symlink, `..` past a link) are one board with one tick lock.
-    const paths = [...new Set(options.boards.filter(isBoardPath).map((path) => realBoardPath(path)))]
-    const sources = options.boards.filter(isBoardSource)
-    const names = new Set<string>(paths)
-    for (const source of sources) {
-      if (names.has(source.name)) {
-        throw new InvalidInput(`options.boards: two boards are called ${JSON.stringify(source.name)}; give each engine board a name of its own.`, { details: { field: 'options.boards' } })
-      }
-      names.add(source.name)
-    }
+    // In the order given. Real paths: two spellings of one board (a symlink, `..` past a link) are
+    // one board with one tick lock. An engine board's name must be its own.
     const supervised = (path: string, source: DispatcherBoardSource | undefined): SupervisedBoard => ({
       path, source, board: undefined, engine: undefined, quarantine: undefined, spawned: 0, skipped: 0, lastError: undefined, lastCheckpointAt: undefined, lastCheckpoint: undefined,
       lastCheckAt: undefined, openedAs: undefined, staleWal: undefined, foreignOverruns: new Set(),
     })
-    // In the order given (a path given twice keeps its first place).
-    const seen = new Set<string>()
-    this.#boards = []
+    const boards = new Map<string, SupervisedBoard>()
     for (const entry of options.boards) {
-      const path = isBoardPath(entry) ? realBoardPath(entry) : undefined
-      if (path !== undefined && seen.has(path)) continue
-      if (path !== undefined) seen.add(path)
-      this.#boards.push(path !== undefined ? supervised(path, undefined) : supervised((entry as DispatcherBoardSource).name, entry as DispatcherBoardSource))
+      if (isBoardPath(entry)) {
+        const path = realBoardPath(entry)
+        const known = boards.get(path)
+        if (known === undefined) boards.set(path, supervised(path, undefined))
+        else if (known.source === undefined) continue
+        else throw duplicateName(path)
+      } else {
+        if (boards.has(entry.name)) throw duplicateName(entry.name)
+        boards.set(entry.name, supervised(entry.name, entry))
+      }
     }
+    this.#boards = [...boards.values()]
   }
 
   /** Listens to one event type; returns a function that removes the listener. */
@@ -942,6 +939,10 @@ export class Dispatcher {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+function duplicateName(name: string): InvalidInput {
+  return new InvalidInput(`options.boards: two boards are called ${JSON.stringify(name)}; give each engine board a name of its own.`, { details: { field: 'options.boards' } })
+}
 
 function isBoardPath(entry: unknown): entry is string {
   return typeof entry === 'string' && entry.length > 0
