@@ -4,19 +4,22 @@ import { parseArgs } from 'node:util'
 import { DEFAULT_TIERS, TIERS, type ConformanceCase, type Tier } from './case.js'
 import { allCases } from './cases/index.js'
 import { formatMatrix } from './matrix.js'
+import { SKIPPED_BY_REQUEST } from './planner.js'
 import { reportPassed, type AdapterReport, type CaseResult } from './report.js'
 import { describeError } from './run-task.js'
 import { runSuite } from './runner.js'
 import { loadSubject, POSTGRES_URL_ENV, ServerUnreachable, type Subject } from './subject.js'
 
-const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--postgres-url URL] [--tiers core,txn,...] [--only ID]... [--json FILE]
+const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--postgres-url URL] [--tiers core,txn,...] [--only ID[,ID]]... [--skip ID[,ID]]... [--json FILE]
 
 Runs the kanban-db conformance suite against each subject (loaded by module name from the current
 directory) and prints a matrix: one row per case, one column per subject, then the reason for every
 skip and failure. Exit code 1 on any FAIL or XPASS, 2 on bad arguments.
 A subject is a SQLite adapter, or the Postgres engine (@kanban-db/adapter-postgres) on the server of
 --postgres-url or ${POSTGRES_URL_ENV} (without one, its cases skip).
-Tiers: ${TIERS.join(', ')} (default: all but stress). --only may repeat; --list prints the cases.`
+Tiers: ${TIERS.join(', ')} (default: all but stress). --only and --skip take case ids (repeat them
+or separate ids by commas); a case left out with --skip shows as skip, saying it was skipped by
+request. --list prints the cases.`
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -25,6 +28,7 @@ async function main(): Promise<number> {
       'postgres-url': { type: 'string' },
       tiers: { type: 'string' },
       only: { type: 'string', multiple: true },
+      skip: { type: 'string', multiple: true },
       json: { type: 'string' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -44,14 +48,16 @@ async function main(): Promise<number> {
     console.error(`Unknown tier '${unknownTier}'. Tiers: ${TIERS.join(', ')}.`)
     return 2
   }
-  const unknownId = values.only?.find((id) => !allCases.some((testCase) => testCase.id === id))
+  const only = caseIds(values.only)
+  const skip = caseIds(values.skip) ?? []
+  const unknownId = [...(only ?? []), ...skip].find((id) => !allCases.some((testCase) => testCase.id === id))
   if (unknownId) {
     console.error(`No case '${unknownId}'. kanban-conformance --list prints every case.`)
     return 2
   }
   // --only names cases explicitly, so it may pick a stress case without --tiers.
-  const cases = values.only
-    ? allCases.filter((testCase) => values.only!.includes(testCase.id) && (!values.tiers || tiers.includes(testCase.tier)))
+  const cases = only
+    ? allCases.filter((testCase) => only.includes(testCase.id) && (!values.tiers || tiers.includes(testCase.tier)))
     : allCases.filter((testCase) => tiers.includes(testCase.tier))
   if (cases.length === 0) {
     console.error('No case matches --tiers/--only.')
@@ -60,7 +66,7 @@ async function main(): Promise<number> {
   const startedAt = new Date().toISOString()
   const adapters: AdapterReport[] = []
   for (const moduleName of values.adapters.split(',').map((name) => name.trim()).filter(Boolean)) {
-    adapters.push(await runAdapter(moduleName, cases, values['postgres-url']))
+    adapters.push(await runAdapter(moduleName, cases, values['postgres-url'], skip))
   }
   const report = { startedAt, node: process.version, adapters, passed: reportPassed({ adapters }) }
   console.log(formatMatrix(report))
@@ -72,22 +78,30 @@ async function main(): Promise<number> {
  * One subject's column; a subject that cannot even load (or whose server does not answer) fails
  * every case with that reason.
  */
-async function runAdapter(moduleName: string, cases: readonly ConformanceCase[], postgresUrl: string | undefined): Promise<AdapterReport> {
+async function runAdapter(moduleName: string, cases: readonly ConformanceCase[], postgresUrl: string | undefined, skip: readonly string[]): Promise<AdapterReport> {
   let subject: Subject
   try {
     subject = await loadSubject(moduleName, postgresUrl === undefined ? {} : { postgresUrl })
   } catch (error) {
     const detail = error instanceof ServerUnreachable ? error.message : `the adapter did not load: ${describeError(error)}`
-    const results: CaseResult[] = cases.map(({ id, tier, title }) => ({ id, tier, title, status: 'fail', ms: 0, detail, notes: [] }))
+    const results: CaseResult[] = cases.map(({ id, tier, title }) =>
+      skip.includes(id) ? { id, tier, title, status: 'skip', ms: 0, detail: SKIPPED_BY_REQUEST, notes: [] } : { id, tier, title, status: 'fail', ms: 0, detail, notes: [] },
+    )
     const engine = error instanceof ServerUnreachable ? { engine: 'postgres' as const, name: 'postgres' } : { name: moduleName }
     return { moduleName, driverVersion: '?', engineVersion: '?', ...engine, results }
   }
   process.stderr.write(`${subject.name}: `)
   const report = await runSuite(cases, subject, {
+    skip,
     onResult: (result) => process.stderr.write(PROGRESS[result.status]),
   })
   process.stderr.write('\n')
   return report
+}
+
+/** The ids of a repeatable flag whose values may also list ids separated by commas. */
+function caseIds(values: readonly string[] | undefined): string[] | undefined {
+  return values?.flatMap((value) => value.split(',')).map((id) => id.trim()).filter(Boolean)
 }
 
 const PROGRESS: Readonly<Record<CaseResult['status'], string>> = { pass: '.', skip: 's', fail: 'F', xfail: 'x', xpass: 'X' }

@@ -20,15 +20,26 @@ export interface PlanTarget {
   readonly unavailable?: string
 }
 
+/** What the person running the suite asked for, beside the subject's own facts. */
+export interface PlanRequest {
+  /** Case ids not to run (the CLI's `--skip`): each is reported as skipped by request, never hidden. */
+  readonly skip?: readonly string[]
+}
+
+/** The skip reason of a case left out with `--skip` (or the `skip` option). */
+export const SKIPPED_BY_REQUEST = 'skipped by request (--skip): not run here, so this column proves nothing about it'
+
 /**
  * Decides whether `testCase` runs on the subject, and why not. Pure: the vitest front-end and the
- * CLI runner both ask it, so a skip reads the same everywhere. In order: a subject that cannot run
+ * CLI runner both ask it, so a skip reads the same everywhere. In order: a case the run was asked
+ * to skip says so; a subject that cannot run
  * anything (no server) skips every case with its reason; a case that does not apply to the
  * subject's engine skips saying so; a SQLite adapter lacking a capability the case requires skips
  * naming it; a known failure runs expecting to fail.
  */
-export function planCase(testCase: ConformanceCase, target: PlanTarget): Plan {
+export function planCase(testCase: ConformanceCase, target: PlanTarget, request: PlanRequest = {}): Plan {
   const engine = target.engine ?? 'sqlite'
+  if (request.skip?.includes(testCase.id)) return { action: 'skip', reason: SKIPPED_BY_REQUEST }
   if (target.unavailable !== undefined) return { action: 'skip', reason: target.unavailable }
   const engines = caseEngines(testCase)
   if (!engines.includes(engine)) return { action: 'skip', reason: notApplicable(engines, engine) }

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { openBoard, type Board, type SqliteAdapter } from '@kanban-db/core'
+import { openBoard, type Board } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 import type { BoardSpec } from './board-spec.js'
 import type { CaseBoardOptions, CaseContext, ConformanceCase, SpawnOptions } from './case.js'
 import { spawnChildTask } from './child-process.js'
@@ -19,6 +20,8 @@ import { CaseSkipped, skipReasonOf } from './case-skipped.js'
 export interface RunCaseOptions {
   /** Directory child processes resolve the subject's module from (default: the current directory). */
   readonly resolveFrom?: string
+  /** Case ids not to run: each is reported as `skip`, saying it was skipped by request. */
+  readonly skip?: readonly string[]
 }
 
 /** How long the runner waits for a board the case left open to close before it moves on. */
@@ -44,7 +47,7 @@ export async function runCase(
   const subject = asSubject(target, typeof moduleNameOrOptions === 'string' ? moduleNameOrOptions : undefined)
   const options = typeof moduleNameOrOptions === 'object' ? moduleNameOrOptions : maybeOptions
   const { id, tier, title } = testCase
-  const plan = planCase(testCase, planTarget(subject))
+  const plan = planCase(testCase, planTarget(subject), options.skip === undefined ? {} : { skip: options.skip })
   if (plan.action === 'skip') return { id, tier, title, status: 'skip', ms: 0, detail: plan.reason, notes: [] }
   const notes: string[] = []
   const children = new TaskRegistry()

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest'
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { DEFAULT_TIERS, TIERS, type ConformanceCase, type Tier } from './case.js'
 import { allCases } from './cases/index.js'
 import { columnHeader } from './matrix.js'
@@ -40,6 +40,11 @@ export interface CommonRegisterOptions {
   readonly tiers?: readonly Tier[]
   /** Restrict to these cases (default: every case of the selected tiers). */
   readonly cases?: readonly ConformanceCase[]
+  /**
+   * Case ids not to run (default: none, or the comma-separated list in `KANBAN_CONFORMANCE_SKIP`):
+   * each is registered as skipped by request, with that reason in its name.
+   */
+  readonly skip?: readonly string[]
   /** Directory child processes resolve the subject's module from (default: the current directory). */
   readonly resolveFrom?: string
 }
@@ -76,10 +81,11 @@ export async function registerConformance(options: RegisterOptions): Promise<voi
   const tiers = options.tiers ?? tiersFromEnvironment()
   const cases = (options.cases ?? allCases).filter((testCase) => tiers.includes(testCase.tier))
   const target = planTarget(subject)
+  const skip = options.skip ?? listFromEnvironment('KANBAN_CONFORMANCE_SKIP')
   const title = subject.engine === 'sqlite' ? subject.name : columnHeader(subjectIdentity(subject))
   describe(`conformance: ${title}`, () => {
     for (const testCase of cases) {
-      const plan = planCase(testCase, target)
+      const plan = planCase(testCase, target, { skip })
       if (plan.action === 'skip') {
         it.skip(`${testCase.id} (skip: ${plan.reason})`, () => {})
         continue
@@ -93,6 +99,10 @@ export async function registerConformance(options: RegisterOptions): Promise<voi
       })
     }
   })
+}
+
+function listFromEnvironment(name: string): string[] {
+  return (process.env[name] ?? '').split(',').map((item) => item.trim()).filter(Boolean)
 }
 
 function tiersFromEnvironment(): readonly Tier[] {

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import createBetterSqlite3Adapter from '@kanban-db/adapter-better-sqlite3'
 import createSqlJsAdapter from '@kanban-db/adapter-sql-js'
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { allCases, runCase, type ConformanceCase } from '@kanban-db/conformance'
 
 /** Cases must be able to fail: each is run here against an adapter that breaks its promise. */

@@ -76,6 +76,21 @@ describe('kanban-conformance CLI', () => {
     expect((failure as { stdout: string }).stdout).toMatch(/FAIL postgres core\.board-lifecycle: the PostgreSQL server did not answer/)
   })
 
+  it('--skip leaves cases out as skipped by request, in the matrix and its reasons; --only takes comma lists', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [cli, '--adapters', '@kanban-db/adapter-sql-js', '--only', 'core.file-roundtrip,core.board-lifecycle', '--skip', 'core.board-lifecycle'],
+      { cwd: root },
+    )
+    expect(stdout).toMatch(/core\.file-roundtrip\s+core\s+pass/)
+    expect(stdout).toMatch(/core\.board-lifecycle\s+core\s+skip/)
+    expect(stdout).toContain('skip sql.js core.board-lifecycle: skipped by request (--skip)')
+    await expect(run(process.execPath, [cli, '--adapters', 'x', '--skip', 'no.such-case'], { cwd: root })).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("No case 'no.such-case'"),
+    })
+  })
+
   it('lists every case with its tier', async () => {
     const { stdout } = await run(process.execPath, [cli, '--list'], { cwd: root })
     expect(stdout).toMatch(/core\.file-roundtrip\s+core\s+/)

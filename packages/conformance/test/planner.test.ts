@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Capabilities } from '@kanban-db/core/adapter'
-import { ALL_ENGINES, NO_POSTGRES_SERVER, planCase, type ConformanceCase } from '@kanban-db/conformance'
+import { ALL_ENGINES, NO_POSTGRES_SERVER, SKIPPED_BY_REQUEST, planCase, type ConformanceCase } from '@kanban-db/conformance'
 
 const everything: Capabilities = { sharedFile: true, wal: true, crossProcessLock: true, onlineBackup: true, workerThreads: true }
 const walCase: ConformanceCase = { id: 'x.wal', title: 't', tier: 'core', requires: ['wal', 'sharedFile'], timeoutMs: 1, run: async () => {} }
@@ -20,6 +20,15 @@ describe('planCase', () => {
       action: 'run',
       expectFailure: 'driver bug #1',
     })
+  })
+
+  it('skips a case the run was asked to skip, saying so, before anything else (control: without the request it runs)', () => {
+    expect(planCase(walCase, { capabilities: everything }, { skip: ['other.case'] })).toEqual({ action: 'run' })
+    expect(planCase(walCase, { capabilities: everything, knownFailures: { 'x.wal': 'bug' } }, { skip: ['x.wal'] })).toEqual({
+      action: 'skip',
+      reason: SKIPPED_BY_REQUEST,
+    })
+    expect(SKIPPED_BY_REQUEST).toMatch(/^skipped by request \(--skip\)/)
   })
 
   it('skips a case of the default engines (SQLite only) on postgres, saying so', () => {

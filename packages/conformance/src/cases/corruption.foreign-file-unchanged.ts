@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert'
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, readFileSync } from 'node:fs'
-import { KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
+import { KanbanDbError, openBoard } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 import type { ConformanceCase } from '../case.js'
 
 /** A foreign database: SQL that builds it in rollback-journal (DELETE) mode. */

@@ -20,7 +20,7 @@ export const locksLostSecondCopy: ConformanceCase = {
   timeoutMs: 90_000,
   async run(context) {
     requireLockAuditAndPython()
-    const other = await secondCopy(context.adapter)
+    const other = await secondCopy(context.adapter, context.resolveFrom)
     context.note(`second copy: ${other.identity.name} (SQLite ${other.identity.sqliteVersion}) beside ${context.adapter.identity.name}`)
     // The hazard: the other copy opens the board raw (as foreign code in the process would), queries, closes.
     const hazard = async (path: string) => {
@@ -36,16 +36,19 @@ export const locksLostSecondCopy: ConformanceCase = {
 }
 
 /** A bundled adapter whose SQLite copy differs from `adapter`'s. */
-async function secondCopy(adapter: SqliteAdapter): Promise<SqliteAdapter> {
+async function secondCopy(adapter: SqliteAdapter, resolveFrom: string): Promise<SqliteAdapter> {
   const candidates = ['@kanban-db/adapter-node-sqlite', '@kanban-db/adapter-better-sqlite3']
   for (const moduleName of candidates) {
     if (moduleName === adapter.identity.moduleName) continue
     try {
-      const other = await loadAdapter(moduleName)
+      const other = await loadAdapter(moduleName, resolveFrom)
       if (other.capabilities.sharedFile && other.identity.sqliteCopy !== adapter.identity.sqliteCopy) return other
     } catch {
       // Not installed next to this adapter: try the next one.
     }
   }
-  throw new CaseSkipped(`no second SQLite copy (${candidates.join(' or ')}) can be loaded beside ${adapter.identity.name}`)
+  throw new CaseSkipped(
+    `needs a second bundled adapter with another SQLite copy in the same process, and none is installed here: neither ${candidates.join(' nor ')} ` +
+      `can be loaded from ${resolveFrom} (or has a copy other than ${adapter.identity.name}'s). Not a capability the adapter lacks: install one of them beside it to run this case.`,
+  )
 }

@@ -77,5 +77,8 @@ async function secondCopy(context: CaseContext): Promise<SqliteAdapter> {
   } catch {
     // Not installed beside the suite: skipped below.
   }
-  return context.skip('the adapter under test is node:sqlite and no second SQLite copy (better-sqlite3) can be loaded from here')
+  return context.skip(
+    `needs a second SQLite copy in the same process, and none is installed here: the adapter under test uses node:sqlite's copy, and @kanban-db/adapter-better-sqlite3 ` +
+      `(the other copy this case uses) cannot be loaded from ${context.resolveFrom}. Not a capability the adapter lacks: install @kanban-db/adapter-better-sqlite3 beside it to run this case.`,
+  )
 }

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { boardSpecArg } from '../board-spec.js'
 import type { TaskChannel } from '../task-channel.js'
 import { spawnWorkerTask } from '../worker-thread.js'

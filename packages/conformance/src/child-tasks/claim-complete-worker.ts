@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { KanbanDbError, type SqliteAdapter, type TaskContext, type TaskWorker, type WorkTask } from '@kanban-db/core'
+import { KanbanDbError, type TaskContext, type TaskWorker, type WorkTask } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 import { boardSpecArg, openSpecBoard } from '../board-spec.js'
 import type { TaskChannel } from '../task-channel.js'
 

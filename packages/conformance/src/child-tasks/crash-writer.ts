@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { boardSpecArg, openSpecBoard } from '../board-spec.js'
 import type { TaskChannel } from '../task-channel.js'
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
-import { KanbanDbError, openBoard, type Board, type SqliteAdapter } from '@kanban-db/core'
+import { KanbanDbError, openBoard, type Board } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 
 /**
  * A board worker under a fault plan: claims and completes every ready task on the board. A step that

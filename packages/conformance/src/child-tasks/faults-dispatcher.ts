@@ -1,4 +1,5 @@
-import { Dispatcher, type DispatcherEvent, type SqliteAdapter, type WorkerExit } from '@kanban-db/core'
+import { Dispatcher, type DispatcherEvent, type WorkerExit } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 
 /**
  * A dispatcher under a fault plan: it supervises one board whose `tasks` tasks are all ready, and

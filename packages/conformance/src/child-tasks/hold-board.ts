@@ -1,4 +1,5 @@
-import { KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
+import { KanbanDbError, openBoard } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 import type { TaskChannel } from '../task-channel.js'
 
 /**

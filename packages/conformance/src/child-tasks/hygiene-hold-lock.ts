@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import type { TaskChannel } from '../task-channel.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 
 /**
  * A fresh process's view of a board: opens `path` without creating it, returns the names in

@@ -1,4 +1,4 @@
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import type { TaskChannel } from '../task-channel.js'
 
 /**

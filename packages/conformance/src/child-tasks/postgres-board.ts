@@ -1,4 +1,5 @@
-import { KanbanDbError, openBoard, type Board, type BoardEngineFactory, type CommonBoardOptions } from '@kanban-db/core'
+import { KanbanDbError, openBoard, type Board, type CommonBoardOptions } from '@kanban-db/core'
+import { type BoardEngineFactory } from '@kanban-db/core/adapter'
 import { boardSpecArg, loadPostgresEngine, type PostgresBoardSpec } from '../board-spec.js'
 import { importModule } from '../import-module.js'
 

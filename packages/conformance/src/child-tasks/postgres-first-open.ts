@@ -1,4 +1,4 @@
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { isBoardSpec, openSpecBoard, type PostgresBoardSpec } from '../board-spec.js'
 import { connectPostgres, type PostgresSession } from '../postgres-session.js'
 import { describeError } from '../run-task.js'

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
-import type { Board, ClaimedTask, ClaimOptions, SqliteAdapter } from '@kanban-db/core'
+import type { Board, ClaimedTask, ClaimOptions } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import type { TaskChannel } from '../task-channel.js'
 import { errorCode, errorLine, loadClassifier, openPostgresBoard, postgresSpecArg } from './postgres-board.js'
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
-import type { ClaimedTask, ClaimOptions, SqliteAdapter } from '@kanban-db/core'
+import type { ClaimedTask, ClaimOptions } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { requireFromPackage } from '../import-module.js'
 import type { TaskChannel } from '../task-channel.js'
 import { errorCode, errorLine, openPostgresBoard, postgresSpecArg } from './postgres-board.js'

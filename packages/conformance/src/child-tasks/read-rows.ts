@@ -1,4 +1,4 @@
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 
 /** Opens `path` read-only, returns every row of `table` and `PRAGMA integrity_check`. */
 export async function readRows(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {

@@ -1,4 +1,5 @@
-import { KanbanDbError, type SqliteAdapter } from '@kanban-db/core'
+import { KanbanDbError } from '@kanban-db/core'
+import { type SqliteAdapter } from '@kanban-db/core/adapter'
 
 /**
  * Tries to take the adapter's cross-process lock `lockPath` within `timeoutMs`. Returns

@@ -1,4 +1,5 @@
-import type { JsonObject, SqliteAdapter, TaskContext, WorkTask } from '@kanban-db/core'
+import type { JsonObject, TaskContext, WorkTask } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import { boardSpecArg, openSpecBoard } from '../board-spec.js'
 import type { TaskChannel } from '../task-channel.js'
 
