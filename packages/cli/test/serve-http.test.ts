@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { serveBoard } from '../src/serve/index.js'
-import { EventStreamClient, freshBoard, postForm, send } from './serve-support.js'
+import { EventStreamClient, freshBoard, postForm, postgresUrl, send } from './serve-support.js'
 
 /** A board served for one test, closed after it. */
 async function served(options: Parameters<typeof serveBoard>[1] = {}) {
@@ -59,19 +59,24 @@ describe('kanban-db serve over HTTP', () => {
     expect((await send(server.url, { path: '/tasks/no-such-task' })).status).toBe(404)
   })
 
-  it('streams a new task’s event and the board with it through server-sent events', async () => {
-    const { board, server } = await served()
-    const stream = new EventStreamClient(server.url)
-    onTestFinished(() => stream.close())
-    await stream.next((m) => m.event === 'board')
+  for (const engine of ['sqlite', 'postgres'] as const) {
+    const skip = engine === 'postgres' && !postgresUrl
+    it.skipIf(skip)(`streams a new task’s event and the board with it through server-sent events (${engine}${skip ? ': skipped, no KANBAN_DB_POSTGRES_URL' : ''})`, async () => {
+      const { target, writer } = await freshBoard(engine)
+      const server = await serveBoard(target)
+      onTestFinished(() => server.close())
+      const stream = new EventStreamClient(server.url)
+      onTestFinished(() => stream.close())
+      await stream.next((m) => m.event === 'board')
 
-    const task = await board.createTask({ title: 'arrived while watching' })
+      const task = await writer.board.createTask({ title: 'arrived while watching' })
 
-    const events = await stream.next((m) => m.event === 'events' && (JSON.parse(m.data) as Array<{ taskId: string }>).some((e) => e.taskId === task.id))
-    expect(JSON.parse(events.data)).toContainEqual(expect.objectContaining({ taskId: task.id, kind: 'created', toStatus: 'ready' }))
-    const snapshot = await stream.next((m) => m.event === 'board' && m.data.includes('arrived while watching'))
-    expect(JSON.parse(snapshot.data).columns).toMatch(/data-status="ready"><h2>ready <span class="count">1</)
-  })
+      const events = await stream.next((m) => m.event === 'events' && (JSON.parse(m.data) as Array<{ taskId: string }>).some((e) => e.taskId === task.id))
+      expect(JSON.parse(events.data)).toContainEqual(expect.objectContaining({ taskId: task.id, kind: 'created', toStatus: 'ready' }))
+      const snapshot = await stream.next((m) => m.event === 'board' && m.data.includes('arrived while watching'))
+      expect(JSON.parse(snapshot.data).columns).toMatch(/data-status="ready"><h2>ready <span class="count">1</)
+    })
+  }
 
   it('is read-only by default: no token exists and every action is refused', async () => {
     const { board, server } = await served()

@@ -13,6 +13,9 @@ export interface HealthFinding {
 /** Runs the doctor on a board (the `kanban-db doctor` command's checks); `signal` stops it between checks. */
 export type DoctorRun = (target: BoardTarget, options: { readonly signal: AbortSignal }) => Promise<{ readonly findings: readonly HealthFinding[] }>
 
+/** Most findings the panel lists (the most severe first); `kanban-db doctor` lists them all. */
+export const HEALTH_FINDINGS_SHOWN = 20
+
 /** How long a doctor report is shown before the next look is started. */
 export const HEALTH_REFRESH_MS = 30_000
 
@@ -80,9 +83,10 @@ export class HealthPanel {
         case 'report': {
           const findings = [...state.findings].sort((a, b) => ORDER[a.severity] - ORDER[b.severity])
           const worst = findings[0]?.severity ?? 'ok'
-          return html`<p class="summary ${worst}">${summary(findings)} · checked ${new Date(state.at).toISOString().slice(11, 19)} UTC</p><ul class="findings">${findings.map(
+          const hidden = findings.length - HEALTH_FINDINGS_SHOWN
+          return html`<p class="summary ${worst}">${summary(findings)} · checked ${new Date(state.at).toISOString().slice(11, 19)} UTC</p><ul class="findings">${findings.slice(0, HEALTH_FINDINGS_SHOWN).map(
             (f) => html`<li class="finding ${f.severity}" data-finding="${f.id}"><span class="severity">${f.severity}</span> <strong>${f.title}</strong>${f.detail ? html`<div class="detail">${f.detail}</div>` : ''}${f.action ? html`<div class="action">→ ${f.action}</div>` : ''}</li>`,
-          )}</ul>`
+          )}</ul>${hidden > 0 ? html`<p class="muted">+${hidden} more: kanban-db doctor lists them all</p>` : ''}`
         }
       }
     })()
