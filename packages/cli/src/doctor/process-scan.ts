@@ -1,0 +1,114 @@
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs'
+
+/** Which of the board's files a descriptor points at. */
+export type BoardFileKind = 'database' | 'wal' | 'shm' | 'journal'
+
+/** One descriptor a process holds on the board or a sidecar. */
+export interface HeldFile {
+  readonly file: BoardFileKind
+  readonly fd: number
+  /** The kernel says `(deleted)`: the name was unlinked while the process keeps the file open. */
+  readonly deleted: boolean
+  /** The path now names another file (another inode) than the one the process has open. */
+  readonly replaced: boolean
+}
+
+/** A process holding the board or one of its sidecars open. */
+export interface FileHolder {
+  readonly pid: number
+  /** Its command line (`/proc/<pid>/cmdline`), or its name when the command line is empty. */
+  readonly command: string
+  /** True for the process running the doctor. */
+  readonly self: boolean
+  readonly files: readonly HeldFile[]
+}
+
+/** What {@link findHolders} saw. */
+export interface HolderScan {
+  /** False where `/proc` cannot be read (not Linux); `reason` says why. */
+  readonly supported: boolean
+  readonly reason?: string
+  readonly holders: readonly FileHolder[]
+  /** Processes whose descriptors this user may not read (other users' processes, without root). */
+  readonly uninspectable: number
+}
+
+const SUFFIXES: ReadonlyArray<readonly [string, BoardFileKind]> = [['', 'database'], ['-wal', 'wal'], ['-shm', 'shm'], ['-journal', 'journal']]
+
+/**
+ * Every process that holds `realPath` (the board's real path) or its `-wal`, `-shm` or `-journal`
+ * open, by `readlink` on `/proc/<pid>/fd/*` and `stat` through those links. Nothing is opened: the
+ * kernel's tables are read, never the board.
+ */
+export function findHolders(realPath: string): HolderScan {
+  let pids: number[]
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number)
+  } catch (error) {
+    return { supported: false, reason: `cannot list processes: ${(error as Error).message}`, holders: [], uninspectable: 0 }
+  }
+  const byTarget = new Map<string, { file: BoardFileKind; deleted: boolean }>()
+  for (const [suffix, file] of SUFFIXES) {
+    byTarget.set(`${realPath}${suffix}`, { file, deleted: false })
+    byTarget.set(`${realPath}${suffix} (deleted)`, { file, deleted: true })
+  }
+  const current = new Map(SUFFIXES.map(([suffix, file]) => [file, inodeOf(`${realPath}${suffix}`)]))
+  const holders: FileHolder[] = []
+  let uninspectable = 0
+  for (const pid of pids) {
+    let fds: string[]
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`)
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EACCES') uninspectable += 1
+      continue // gone since the listing, or not ours to read
+    }
+    const files: HeldFile[] = []
+    for (const fd of fds) {
+      let target: string
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`)
+      } catch {
+        continue
+      }
+      const match = byTarget.get(target)
+      if (match === undefined) continue
+      const open = inodeOf(`/proc/${pid}/fd/${fd}`)
+      const now = current.get(match.file)
+      const replaced = !match.deleted && open !== undefined && now !== undefined && open !== now
+      files.push({ file: match.file, fd: Number(fd), deleted: match.deleted, replaced })
+    }
+    if (files.length > 0) holders.push({ pid, command: commandOf(pid), self: pid === process.pid, files })
+  }
+  return { supported: true, holders, uninspectable }
+}
+
+/** A process's command line, as the kernel keeps it. */
+export function commandOf(pid: number): string {
+  try {
+    const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((part) => part !== '').join(' ')
+    if (line !== '') return line
+    return `[${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`
+  } catch {
+    return '(gone)'
+  }
+}
+
+/** True when a process with this pid exists on this host (signal 0; EPERM means it exists). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM'
+  }
+}
+
+function inodeOf(path: string): string | undefined {
+  try {
+    const stats = statSync(path, { bigint: true })
+    return `${stats.dev}:${stats.ino}`
+  } catch {
+    return undefined
+  }
+}
