@@ -20,6 +20,7 @@ import { deleteTaskIn, pruneEventsIn, reassignIn, reclaimIn, removeDependencyIn 
 import { runsOf, type RunNotes } from './runs.js'
 import type { BoardRules } from './failure-accounting.js'
 import { archiveIn, blockIn, unblockIn } from './parking.js'
+import { claimsExpiredBy, ClockAheadGuard, clockGuardsEnabled, clockSkewOf, latestRecordedTime, type ClockSkew } from './clock-guard.js'
 import { expiredClaims, extendLiveClaimsIn, overrunningClaimsOf, releaseClaimsIn, releaseExpiredReviewsIn, runningClaimsOf } from './reclaim.js'
 import { approveIn, rejectIn, requestReviewIn } from './review.js'
 import { acceptIn, promoteDueIn, scheduleIn } from './scheduling.js'
@@ -73,6 +74,9 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
   /** Set once close() has stopped this board's workers and closes the engine. */
   #engineClosing = false
   readonly #workers = new Set<TaskWorker>()
+  /** False only when the environment turns the clock guards off (to show the hazards in tests). */
+  readonly #clockGuards = clockGuardsEnabled()
+  readonly #clockAhead = new ClockAheadGuard()
 
   constructor(parts: EngineBoardParts) {
     this.#engine = parts.engine
@@ -120,7 +124,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       let query = db.selectFrom('tasks').selectAll()
       // Validated statuses as literals: a bound status makes SQLite prepare the statement again on
       // every call (the partial indexes of schema v3 depend on the value).
-      if (statuses !== undefined) query = query.where('status', 'in', statuses.length > 0 ? statuses.map(statusLiteral) : [sql.lit('-none-')])
+      if (statuses !== undefined) query = query.where('status', 'in', statuses.length > 0 ? statuses.map(statusLiteral) : [sql<TaskStatus>`'-none-'`])
       if (assignee !== null) query = query.where('assignee', '=', assignee)
       if (tenant !== null) query = query.where('tenant', '=', tenant)
       return query.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(limit).offset(offset).execute()
@@ -173,7 +177,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     requireObject('options', options)
     const leaseMs = options.leaseMs === undefined ? undefined : requireInteger('options.leaseMs', options.leaseMs, { min: 1, max: MAX_LEASE_MS })
     // The priority lane: a heartbeat never waits behind the claims and completions queued here.
-    return this.writeTxn(async (trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, await this.#now(trx)), { priority: true })
+    return this.writeTxn(async (trx) => heartbeatIn(trx, taskId, claimToken, leaseMs, await this.#now(trx), this.#clockGuards), { priority: true })
   }
 
   async complete(taskId: string, claimToken: string, result?: JsonValue, options?: CompleteOptions): Promise<Task> {
@@ -399,11 +403,15 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
         if (task.worker_host === host && task.worker_pid !== null && beatRecently && (await options.isAlive(Number(task.worker_pid)))) alive.push(task)
       }
     }
+    // The board's own clock is checked against what the board has recorded (see clock-guard.ts); an
+    // explicit `now` is taken as given.
+    const guarded = now === undefined && this.#clockIsLocal()
     return this.writeTxn(async (trx) => {
       await extendLiveClaimsIn(trx, alive, at)
+      const mayRelease = guarded ? this.#clockAhead.mayRelease(await latestRecordedTime(trx), at, await claimsExpiredBy(trx, at)) : () => true
       const expired = await expiredClaims(trx, at, { lock: true })
-      const released = await releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at, this.#rules)
-      return [...released, ...(await releaseExpiredReviewsIn(trx, at))]
+      const released = await releaseClaimsIn(trx, expired, 'expired', at, (current) => Number(current.claim_expires_at) <= at && mayRelease(current), this.#rules)
+      return [...released, ...(await releaseExpiredReviewsIn(trx, at, mayRelease))]
     })
   }
 
@@ -488,6 +496,14 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
 
   async health(): Promise<Health> {
     this.#assertOpen()
+    try {
+      return await this.#health()
+    } catch (error) {
+      throw this.#closedUnder(error, 'health()')
+    }
+  }
+
+  async #health(): Promise<Health> {
     const counts = await this.#read('reading board health', (db) =>
       db.selectFrom('tasks').select((eb) => ['status', eb.fn.countAll<number>().as('count')]).groupBy('status').execute(),
     )
@@ -501,6 +517,7 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       schemaVersion: await this.#engine.schemaVersion(),
       tasks,
       write: this.#engine.writeOptions,
+      clockSkew: await this.#clockSkew(),
     }
     return { ...engineFacts, ...base } as Health
   }
@@ -539,14 +556,43 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
     return this.#engine.now(db ?? this.#engine.currentTransaction() ?? this.db)
   }
 
+  /**
+   * True when this board's times come from this process (SQLite, or a `clock` option), so another
+   * process may read another time; false on a server's clock, which every client shares.
+   */
+  #clockIsLocal(): boolean {
+    return this.#clockGuards && (this.#clock !== undefined || !this.#engine.capabilities.serverClock)
+  }
+
+  /** `health().clockSkew`: this board's clock against what the board has recorded (null on a server's clock). */
+  async #clockSkew(): Promise<ClockSkew | null> {
+    if (!this.#clockIsLocal()) return null
+    const now = await this.#now()
+    return (await this.#read('comparing the clock with the board', async (db) => clockSkewOf(await latestRecordedTime(db), now, await claimsExpiredBy(db, now)))) ?? null
+  }
+
   /** A read, inside the caller's write transaction when there is one (else it would wait for it). */
   async #read<T>(doing: string, query: (db: Kysely<BoardSchema>) => Promise<T>): Promise<T> {
     this.#assertOpen()
     try {
       return await query(this.#engine.currentTransaction() ?? this.db)
     } catch (error) {
-      throw this.#engine.classify(error, doing)
+      throw this.#closedUnder(error, doing)
     }
+  }
+
+  /**
+   * What to throw for `error` from a call that started on an open board: `BoardClosed` (the driver's
+   * error as its cause) when the board closed under it, else the engine's classification.
+   */
+  #closedUnder(error: unknown, doing: string): unknown {
+    if ((this.#closed || this.#engineClosing) && !(error instanceof BoardClosed)) {
+      return new BoardClosed(`The board ${this.location} was closed while ${doing} ran. Open it again with openBoard, and close it only after its calls have finished.`, {
+        cause: error,
+        details: { location: this.location },
+      })
+    }
+    return this.#engine.classify(error, doing)
   }
 
   /**

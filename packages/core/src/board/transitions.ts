@@ -1,10 +1,8 @@
 import { InvalidTransition } from '../errors/errors.js'
 
-/** Where a task is in its life. */
-export type TaskStatus = 'triage' | 'todo' | 'scheduled' | 'ready' | 'running' | 'review' | 'blocked' | 'done' | 'failed' | 'archived'
+import type { TaskStatus } from '../schema/task-status.js'
 
-/** Every status, in the order a task usually meets them. */
-export const TASK_STATUSES: readonly TaskStatus[] = ['triage', 'todo', 'scheduled', 'ready', 'running', 'review', 'blocked', 'done', 'failed', 'archived']
+export { TASK_STATUSES, type TaskStatus } from '../schema/task-status.js'
 
 /** What an operation does to a task; each is one row of {@link transitions}. */
 export type TaskAction =

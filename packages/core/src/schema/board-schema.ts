@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { TaskStatus } from './task-status.js'
 
 /**
  * The board's tables as Kysely sees them. Column names are the SQL names (snake_case); the board's
@@ -22,8 +23,8 @@ export interface TaskTable {
   id: string
   title: string
   body: string
-  /** One of `TaskStatus`; moves only as `src/board/transitions.ts` allows. */
-  status: string
+  /** Moves only as the board's transitions allow. */
+  status: TaskStatus
   /** Higher is claimed first. */
   priority: number
   /** Which worker profile may claim the task; null means any. */
