@@ -17,7 +17,7 @@ export type DoctorRun = (target: BoardTarget, options: { readonly signal: AbortS
 export const HEALTH_FINDINGS_SHOWN = 20
 
 /** How long a doctor report is shown before the next look is started. */
-export const HEALTH_REFRESH_MS = 30_000
+export const HEALTH_REFRESH_MS = 60_000
 
 type HealthState =
   | { readonly kind: 'unavailable' }
@@ -29,8 +29,8 @@ const ORDER = { error: 0, warning: 1, info: 2, ok: 3 } as const
 
 /**
  * The doctor's findings as the board's health panel. The doctor runs in the background (it may
- * read the whole file for an integrity check): the panel shows the last report, asks for a new one
- * when it is older than {@link HEALTH_REFRESH_MS}, and tells `onChange` when a run ends.
+ * read the whole file for an integrity check): the panel shows the last report, `refresh` starts a
+ * new run once the report is older than {@link HEALTH_REFRESH_MS}, and `onChange` hears when a run ends.
  */
 export class HealthPanel {
   private state: HealthState

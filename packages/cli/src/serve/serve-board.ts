@@ -8,7 +8,7 @@ import { readColumns } from './board-snapshot.js'
 import { BoardFollower } from './board-follower.js'
 import { CLIENT_SCRIPT } from './client-script.js'
 import { doctor } from './doctor.js'
-import { HealthPanel } from './health-panel.js'
+import { HEALTH_REFRESH_MS, HealthPanel } from './health-panel.js'
 import { escapeHtml, html } from './html.js'
 import { invalid } from './invalid-input.js'
 import { LiveStream, type BoardSnapshot } from './live-stream.js'
@@ -86,6 +86,9 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
       live.events(events)
     })
     health.refresh()
+    // While a page is open its panel stays current; with none open the doctor rests.
+    const healthTimer = setInterval(() => live.size > 0 && health.refresh(), HEALTH_REFRESH_MS / 6)
+    healthTimer.unref()
 
     const server = createServer()
     let guard: AddressGuard | undefined
@@ -182,6 +185,7 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
       token,
       close: () =>
         (closing ??= (async () => {
+          clearInterval(healthTimer)
           live.close()
           await new Promise<void>((resolve) => {
             server.close(() => resolve())
