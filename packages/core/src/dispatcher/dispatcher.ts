@@ -445,7 +445,8 @@ export class Dispatcher {
     } catch (error) {
       if (!(error instanceof LockTimeout)) {
         this.#reportError(supervised, tick, 'lock', error)
-        if (needsReopen(error)) await this.#closeBoard(supervised, tick)
+        // An engine that cannot take locks any more (closed under the board) is opened afresh next tick.
+        if (supervised.source !== undefined && needsReopen(error)) await this.#closeBoard(supervised, tick)
         return 0
       }
     }
