@@ -38,7 +38,7 @@ export async function makeBoard(dir: string, fill?: (board: SqliteBoard) => Prom
 }
 
 /** Starts `fixtures/doctor-holder.mjs` on `path` and waits for its "ready". */
-export async function startHolder(path: string, mode: 'hold' | 'big-wal' | 'fs-read' = 'hold'): Promise<ChildProcess> {
+export async function startHolder(path: string, mode: 'hold' | 'big-wal' | 'fs-read' | `claim:${number}` = 'hold'): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'doctor-holder.mjs'), path, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let stderr = ''
@@ -52,6 +52,19 @@ export async function startHolder(path: string, mode: 'hold' | 'big-wal' | 'fs-r
     child.once('exit', (code) => reject(new Error(`the holder exited (${code}) before it was ready: ${stdout} ${stderr}`)))
   })
   return child
+}
+
+/** Kills `child` with SIGKILL and waits until it is gone. */
+export async function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
+}
+
+/** Waits until `check` holds, looking again every 20 ms; the test's timeout bounds it. */
+export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
 /** Runs the doctor on a SQLite board. */
