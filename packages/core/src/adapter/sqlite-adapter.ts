@@ -17,7 +17,10 @@ export interface AdapterIdentity {
    * Identifies the SQLite *copy* (the compiled library in memory), not just its version. Two
    * adapters whose connections would not share SQLite's per-inode lock table must report different
    * values: closing a connection of one copy drops the POSIX locks the other copy holds on the same
-   * file (hazard H1 in `shared/docs/sqlite-wal-facts.md`).
+   * file (hazard H1). Any string; the bundled adapters use `<driver>:<where the library is loaded
+   * from>` (`better-sqlite3:<package folder>`, `node:sqlite:<node executable>@<node version>`,
+   * `sql.js:<package folder>`). Equal values for two copies let H1 through; different values for one
+   * copy make core refuse a legitimate second open (`MixedSqliteCopies`).
    */
   readonly sqliteCopy: string
 }
@@ -53,7 +56,22 @@ export interface AcquireLockOptions {
  * driver plus three hooks the hygiene policy calls, and a declaration of what its engine can do.
  *
  * Each adapter package's default export is a factory `() => Promise<SqliteAdapter>` so a child
- * process or worker thread can load it by module name alone (see `loadAdapter`).
+ * process or worker thread can load it by module name alone; its `package.json` needs an `exports`
+ * map (`.` with the ESM entry, and `./package.json`), or the conformance suite cannot load it by
+ * name, from the adapter's own folder least of all.
+ *
+ * What `@kanban-db/conformance` checks beyond the types:
+ * - `open` runs no statement, and the driver's own busy timeout is 0 (core sets `busy_timeout`).
+ * - `SqliteConnection.close` frees the descriptors, the POSIX locks and (last connection) the
+ *   sidecars before it returns, never later by garbage collection; twice is a no-op.
+ * - A statement that threw can run again: reset it after an error (core caches statements).
+ * - `SqliteStatement.reader` is true for every statement with result columns, `RETURNING` included,
+ *   and `all` runs such a statement to the end; `run` is only called on the others.
+ * - Driver errors reach core with SQLite's code: as `code` (`SQLITE_BUSY`, extended names welcome)
+ *   or as a numeric `errcode`. A driver whose errors carry no code is wrapped by the adapter in an
+ *   `Error` with `code` or `errcode` set, the driver's message, and the driver's error as `cause`;
+ *   core's fallback on SQLite's standard messages knows primary codes only.
+ * - `probeJournalMode` and `setPragma` can be `sqlPragmaHooks` (plain `PRAGMA` statements).
  */
 export interface SqliteAdapter {
   readonly identity: AdapterIdentity

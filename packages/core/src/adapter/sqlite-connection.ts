@@ -14,14 +14,15 @@ export interface RunResult {
 
 /**
  * One compiled statement. Core caches statements per connection, so an adapter must allow the
- * same statement to be run many times with different parameters.
+ * same statement to be run many times with different parameters, also after a run that threw (reset
+ * it after an error, if the driver does not).
  */
 export interface SqliteStatement {
-  /** True when the statement returns rows (a SELECT, or anything with RETURNING). */
+  /** True when the statement returns rows (a SELECT, or anything with RETURNING). Core calls `all` on these, `run` on the others. */
   readonly reader: boolean
-  /** Runs the statement with positional parameters and returns every row. */
+  /** Runs the statement with positional parameters to the end (a `RETURNING` write included) and returns every row. */
   all(parameters: readonly SqliteValue[]): SqliteRow[]
-  /** Runs the statement with positional parameters for its effect. */
+  /** Runs a statement without result columns with positional parameters, for its effect. */
   run(parameters: readonly SqliteValue[]): RunResult
   /** Frees the statement. Core calls it when it evicts the statement from its cache. */
   finalize(): void
@@ -48,6 +49,10 @@ export interface SqliteConnection {
    * the driver's online backup API or `VACUUM INTO`. Only where the adapter declares `onlineBackup`.
    */
   backup(destinationPath: string): Promise<void>
-  /** Closes the connection. Closing twice is a no-op. */
+  /**
+   * Closes the connection and, before returning, frees its file descriptors, its POSIX locks and
+   * (for the last connection to the file) the sidecars SQLite removes at close. Closing twice is a
+   * no-op.
+   */
   close(): void
 }
