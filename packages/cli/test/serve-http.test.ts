@@ -78,6 +78,24 @@ describe('kanban-db serve over HTTP', () => {
     })
   }
 
+  it.skipIf(!postgresUrl)(`tells the page when the board cannot be read (postgres${postgresUrl ? '' : ': skipped, no KANBAN_DB_POSTGRES_URL'})`, async () => {
+    const { target, writer } = await freshBoard('postgres')
+    const server = await serveBoard(target)
+    onTestFinished(() => server.close())
+    const before = new EventStreamClient(server.url)
+    onTestFinished(() => before.close())
+    await before.next((m) => m.event === 'board')
+    // The control: while the board reads, no problem is reported.
+    expect(before.messages.filter((m) => m.event === 'problem')).toEqual([])
+
+    if (target.engine !== 'postgres') throw new Error('a Postgres board was asked for')
+    await writer.board.db.schema.dropSchema(target.schema!).cascade().execute()
+    const after = new EventStreamClient(server.url)
+    onTestFinished(() => after.close())
+    const problem = await after.next((m) => m.event === 'problem')
+    expect(JSON.parse(problem.data).message).toMatch(/tasks|schema|relation/i)
+  })
+
   it('is read-only by default: no token exists and every action is refused', async () => {
     const { board, server } = await served()
     const task = await blockedTask(board)
@@ -166,10 +184,13 @@ describe('kanban-db serve over HTTP', () => {
     const rebinding = await postForm(server.url, `/tasks/${task.id}/unblock`, {}, { ...token, Host: `attacker.example:${port}` })
     const crossSite = await postForm(server.url, `/tasks/${task.id}/unblock`, {}, { ...token, Origin: 'http://attacker.example' })
     const nullOrigin = await postForm(server.url, `/tasks/${task.id}/unblock`, {}, { ...token, Origin: 'null' })
-    expect([rebinding.status, crossSite.status, nullOrigin.status]).toEqual([403, 403, 403])
+    const fetchedCrossSite = await postForm(server.url, `/tasks/${task.id}/unblock`, {}, { ...token, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' })
+    const streamCrossSite = await send(server.url, { path: '/columns', headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'cors' } })
+    expect([rebinding.status, crossSite.status, nullOrigin.status, fetchedCrossSite.status, streamCrossSite.status]).toEqual([403, 403, 403, 403, 403])
     expect((await board.getTask(task.id))!.status).toBe('blocked')
 
-    // The control: its own address, as Host and Origin, is answered.
+    // The control: its own address, as Host and Origin, is answered; so is a link from another site to the page.
+    expect((await send(server.url, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' } })).status).toBe(200)
     expect((await send(server.url, { headers: { Host: `localhost:${port}` } })).status).toBe(200)
     const own = await postForm(server.url, `/tasks/${task.id}/unblock`, {}, { ...token, Origin: `http://127.0.0.1:${port}` })
     expect(own.status).toBe(200)

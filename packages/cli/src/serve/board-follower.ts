@@ -19,8 +19,6 @@ export class BoardFollower {
   private closed = false
   private readonly timer: NodeJS.Timeout
   private readonly stopWake: () => void
-  /** The last read's error, cleared by the next read that works. */
-  lastError: unknown = undefined
 
   private constructor(private readonly board: Board, private cursor: number, pollMs: number) {
     this.stopWake = board.onWake(() => this.check())
@@ -70,9 +68,9 @@ export class BoardFollower {
         for (const listener of this.listeners) listener(events)
         if (events.length < BATCH) break
       }
-      this.lastError = undefined
-    } catch (error) {
-      this.lastError = error
+    } catch {
+      // The board is unreachable for now (a server restart, a busy file): the next wake-up or poll
+      // reads again from the same cursor, so nothing is skipped; the page hears of it from the snapshot.
     }
   }
 

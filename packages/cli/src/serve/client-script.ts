@@ -71,7 +71,11 @@ export const CLIENT_SCRIPT = `(function () {
       columns.innerHTML = data.columns;
       chart.innerHTML = data.throughput;
       document.body.setAttribute('data-position', String(data.position));
+      setLive(true, 'live');
       markChanged();
+    });
+    source.addEventListener('problem', function (e) {
+      setLive(false, 'board unreachable: ' + JSON.parse(e.data).message);
     });
     source.addEventListener('events', function (e) {
       var events = JSON.parse(e.data);

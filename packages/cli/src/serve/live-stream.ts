@@ -19,7 +19,8 @@ const REFRESH_MS = 30_000
  * The server-sent event stream at /events. Messages: `board` (a {@link BoardSnapshot}, on connect
  * and after each burst of changes, rendered once for every client), `events` (the new events, for
  * the page to mark changed cards and refresh an open task), `health` (the health panel's HTML, on
- * connect and when a doctor run ends).
+ * connect and when a doctor run ends), `problem` (the board could not be read: its message; the next
+ * snapshot that works replaces it).
  */
 export class LiveStream {
   private readonly clients = new Set<ServerResponse>()
@@ -51,7 +52,7 @@ export class LiveStream {
     response.write(message('health', { html: this.healthHtml() }))
     this.snapshot().then(
       (snapshot) => response.write(message('board', snapshot)),
-      () => {},
+      (error: unknown) => response.write(problem(error)),
     )
   }
 
@@ -72,8 +73,9 @@ export class LiveStream {
           this.pending = undefined
           this.write(message('board', snapshot))
         },
-        () => {
+        (error: unknown) => {
           this.pending = undefined
+          this.write(problem(error))
         },
       )
     }, SNAPSHOT_DELAY_MS)
@@ -96,6 +98,11 @@ export class LiveStream {
     for (const client of this.clients) client.end()
     this.clients.clear()
   }
+}
+
+/** The `problem` message: why the board could not be read. */
+function problem(error: unknown): string {
+  return message('problem', { message: error instanceof Error ? error.message : String(error) })
 }
 
 /** One SSE message; JSON keeps the data on one line. */

@@ -102,7 +102,9 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
     async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
       if (!guard!.allowsHost(request.headers.host)) return refuse(response, 403, 'This server answers only to its own address (Host header refused).')
       const origin = request.headers.origin
-      if (!guard!.allowsOrigin(origin) || request.headers['sec-fetch-site'] === 'cross-site') {
+      // A link from another site may open the page (a navigation); nothing else from another site is answered.
+      const crossSite = request.headers['sec-fetch-site'] === 'cross-site' && !(request.method === 'GET' && request.headers['sec-fetch-mode'] === 'navigate')
+      if (!guard!.allowsOrigin(origin) || crossSite) {
         return refuse(response, 403, 'Requests from other sites are refused.')
       }
       const url = new URL(request.url ?? '/', 'http://localhost')
