@@ -96,7 +96,7 @@ export async function postgresFindings(options: PostgresDoctorOptions): Promise<
     const schemaState = await schemaFindings(client, schema)
     findings.push(...schemaState.findings)
     for (const check of [
-      () => longTransactionFindings(client, session!.pid, options.longTransactionMs),
+      () => longTransactionFindings(client, session!.pid, options.longTransactionMs, schema),
       () => lockFindings(client, session!.pid, schema),
       () => advisoryLockFindings(client, schema),
     ]) {
@@ -177,24 +177,35 @@ interface Activity {
   wait_event: string | null
 }
 
-async function longTransactionFindings(client: Client, selfPid: number, thresholdMs: number): Promise<DoctorFinding[]> {
+/**
+ * Transactions open longer than `thresholdMs` in the board's database. One that holds a lock on the
+ * board's tables is a warning (claims and completions of its rows wait for it); any other is a note,
+ * since it only holds back vacuum for everyone.
+ */
+async function longTransactionFindings(client: Client, selfPid: number, thresholdMs: number, schema: string): Promise<DoctorFinding[]> {
   const rows = (await client.query<Activity>(
     'SELECT pid, usename, application_name, client_addr::text, state, ((extract(epoch from (clock_timestamp() - xact_start))) * 1000)::int8::text AS xact_age_ms, ' +
       'left(query, 300) AS query, wait_event_type, wait_event FROM pg_stat_activity ' +
       'WHERE datname = current_database() AND pid <> $1 AND xact_start IS NOT NULL AND clock_timestamp() - xact_start > $2 * interval \'1 millisecond\' ORDER BY xact_start',
     [selfPid, thresholdMs],
   )).rows
+  const onBoard = new Set((await client.query<{ pid: number }>(
+    "SELECT DISTINCT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND l.locktype = 'relation'",
+    [schema],
+  )).rows.map((row) => row.pid))
   if (rows.length === 0) {
     return [{ id: 'transactions', severity: 'ok', title: `No transaction open longer than ${ago(thresholdMs)}`, detail: 'Nothing holds back vacuum or the board\'s row locks for long.' }]
   }
   return rows.map((row) => ({
     id: 'long-transaction',
-    severity: 'warning' as const,
+    severity: onBoard.has(row.pid) ? ('warning' as const) : ('info' as const),
     title: `Session pid ${row.pid} (${row.application_name || 'no application name'}) has had a transaction open for ${ago(Number(row.xact_age_ms))}${row.state === 'idle in transaction' ? ', idle' : ''}`,
     detail: `user ${row.usename ?? '?'} from ${row.client_addr ?? 'a local socket'}, state ${row.state ?? '?'}${row.wait_event ? `, waiting on ${row.wait_event_type}/${row.wait_event}` : ''}; last statement: ${row.query ?? '(hidden: needs pg_read_all_stats)'}. ` +
-      'A long transaction keeps its row locks (claims, completions of those tasks wait) and stops vacuum from cleaning up after it.',
+      (onBoard.has(row.pid)
+        ? 'It holds locks on the board\'s tables: claims and completions of the rows it locked wait for it, and vacuum cannot clean up after it.'
+        : 'It holds no lock on the board\'s tables, but keeps vacuum from cleaning up after it in the whole database.'),
     action: `Finish or roll back that transaction in its program; if the program is gone or stuck: SELECT pg_terminate_backend(${row.pid}).`,
-    data: { ...row, xact_age_ms: Number(row.xact_age_ms) },
+    data: { ...row, xact_age_ms: Number(row.xact_age_ms), locksBoard: onBoard.has(row.pid) },
   }))
 }
 
