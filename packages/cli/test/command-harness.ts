@@ -48,10 +48,15 @@ export function cli(args: readonly string[], options: { env?: NodeJS.ProcessEnv;
   return startCli(args, options).exited
 }
 
+/** A command line for an error message, long arguments cut. */
+function shown(args: readonly string[]): string {
+  return args.map((arg) => (arg.length > 80 ? `${arg.slice(0, 77)}...` : arg)).join(' ')
+}
+
 /** Runs a command that must succeed and returns its stdout parsed as one JSON document. */
 export async function cliJson<T = any>(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<T> {
   const result = await cli([...args, '--json'], options)
-  if (result.code !== 0) throw new Error(`kanban-db ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`)
+  if (result.code !== 0) throw new Error(`kanban-db ${shown(args)} exited ${result.code}: ${result.stdout}${result.stderr}`)
   return JSON.parse(result.stdout) as T
 }
 
@@ -133,6 +138,6 @@ export const BOARD_SUBJECTS: readonly BoardSubject[] = [
 /** Runs a command that must succeed (exit 0); on failure the error shows what it printed. */
 export async function ok(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
   const result = await cli(args, options)
-  if (result.code !== 0) throw new Error(`kanban-db ${args.join(' ')} exited ${result.code}: ${result.stdout}${result.stderr}`)
+  if (result.code !== 0) throw new Error(`kanban-db ${shown(args)} exited ${result.code}: ${result.stdout}${result.stderr}`)
   return result
 }
