@@ -9,10 +9,11 @@ import { BoardFollower } from './board-follower.js'
 import { CLIENT_SCRIPT } from './client-script.js'
 import { doctor } from './doctor.js'
 import { HEALTH_REFRESH_MS, HealthPanel } from './health-panel.js'
-import { escapeHtml, html } from './html.js'
+import { html } from './html.js'
 import { invalid } from './invalid-input.js'
 import { LiveStream, type BoardSnapshot } from './live-stream.js'
 import { AddressGuard, newActionToken, tokenMatches } from './request-guard.js'
+import { decodePathSegment, MAX_FORM_BYTES, readForm, refuse, SECURITY_HEADERS, send } from './responses.js'
 import { STYLES } from './styles.js'
 import { readTaskDetail, taskDetailHtml } from './task-detail.js'
 import { Throughput, throughputChart } from './throughput.js'
@@ -39,20 +40,8 @@ export interface RunningBoardServer {
   close(): Promise<void>
 }
 
-/** Largest form body an action accepts. */
-const MAX_FORM_BYTES = 16 * 1024
 const TOKEN_HEADER = 'x-kanban-token'
 const TASK_PATH = /^\/tasks\/([^/]+)(?:\/([a-z]+))?$/
-
-/** Headers on every response: no framing, no sniffing, nothing loaded from elsewhere, nothing cached. */
-const SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Cache-Control': 'no-store',
-}
 
 /**
  * Serves a live view of the board over HTTP: one column per status with counts, updated from the
@@ -204,35 +193,3 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
     throw error
   }
 }
-
-/** A path segment decoded; a malformed escape stays as written (no task has such an id). */
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return segment
-  }
-}
-
-function send(response: ServerResponse, status: number, type: string, body: string): void {
-  const bytes = Buffer.from(body, 'utf8')
-  response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': `${type}; charset=utf-8`, 'Content-Length': String(bytes.length) })
-  response.end(response.req.method === 'HEAD' ? undefined : bytes)
-}
-
-function refuse(response: ServerResponse, status: number, message: string): void {
-  send(response, status, 'text/html', `<!doctype html><meta charset="utf-8"><title>${status}</title><p>${escapeHtml(message)}</p>\n`)
-}
-
-/** The posted form (urlencoded; an empty body is an empty form), or undefined past {@link MAX_FORM_BYTES}. */
-async function readForm(request: IncomingMessage): Promise<URLSearchParams | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= MAX_FORM_BYTES) chunks.push(chunk)
-  }
-  if (size > MAX_FORM_BYTES) return undefined
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))
-}
-
