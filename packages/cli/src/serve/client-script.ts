@@ -95,7 +95,7 @@ export const CLIENT_SCRIPT = `(function () {
   document.addEventListener('click', function (e) {
     var target = e.target;
     if (!(target instanceof Element)) return;
-    if (target.closest('.close')) { e.preventDefault(); closeDetail(); return; }
+    if (detail && target.closest('#detail .close')) { e.preventDefault(); closeDetail(); return; }
     var link = target.closest('.card a');
     if (link && detail && !e.ctrlKey && !e.metaKey && !e.shiftKey) {
       e.preventDefault();
