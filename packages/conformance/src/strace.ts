@@ -1,4 +1,4 @@
-import { fork, spawnSync } from 'node:child_process'
+import { fork, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { MessageQueue, type StartMessage, type TaskMessage } from './task-channel.js'
@@ -70,11 +70,11 @@ export function straceAvailability(): StraceAvailability {
 }
 
 /** The strace arguments for `plan`, before the traced command. */
-export function straceArguments(plan: FaultPlan): string[] {
+export function straceArguments(plan: FaultPlan, quiet = true): string[] {
   const syscalls = [...new Set(plan.faults.map((fault) => fault.syscall))]
   return [
     '-f',
-    '-qq',
+    ...(quiet ? ['-qq'] : []),
     '-o',
     plan.log ?? '/dev/null',
     '-e',
@@ -175,6 +175,51 @@ export function spawnTracedTask<T = unknown>(task: string, args: Record<string, 
       return exited
     },
   }
+}
+
+/** A fault plan attached to a running process: see {@link attachFaultPlan}. */
+export interface AttachedPlan {
+  /** Detaches strace from the process (which goes on untraced) and waits for strace to end. */
+  detach(): Promise<void>
+}
+
+/**
+ * Attaches strace with `plan` to the running process `pid` (every thread) and resolves once it is
+ * attached, so `when=A..B` counts the calls made from this moment on: the fault lands on what the
+ * process does next (its next commit's WAL writes), whatever its driver did before (how many calls
+ * opening and earlier commits took differs between drivers). The process must be waiting for a word
+ * from the caller while this runs, and be told to go on once it resolves.
+ */
+export function attachFaultPlan(pid: number, plan: FaultPlan, timeoutMs = 30_000): Promise<AttachedPlan> {
+  // Not quiet: strace's "Process N attached" lines on stderr are the signal it is in place.
+  const tracer = spawn('strace', [...straceArguments(plan, false), '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const ended = new Promise<void>((resolve) => tracer.once('exit', () => resolve()))
+  const detach = async () => {
+    if (tracer.exitCode === null && tracer.signalCode === null) tracer.kill('SIGINT')
+    await ended
+  }
+  return new Promise<AttachedPlan>((resolve, reject) => {
+    let stderr = ''
+    const timer = setTimeout(() => {
+      void detach()
+      reject(new Error(`strace did not attach to pid ${pid} within ${timeoutMs} ms: ${stderr}`))
+    }, timeoutMs)
+    tracer.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000)
+      if (/attached/.test(stderr)) {
+        clearTimeout(timer)
+        resolve({ detach })
+      }
+    })
+    tracer.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`strace ended (code ${code}, signal ${signal}) before it attached to pid ${pid}: ${stderr}`))
+    })
+    tracer.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+  })
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ConformanceCase } from '../case.js'
-import { assertPlanFired, assertRecovered, inserts, requireStrace, runUnderPlan, seedBoard } from './faults.plan.js'
+import { assertPlanFired, assertRecovered, inserts, requireStrace, runArmedPlan, seedBoard } from './faults.plan.js'
 
 /** EIO on writes to the -wal: the commit fails with TransientIO, the next one succeeds, nothing acknowledged is lost. */
 export const faultsEioWalWrite: ConformanceCase = {
@@ -12,8 +12,10 @@ export const faultsEioWalWrite: ConformanceCase = {
     requireStrace()
     const path = context.path('board.db')
     const seed = await seedBoard(context, path, 5)
-    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '7..8' }] }
-    const run = await runUnderPlan(context, path, plan, [{ op: 'open' }, ...inserts('w', 16), { op: 'read-fresh' }])
+    // Armed after two commits: the plan fails the first 2 -wal writes made after that, which
+    // are the next commit's, whatever calls the driver made to open the board and commit before.
+    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '1..2' }] }
+    const run = await runArmedPlan(context, path, plan, [{ op: 'open' }, ...inserts('w-before', 2), { op: 'arm' }, ...inserts('w', 14), { op: 'read-fresh' }])
     assertPlanFired(run)
     const { results } = run
     context.note(`${run.injected} calls made to fail`)

@@ -1,5 +1,5 @@
 import type { ConformanceCase } from '../case.js'
-import { assertPlanFired, assertRecovered, inserts, requireStrace, runUnderPlan, seedBoard } from './faults.plan.js'
+import { assertPlanFired, assertRecovered, inserts, requireStrace, runArmedPlan, seedBoard } from './faults.plan.js'
 
 /** ENOSPC on -wal writes (disk full): DiskFull, nothing acknowledged lost, work resumes after the window. */
 export const faultsEnospcWalWrite: ConformanceCase = {
@@ -12,8 +12,10 @@ export const faultsEnospcWalWrite: ConformanceCase = {
     requireStrace()
     const path = context.path('board.db')
     const seed = await seedBoard(context, path, 5)
-    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'ENOSPC', when: '7..9' }] }
-    const run = await runUnderPlan(context, path, plan, [{ op: 'open' }, ...inserts('f', 16), { op: 'read-fresh' }])
+    // Armed after two commits: the plan fails the first 3 -wal writes made after that, which
+    // are the next commit's, whatever calls the driver made to open the board and commit before.
+    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'ENOSPC', when: '1..3' }] }
+    const run = await runArmedPlan(context, path, plan, [{ op: 'open' }, ...inserts('f-before', 2), { op: 'arm' }, ...inserts('f', 14), { op: 'read-fresh' }])
     assertPlanFired(run)
     const { results } = run
     context.note(`${run.injected} calls made to fail`)

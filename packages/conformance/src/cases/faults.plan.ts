@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { openHygienicConnection, resolvePolicy } from '@kanban-db/core/internal'
 import type { CaseContext } from '../case.js'
 import type { FaultStep, FaultStepResult } from '../child-tasks/faults-script.js'
-import { CaseSkipped, countInjected, spawnTracedTask, straceAvailability, type FaultPlan } from '../strace.js'
+import { attachFaultPlan, CaseSkipped, countInjected, spawnTracedTask, straceAvailability, type AttachedPlan, type FaultPlan } from '../strace.js'
 
 /**
  * What the `faults.*` cases share (this file is not a case): a seeded WAL board, a script run in a
@@ -64,6 +64,31 @@ export async function runUnderPlan(context: CaseContext, path: string, plan: Fau
     const { results } = await handle.result
     return { results, injected: countInjected(log) }
   } finally {
+    await handle.kill()
+  }
+}
+
+/**
+ * Runs `steps` in an untraced child process and attaches `plan` (strace `-p`) at the script's `arm`
+ * step, so `when=A..B` counts the calls made after it: the fault lands on the next operations
+ * whatever number of calls the driver made to open the board and commit before. This is what lets
+ * another driver's control reproduce the hazard; a plan counted from the process's start is tuned
+ * to the bundled drivers' I/O order. The plan is detached when the script ends.
+ */
+export async function runArmedPlan(context: CaseContext, path: string, plan: FaultPlan, steps: readonly FaultStep[]): Promise<PlanRun> {
+  if (steps.filter((step) => step.op === 'arm').length !== 1) throw new Error('runArmedPlan needs exactly one arm step')
+  const log = context.path(`strace-${++runs}.log`)
+  const handle = context.spawn<{ pid: number; results: FaultStepResult[] }>('faults-script', { path, steps }, { timeoutMs: 60_000 })
+  let attached: AttachedPlan | undefined
+  try {
+    const { armed } = (await handle.receive()) as { armed: number }
+    attached = await attachFaultPlan(armed, { ...plan, log })
+    handle.send('go')
+    const { results } = await handle.result
+    await attached.detach()
+    return { results, injected: countInjected(log) }
+  } finally {
+    await attached?.detach()
     await handle.kill()
   }
 }

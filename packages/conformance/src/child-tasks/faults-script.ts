@@ -1,6 +1,7 @@
 import { KanbanDbError } from '@kanban-db/core'
 import { classifySqliteError, sqliteCodeOf, type SqliteAdapter } from '@kanban-db/core/adapter'
 import { openHygienicConnection, resolvePolicy, type HygienicConnection } from '@kanban-db/core/internal'
+import type { TaskChannel } from '../task-channel.js'
 
 /** One step of a fault-plan script. */
 export type FaultStep =
@@ -10,6 +11,11 @@ export type FaultStep =
   | { readonly op: 'checkpoint' }
   | { readonly op: 'close' }
   | { readonly op: 'naive-open' }
+  /**
+   * Waits for the parent to attach its fault plan (`runArmedPlan`): sends `{ armed: pid }` and goes
+   * on at the parent's answer, so the plan counts calls from here.
+   */
+  | { readonly op: 'arm' }
 
 /** What one step did: `ok` with a value, or the named kanban-db error it raised. */
 export interface FaultStepResult {
@@ -36,7 +42,7 @@ export interface FaultStepResult {
  * `journal_mode=DELETE` on any "disk I/O error" while setting WAL.
  * Returns `{ pid, results }`.
  */
-export async function faultsScript(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
+export async function faultsScript(adapter: SqliteAdapter, args: Record<string, unknown>, channel?: TaskChannel): Promise<unknown> {
   const path = String(args.path)
   const steps = args.steps as FaultStep[]
   const policy = resolvePolicy()
@@ -113,6 +119,11 @@ export async function faultsScript(adapter: SqliteAdapter, args: Record<string, 
           break
         case 'naive-open':
           value = await naiveOpen(adapter, path)
+          break
+        case 'arm':
+          if (!channel) throw new Error('an arm step needs the parent on the task channel (runArmedPlan)')
+          await channel.send({ armed: process.pid })
+          value = await channel.receive()
           break
       }
       failuresInARow = 0
