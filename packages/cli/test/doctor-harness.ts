@@ -38,7 +38,7 @@ export async function makeBoard(dir: string, fill?: (board: SqliteBoard) => Prom
 }
 
 /** Starts `fixtures/doctor-holder.mjs` on `path` and waits for its "ready". */
-export async function startHolder(path: string, mode: 'hold' | 'big-wal' | 'fs-read' | `claim:${number}` = 'hold'): Promise<ChildProcess> {
+export async function startHolder(path: string, mode: 'hold' | 'big-wal' | 'fs-read' | 'two-copies' | `claim:${number}` = 'hold'): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'doctor-holder.mjs'), path, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   let stderr = ''

@@ -44,3 +44,21 @@ it('reports sidecars that belong to another user than the board (sidecar-foreign
   const [foreign] = findingsOf(await doctor(path), 'sidecar-foreign')
   expect(foreign).toMatchObject({ severity: 'warning', data: { boardUid: statSync(path).uid, foreign: [{ file: `${path}-shm`, uid: 65534 }] } })
 })
+
+it('reports a process holding the board through two copies of SQLite (sqlite-copies-mixed), before any lock is lost', async () => {
+  const dir = tempDir()
+  const path = await makeBoard(dir)
+  const single = await startHolder(path)
+  const control = await doctor(path)
+  expect(findingsOf(control, 'sqlite-copies-mixed')).toEqual([])
+  expect(findingsOf(control, 'held-open')[0]!.detail).toMatch(/better-sqlite3\/.*\.node/)
+  single.kill('SIGKILL')
+
+  const mixed = await startHolder(path, 'two-copies')
+  const report = await doctor(path)
+  const [copies] = findingsOf(report, 'sqlite-copies-mixed')
+  expect(copies).toMatchObject({ severity: 'warning', data: { pid: mixed.pid } })
+  expect((copies!.data as { libraries: string[] }).libraries).toHaveLength(2)
+  expect(copies!.detail).toContain('another-better_sqlite3.node')
+  expect(findingsOf(report, 'locks-lost')).toEqual([]) // nothing closed yet: the doctor warns before the damage
+})

@@ -21,6 +21,12 @@ export interface FileHolder {
   /** True for the process running the doctor. */
   readonly self: boolean
   readonly files: readonly HeldFile[]
+  /**
+   * The SQLite libraries mapped into the process (`/proc/<pid>/maps`): each better-sqlite3 addon
+   * file and each shared libsqlite3 is its own copy of SQLite. SQLite compiled into a program (the
+   * node binary's node:sqlite, the sqlite3 shell built statically) does not show here.
+   */
+  readonly sqliteLibraries: readonly string[]
 }
 
 /** What {@link findHolders} saw. */
@@ -78,7 +84,7 @@ export function findHolders(realPath: string): HolderScan {
       const replaced = !match.deleted && open !== undefined && now !== undefined && open !== now
       files.push({ file: match.file, fd: Number(fd), deleted: match.deleted, replaced })
     }
-    if (files.length > 0) holders.push({ pid, command: commandOf(pid), self: pid === process.pid, files })
+    if (files.length > 0) holders.push({ pid, command: commandOf(pid), self: pid === process.pid, files, sqliteLibraries: sqliteLibrariesOf(pid) })
   }
   return { supported: true, holders, uninspectable }
 }
@@ -92,6 +98,25 @@ export function commandOf(pid: number): string {
   } catch {
     return '(gone)'
   }
+}
+
+/** A mapped file that is a copy of SQLite: a better-sqlite3 addon (its prebuild or a build), or a shared libsqlite3. */
+const SQLITE_LIBRARY = /(?:\/better-sqlite3\/.*\.node|\/[^/]*better_sqlite3[^/]*\.node|\/libsqlite3\.so[.\d]*)$/
+
+/** The distinct SQLite libraries `pid` has mapped (see {@link FileHolder.sqliteLibraries}). */
+export function sqliteLibrariesOf(pid: number): string[] {
+  let maps: string
+  try {
+    maps = readFileSync(`/proc/${pid}/maps`, 'utf8')
+  } catch {
+    return []
+  }
+  const libraries = new Set<string>()
+  for (const line of maps.split('\n')) {
+    const path = line.slice(line.indexOf('/')).trim()
+    if (line.includes('/') && SQLITE_LIBRARY.test(path)) libraries.add(path.replace(/ \(deleted\)$/, ''))
+  }
+  return [...libraries].sort()
 }
 
 /** True when a process with this pid exists on this host (signal 0; EPERM means it exists). */

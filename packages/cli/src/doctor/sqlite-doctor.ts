@@ -88,7 +88,9 @@ function holderFindings(realPath: string, holders: readonly FileHolder[], scan: 
   }
   const findings: DoctorFinding[] = []
   const hidden = scan.uninspectable > 0 ? ` ${scan.uninspectable} process(es) of other users could not be looked at; run as root to see them.` : ''
-  const lines = holders.map((holder) => `pid ${holder.pid}${holder.self ? ' (this process)' : ''}: ${holder.command} [${[...new Set(holder.files.map((file) => file.file))].join(', ')}]`)
+  const lines = holders.map((holder) =>
+    `pid ${holder.pid}${holder.self ? ' (this process)' : ''}: ${holder.command} [${[...new Set(holder.files.map((file) => file.file))].join(', ')}]` +
+      (holder.sqliteLibraries.length > 0 ? ` via ${holder.sqliteLibraries.join(', ')}` : ''))
   findings.push({
     id: 'held-open',
     severity: holders.length === 0 ? 'ok' : 'info',
@@ -97,6 +99,16 @@ function holderFindings(realPath: string, holders: readonly FileHolder[], scan: 
     data: { holders, uninspectable: scan.uninspectable },
   })
   for (const holder of holders) {
+    if (holder.sqliteLibraries.length > 1) {
+      findings.push({
+        id: 'sqlite-copies-mixed',
+        severity: 'warning',
+        title: `pid ${holder.pid} has ${holder.sqliteLibraries.length} SQLite libraries loaded while it holds the board`,
+        detail: `${holder.command}\n${holder.sqliteLibraries.join('\n')}\nTwo copies of SQLite in one process do not share their file locks: when a connection of one closes the board, the other loses its locks, and the next process to close can delete the live -wal/-shm and lose commits (hazard H1).`,
+        action: `Make pid ${holder.pid}'s program open the board through one SQLite library only (one kanban-db adapter per file per process), then restart it.`,
+        data: { pid: holder.pid, command: holder.command, libraries: holder.sqliteLibraries },
+      })
+    }
     const ghosts = holder.files.filter((file) => file.file !== 'database' && (file.deleted || file.replaced))
     if (ghosts.length > 0) {
       const names = [...new Set(ghosts.map((file) => `${basename(realPath)}-${file.file}${file.deleted ? ' (deleted)' : ' (replaced)'}`))]
