@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import type { ConformanceCase } from '../case.js'
-import { assertPlanFired, assertRecovered, inserts, requireStrace, runUnderPlan, seedBoard } from './faults.plan.js'
+import { assertPlanFired, assertRecovered, inserts, requireStrace, runArmedPlan, seedBoard } from './faults.plan.js'
 
 /**
  * EIO on the first write to the database file, which in WAL mode only a checkpoint makes: the
@@ -16,10 +16,12 @@ export const faultsEioCheckpoint: ConformanceCase = {
     requireStrace()
     const path = context.path('board.db')
     const seed = await seedBoard(context, path, 5)
+    // Armed right before the first checkpoint: its first write to the database file fails.
     const plan = { file: path, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '1..1' }] }
-    const run = await runUnderPlan(context, path, plan, [
+    const run = await runArmedPlan(context, path, plan, [
       { op: 'open' },
       ...inserts('c', 8),
+      { op: 'arm' },
       { op: 'checkpoint' },
       { op: 'checkpoint' },
       ...inserts('d', 4),

@@ -1,6 +1,6 @@
 import type { ConformanceCase } from '../case.js'
 import type { FaultStep } from '../child-tasks/faults-script.js'
-import { assertPlanFired, assertRecovered, requireStrace, runUnderPlan, seedBoard } from './faults.plan.js'
+import { assertPlanFired, assertRecovered, requireStrace, runArmedPlan, seedBoard } from './faults.plan.js'
 
 /** EIO on reads of the database file (fresh connections read it): TransientIO, the next read succeeds. */
 export const faultsEioDbRead: ConformanceCase = {
@@ -13,9 +13,10 @@ export const faultsEioDbRead: ConformanceCase = {
     requireStrace()
     const path = context.path('board.db')
     const seed = await seedBoard(context, path, 200)
-    const plan = { file: path, faults: [{ syscall: 'pread64', error: 'EIO', when: '12..13' }] }
-    const reads: FaultStep[] = Array.from({ length: 12 }, () => ({ op: 'read-fresh' }) as const)
-    const run = await runUnderPlan(context, path, plan, [{ op: 'open' }, ...reads, { op: 'insert', label: 'after' }, { op: 'read-fresh' }])
+    // Armed after one fresh read: the next fresh read's first two reads of the database file fail.
+    const plan = { file: path, faults: [{ syscall: 'pread64', error: 'EIO', when: '1..2' }] }
+    const reads: FaultStep[] = Array.from({ length: 4 }, () => ({ op: 'read-fresh' }) as const)
+    const run = await runArmedPlan(context, path, plan, [{ op: 'open' }, { op: 'read-fresh' }, { op: 'arm' }, ...reads, { op: 'insert', label: 'after' }, { op: 'read-fresh' }])
     assertPlanFired(run)
     const { results } = run
     context.note(`${run.injected} calls made to fail`)

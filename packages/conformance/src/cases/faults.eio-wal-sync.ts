@@ -1,5 +1,5 @@
 import type { ConformanceCase } from '../case.js'
-import { assertPlanFired, assertRecovered, inserts, requireStrace, runUnderPlan, seedBoard } from './faults.plan.js'
+import { assertPlanFired, assertRecovered, inserts, requireStrace, runArmedPlan, seedBoard } from './faults.plan.js'
 
 /**
  * EIO on the -wal's sync (fsync or fdatasync, whichever the SQLite build uses) at commit under
@@ -20,11 +20,12 @@ export const faultsEioWalSync: ConformanceCase = {
     const plan = {
       file: `${path}-wal`,
       faults: [
-        { syscall: 'fsync', error: 'EIO', when: '4..4' },
-        { syscall: 'fdatasync', error: 'EIO', when: '4..4' },
+        // Counted from the arm step (after two commits): the next commit's sync of the -wal fails.
+        { syscall: 'fsync', error: 'EIO', when: '1..1' },
+        { syscall: 'fdatasync', error: 'EIO', when: '1..1' },
       ],
     }
-    const run = await runUnderPlan(context, path, plan, [{ op: 'open' }, ...inserts('s', 12), { op: 'read-fresh' }])
+    const run = await runArmedPlan(context, path, plan, [{ op: 'open' }, ...inserts('s-before', 2), { op: 'arm' }, ...inserts('s', 10), { op: 'read-fresh' }])
     assertPlanFired(run)
     const { results } = run
     context.note(`${run.injected} calls made to fail`)
