@@ -15,6 +15,11 @@ export interface CliIo {
   readonly stdout: CommandContext['stdout']
   readonly stderr: CommandContext['stderr']
   readonly env: NodeJS.ProcessEnv
+  /**
+   * Stops a command that runs until stopped (`events --follow`, `serve`). Without it, such a command
+   * takes SIGINT and SIGTERM itself while it runs.
+   */
+  readonly signal?: AbortSignal
 }
 
 /** The environment variable that names the board when a command's board argument is left out. */
@@ -97,7 +102,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     const args = bindPositionals(command, given)
     const board: BoardTarget | undefined = args['board'] === undefined ? undefined : parseBoardTarget(args['board'])
-    if (command.longRunning) {
+    if (io.signal) {
+      if (io.signal.aborted) stop()
+      else io.signal.addEventListener('abort', stop, { once: true })
+    } else if (command.longRunning) {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
     }
@@ -111,6 +119,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     }
     return exitCodeFor(error)
   } finally {
+    io.signal?.removeEventListener('abort', stop)
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
   }
