@@ -11,9 +11,14 @@ const WORKER = fileURLToPath(new URL('./fixtures/skewed-clock-worker.mjs', impor
 const HOUR = 60 * 60 * 1000
 const LEASE = 10 * 60 * 1000
 
-/** Runs the skewed-clock worker in a child process (it loads the built packages, as a deployment does). */
+/**
+ * Runs the skewed-clock worker in a child process (it loads the built packages, as a deployment does).
+ * With `localClock` (the control) the board trusts the child's clock, with core's clock guards off
+ * (`KANBAN_DB_CLOCK_GUARDS=off`), as a board did before the guards.
+ */
 async function skewedWorker<T>(args: Record<string, unknown>): Promise<T> {
-  const { stdout } = await run(process.execPath, [WORKER, JSON.stringify({ url: serverUrl(), ...args })], { cwd: fileURLToPath(new URL('..', import.meta.url)) })
+  const env = args['localClock'] === true ? { ...process.env, KANBAN_DB_CLOCK_GUARDS: 'off' } : process.env
+  const { stdout } = await run(process.execPath, [WORKER, JSON.stringify({ url: serverUrl(), ...args })], { cwd: fileURLToPath(new URL('..', import.meta.url)), env })
   return JSON.parse(stdout) as T
 }
 

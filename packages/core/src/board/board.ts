@@ -3,6 +3,7 @@ import type { EngineKind } from '../engine/board-engine.js'
 import type { BoardSchema } from '../schema/board-schema.js'
 import type { WriteOptions, WriteTxnOptions } from '../write/write-transaction.js'
 import type { TaskStatus } from './transitions.js'
+import type { ClockSkew } from './clock-guard.js'
 import type { TaskWorker } from '../worker/task-worker.js'
 import type { TaskHandler, WorkOptions } from '../worker/work-options.js'
 import type {
@@ -207,6 +208,13 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
    * expiry is not counted as a failure. Reviewer claims that expired end; their tasks stay in review.
    * With `options.isAlive`, an expired claim of this host whose worker is alive and heartbeated
    * recently is extended by its lease instead (an `extended` event), never stolen.
+   *
+   * `now` defaults to the board's clock. Where that clock is this process's (SQLite, or a `clock`
+   * option) and it reads more than a minute past the latest time the board has recorded, a claim
+   * whose expiry no other writer has recorded a time past is taken back only by a later call on
+   * this open board, a whole lease later, if it showed no sign of life meanwhile: a clock running
+   * ahead cannot steal live leases (`health().clockSkew` reports it). An explicit `now` is taken as
+   * given.
    */
   releaseStaleClaims(now?: number, options?: StaleClaimOptions): Promise<ReleasedClaim[]>
   /**
@@ -275,4 +283,12 @@ export interface BoardHealth {
   readonly tasks: Readonly<Record<TaskStatus, number>>
   /** The write options in force. */
   readonly write: Required<WriteOptions>
+  /**
+   * Non-null when this board's clock reads more than a minute past the latest time the board has
+   * recorded and some claims have expired by this clock only: this process's clock may run ahead
+   * (or the board has been quiet that long). `releaseStaleClaims` then takes those claims back only
+   * after one more lease without a sign of life. Always null on a server's clock (Postgres without a
+   * `clock` option), which every client shares.
+   */
+  readonly clockSkew: ClockSkew | null
 }

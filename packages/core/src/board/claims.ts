@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Kysely } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
 import { PreparedQuery } from '../kysely/prepared-query.js'
 import { ClaimMismatch } from '../errors/errors.js'
 import { decideAfterFailure, GAVE_UP, gaveUpReason, type BoardRules } from './failure-accounting.js'
@@ -194,15 +194,33 @@ export async function requireClaim(
   )
 }
 
-/** Extends the lease of the claim; returns the task. Writes no event (the status does not change). */
-export async function heartbeatIn(trx: Kysely<BoardSchema>, taskId: string, claimToken: string, leaseMs: number | undefined, now: number): Promise<Task> {
+/**
+ * Extends the lease of the claim; returns the task. Writes no event (the status does not change).
+ * The expiry only moves forward: it becomes `now + lease` or stays where it is, whichever is later,
+ * so a worker whose clock jumped back cannot put its own live claim within a reclaimer's reach.
+ * `forwardOnly: false` (the clock guards turned off, to show the hazard in tests) sets `now + lease`.
+ */
+export async function heartbeatIn(
+  trx: Kysely<BoardSchema>,
+  taskId: string,
+  claimToken: string,
+  leaseMs: number | undefined,
+  now: number,
+  forwardOnly = true,
+): Promise<Task> {
   const task = await requireClaim(trx, taskId, claimToken, 'heartbeat', ['running', 'review'])
   const status = task.status as TaskStatus
   assertTransition('heartbeat', status, status, taskId)
   const lease = leaseMs ?? Number(task.lease_ms ?? 0)
+  const expiry = now + lease
   const updated = await trx
     .updateTable('tasks')
-    .set({ claim_expires_at: now + lease, lease_ms: lease, heartbeat_at: now, updated_at: now })
+    .set({
+      claim_expires_at: forwardOnly ? sql<number>`CASE WHEN claim_expires_at > ${expiry} THEN claim_expires_at ELSE ${expiry} END` : expiry,
+      lease_ms: lease,
+      heartbeat_at: now,
+      updated_at: now,
+    })
     .where('id', '=', taskId)
     .where('claim_token', '=', claimToken)
     .returningAll()

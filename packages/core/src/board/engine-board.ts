@@ -74,6 +74,8 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
   /** Set once close() has stopped this board's workers and closes the engine. */
   #engineClosing = false
   readonly #workers = new Set<TaskWorker>()
+  /** Reads (and health()) running now: close() lets them finish before it closes the engine. */
+  readonly #reads = new Set<Promise<unknown>>()
   /** False only when the environment turns the clock guards off (to show the hazards in tests). */
   readonly #clockGuards = clockGuardsEnabled()
   readonly #clockAhead = new ClockAheadGuard()
@@ -496,11 +498,13 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
 
   async health(): Promise<Health> {
     this.#assertOpen()
-    try {
-      return await this.#health()
-    } catch (error) {
-      throw this.#closedUnder(error, 'health()')
-    }
+    return this.#track(async () => {
+      try {
+        return await this.#health()
+      } catch (error) {
+        throw this.#closedUnder(error, 'health()')
+      }
+    })
   }
 
   async #health(): Promise<Health> {
@@ -533,6 +537,8 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       // The board's own workers first: their running tasks are released while the board is open.
       await Promise.allSettled([...this.#workers].map((worker) => worker.stop({ timeoutMs: 0 })))
       this.#engineClosing = true
+      // Reads already running finish first (new ones are refused from here on with BoardClosed).
+      await Promise.allSettled([...this.#reads])
       try {
         await this.#engine.close()
       } finally {
@@ -574,10 +580,23 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
   /** A read, inside the caller's write transaction when there is one (else it would wait for it). */
   async #read<T>(doing: string, query: (db: Kysely<BoardSchema>) => Promise<T>): Promise<T> {
     this.#assertOpen()
+    return this.#track(async () => {
+      try {
+        return await query(this.#engine.currentTransaction() ?? this.db)
+      } catch (error) {
+        throw this.#closedUnder(error, doing)
+      }
+    })
+  }
+
+  /** Runs `call`, which close() waits for before it closes the engine (a driver may never answer a query pending at close). */
+  async #track<T>(call: () => Promise<T>): Promise<T> {
+    const running = call()
+    this.#reads.add(running)
     try {
-      return await query(this.#engine.currentTransaction() ?? this.db)
-    } catch (error) {
-      throw this.#closedUnder(error, doing)
+      return await running
+    } finally {
+      this.#reads.delete(running)
     }
   }
 

@@ -21,9 +21,10 @@ export async function expiredClaims(db: Kysely<BoardSchema>, now: number, option
 
 /**
  * Ends the reviewer claims of review tasks whose lease ran out by `now`: the task stays in review
- * for another reviewer (the run closes as `expired`, one `review-released` event each).
+ * for another reviewer (the run closes as `expired`, one `review-released` event each). Claims
+ * `mayRelease` turns down are left as they are.
  */
-export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: number): Promise<ReleasedClaim[]> {
+export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: number, mayRelease: (task: TaskRow) => boolean = () => true): Promise<ReleasedClaim[]> {
   const expired = await forUpdateSkipLocked(
     trx,
     trx
@@ -37,6 +38,7 @@ export async function releaseExpiredReviewsIn(trx: Kysely<BoardSchema>, now: num
   ).execute()
   const released: ReleasedClaim[] = []
   for (const task of expired) {
+    if (!mayRelease(task)) continue
     assertTransition('release-review', 'review', 'review', task.id)
     await trx.updateTable('tasks').set({ ...NO_CLAIM, updated_at: now }).where('id', '=', task.id).where('claim_token', '=', task.claim_token).execute()
     const error = `the review claim of ${task.claimed_by} expired at ${task.claim_expires_at} without a heartbeat`
