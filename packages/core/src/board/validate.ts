@@ -13,10 +13,33 @@ export function invalid(field: string, problem: string, value?: unknown): Invali
 
 export function requireString(field: string, value: unknown, options: { min?: number; max: number }): string {
   if (typeof value !== 'string') throw invalid(field, `expected a string, got ${describe(value)}`, value)
+  requireStorableText(field, value)
   const min = options.min ?? 1
   if (value.length < min) throw invalid(field, min === 1 ? 'must not be empty' : `must have at least ${min} characters`, value)
   if (value.length > options.max) throw invalid(field, `must have at most ${options.max} characters (got ${value.length})`)
   return value
+}
+
+/** A UTF-16 code unit of a surrogate pair standing alone (with the `u` flag a whole pair is one code point). */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/**
+ * Text every engine stores exactly: no lone surrogate (half of a UTF-16 pair: UTF-8 cannot encode
+ * it, and drivers would store U+FFFD in its place) and no NUL (PostgreSQL text cannot hold it).
+ */
+function requireStorableText(field: string, value: string): void {
+  const lone = LONE_SURROGATE.exec(value)
+  if (lone !== null) {
+    const at = [...value.slice(0, lone.index)].length
+    throw invalid(
+      field,
+      `contains a lone surrogate (half of a UTF-16 pair, at code point ${at}), which no engine can store as text; ` +
+        'fix the string (String.prototype.toWellFormed() replaces it with U+FFFD), or keep such data in meta, whose JSON stores it exactly',
+    )
+  }
+  if (value.includes('\u0000')) {
+    throw invalid(field, `contains a NUL character (\\u0000, at index ${value.indexOf('\u0000')}), which PostgreSQL text cannot hold; remove it, or keep such data in meta, whose JSON stores it exactly`)
+  }
 }
 
 export function optionalString(field: string, value: unknown, options: { min?: number; max: number }): string | null {
@@ -67,7 +90,7 @@ export function requireObject(field: string, value: unknown): Record<string, unk
  * so what is read back is exactly what was written.
  */
 export function toJson(field: string, value: unknown, maxBytes: number): string {
-  checkJson(field, value, new Set())
+  checkJson(field, value, new Set(), 0)
   const text = JSON.stringify(value)
   if (Buffer.byteLength(text) > maxBytes) throw invalid(field, `is ${Buffer.byteLength(text)} bytes as JSON, more than ${maxBytes}`)
   return text
@@ -79,7 +102,10 @@ export function objectToJson(field: string, value: unknown, maxBytes: number): s
   return toJson(field, value, maxBytes)
 }
 
-function checkJson(path: string, value: unknown, seen: Set<object>): void {
+/** How deep arrays and objects may nest in a JSON value the board stores (meta, results, metadata). */
+export const MAX_JSON_DEPTH = 100
+
+function checkJson(path: string, value: unknown, seen: Set<object>, depth: number): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw invalid(path, `${value} is not JSON-serialisable`)
@@ -87,15 +113,16 @@ function checkJson(path: string, value: unknown, seen: Set<object>): void {
   }
   if (typeof value !== 'object') throw invalid(path, `${describe(value)} is not JSON-serialisable`)
   if (seen.has(value)) throw invalid(path, 'contains a cycle')
+  if (depth >= MAX_JSON_DEPTH) throw invalid(path, `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the most the board stores; flatten it`)
   seen.add(value)
   if (Array.isArray(value)) {
-    value.forEach((item, index) => checkJson(`${path}[${index}]`, item, seen))
+    value.forEach((item, index) => checkJson(`${path}[${index}]`, item, seen, depth + 1))
   } else {
     const prototype = Object.getPrototypeOf(value) as unknown
     if (prototype !== Object.prototype && prototype !== null) {
       throw invalid(path, `a ${describe(value)} is not plain JSON (use plain objects, arrays, strings, numbers, booleans, null)`)
     }
-    for (const [key, item] of Object.entries(value)) checkJson(`${path}.${key}`, item, seen)
+    for (const [key, item] of Object.entries(value)) checkJson(`${path}.${key}`, item, seen, depth + 1)
   }
   seen.delete(value)
 }

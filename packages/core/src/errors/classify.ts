@@ -28,7 +28,12 @@ export function classifySqliteError(error: unknown, doing: string): unknown {
     case 'SQLITE_NOTADB':
       return new NotADatabase(`The file is not a SQLite database (${sqliteCode}) while ${doing}. It was not initialised or changed: check the path.`, options)
     case 'SQLITE_READONLY':
-      return new ReadOnlyBoard(`The board is read-only while ${doing} (${sqliteCode}: ${original}). Open it without readonly, or check file permissions.`, options)
+      return new ReadOnlyBoard(
+        `SQLite could not write while ${doing} (${sqliteCode}: ${original}): this process cannot write the board file, its -wal or -shm, ` +
+          'or their directory (file permissions or owner, a read-only mount). Give this user write access to the file and its directory, ' +
+          'or, to only read the board, open it with readonly: true. Nothing was written.',
+        options,
+      )
     default:
       return new SqliteFailure(`SQLite failed while ${doing} (${sqliteCode}: ${original}).`, options)
   }
