@@ -39,6 +39,8 @@ export interface SkewedAnswer {
 export async function postgresSkewedClock(_adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<unknown> {
   const spec = postgresSpecArg(args)
   const skewMs = Number(args.skewMs)
+  // The control is the board as it was: trusting its own clock, with core's clock guards off.
+  if (args.localClock === true) process.env['KANBAN_DB_CLOCK_GUARDS'] = 'off'
   const realNow = Date.now.bind(Date)
   Date.now = () => realNow() + skewMs
   const board = await openPostgresBoard(spec, { engine: { poolSize: 1 }, board: args.localClock === true ? { clock: Date.now } : {} })
