@@ -6,6 +6,7 @@ import type {
   SqliteConnection, SqliteRow, SqliteStatement, SqliteValue,
 } from '@kanban-db/core'
 import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core'
+import { assertSupportedNode } from './node-version.js'
 
 const require = createRequire(import.meta.url)
 
@@ -18,15 +19,28 @@ export const capabilities: Capabilities = {
   workerThreads: true,
 }
 
+/**
+ * A better-sqlite3 module (its default export, the `Database` class), typed by what the adapter
+ * calls, so that this package's types do not need `@types/better-sqlite3`.
+ */
+export type BetterSqlite3Driver = new (
+  path: string,
+  options?: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
+) => object
+
 /** Options for {@link createAdapter}. */
 export interface BetterSqlite3AdapterOptions {
   /** The better-sqlite3 module to use (default: the one this package depends on). */
-  readonly driver?: typeof BetterSqlite3
+  readonly driver?: BetterSqlite3Driver
 }
 
-/** Creates the better-sqlite3 adapter. This is the package's default export. */
+/**
+ * Creates the better-sqlite3 adapter. This is the package's default export. On a Node.js older
+ * than 22.13 it throws `UnsupportedRuntime` before better-sqlite3 is loaded.
+ */
 export async function createAdapter(options: BetterSqlite3AdapterOptions = {}): Promise<SqliteAdapter> {
-  const Database = options.driver ?? (require('better-sqlite3') as typeof BetterSqlite3)
+  assertSupportedNode()
+  const Database = (options.driver ?? require('better-sqlite3')) as typeof BetterSqlite3
   const driverPackage = require.resolve('better-sqlite3/package.json')
   const probe = new Database(':memory:')
   const sqliteVersion = (probe.prepare('select sqlite_version() as v').get() as { v: string }).v

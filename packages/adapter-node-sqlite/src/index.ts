@@ -5,7 +5,8 @@ import type {
   AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
   SqliteStatement, SqliteValue,
 } from '@kanban-db/core'
-import { acquireLockWith, BoardNotFound, sqlPragmaHooks } from '@kanban-db/core'
+import { acquireLockWith, BoardNotFound, sqlPragmaHooks, UnsupportedRuntime } from '@kanban-db/core'
+import { assertSupportedNode, SUPPORTED_NODE } from './node-version.js'
 
 const require = createRequire(import.meta.url)
 
@@ -20,10 +21,11 @@ export const capabilities: Capabilities = {
 
 /**
  * Creates the node:sqlite adapter (Node >= 22.13). This is the package's default export.
- * The module is loaded lazily so that importing this package on an older Node fails with a clear
- * message instead of at import time.
+ * The module is loaded lazily: on an older Node.js importing this package works and this call
+ * throws `UnsupportedRuntime`.
  */
 export async function createAdapter(): Promise<SqliteAdapter> {
+  assertSupportedNode()
   const sqlite = loadNodeSqlite()
   const probe = new sqlite.DatabaseSync(':memory:')
   const sqliteVersion = (probe.prepare('select sqlite_version() as v').get() as { v: string }).v
@@ -73,10 +75,11 @@ function loadNodeSqlite(): NodeSqlite {
   try {
     return require('node:sqlite') as NodeSqlite
   } catch (error) {
-    throw new Error(
-      `node:sqlite is not available in Node ${process.versions.node}: it needs Node >= 22.13 (Node 24 LTS recommended). ` +
-        'Use a newer Node, or @kanban-db/adapter-better-sqlite3.',
-      { cause: error },
+    // Node 23.0 to 23.3 kept node:sqlite behind --experimental-sqlite.
+    throw new UnsupportedRuntime(
+      `node:sqlite is not available in Node.js ${process.versions.node}. Run on Node.js 22.13 or newer (Node 24 LTS ` +
+        'recommended), or use @kanban-db/adapter-better-sqlite3 on this Node.js.',
+      { cause: error, details: { node: process.versions.node, needs: SUPPORTED_NODE, adapter: '@kanban-db/adapter-node-sqlite' } },
     )
   }
 }

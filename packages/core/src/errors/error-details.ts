@@ -105,4 +105,12 @@ export interface ErrorDetailsByCode {
   BOARD_OPEN_ELSEWHERE: BoardPlace & { readonly lockPath?: string }
   RATE_LIMITED: OpenDetails
   WORK_ABORTED: OpenDetails & { readonly kind?: WorkAbortKind; readonly taskId?: string; readonly workerId?: string }
+  UNSUPPORTED_RUNTIME: OpenDetails & {
+    /** The Node.js version found (`process.versions.node`). */
+    readonly node: string
+    /** The Node.js range the adapter's driver needs. */
+    readonly needs: string
+    /** The adapter that refused. */
+    readonly adapter: string
+  }
 }

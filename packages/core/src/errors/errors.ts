@@ -23,7 +23,7 @@ export const KANBAN_DB_ERROR_CODES = [
   'PRAGMA_MISMATCH', 'TRANSACTION_TIMEOUT', 'BOARD_CLOSED', 'READ_ONLY_BOARD', 'NOT_SUPPORTED',
   'BOARD_IN_USE', 'SQLITE_FAILURE', 'CONNECTION_LOST', 'STATEMENT_TIMEOUT', 'POSTGRES_FAILURE',
   'SCHEMA_MISMATCH', 'STALE_SIDECAR', 'IMPORT_FAILED', 'FOREIGN_DATABASE', 'BOARD_OPEN_ELSEWHERE',
-  'RATE_LIMITED', 'WORK_ABORTED',
+  'RATE_LIMITED', 'WORK_ABORTED', 'UNSUPPORTED_RUNTIME',
 ] as const
 
 /** The stable code of a kanban-db error: a union of string literals, one per error class. */
@@ -262,7 +262,7 @@ export type AnyKanbanDbError =
   | MixedSqliteCopies | GhostFile | LocksLost | PragmaMismatch | TransactionTimeout | BoardClosed
   | ReadOnlyBoard | NotSupported | BoardInUse | SqliteFailure | ConnectionLost | StatementTimeout
   | PostgresFailure | SchemaMismatch | StaleSidecar | ImportFailed | ForeignDatabase | BoardOpenElsewhere
-  | RateLimited | WorkAborted
+  | RateLimited | WorkAborted | UnsupportedRuntime
 
 /**
  * This Node.js cannot run the adapter's driver: for example better-sqlite3 13 on Node 20 dies with a
@@ -270,6 +270,6 @@ export type AnyKanbanDbError =
  * loaded; `details` names the Node version found (`node`) and the range needed (`needs`). Run on a
  * Node the adapter supports (Node 24 LTS is recommended).
  */
-export class UnsupportedRuntime extends KanbanDbError {
+export class UnsupportedRuntime extends KanbanDbError<'UNSUPPORTED_RUNTIME'> {
   readonly code = 'UNSUPPORTED_RUNTIME'
 }

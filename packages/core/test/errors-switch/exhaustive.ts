@@ -37,6 +37,7 @@ export function advice(error: AnyKanbanDbError): string {
     case 'BOARD_OPEN_ELSEWHERE': return 'close it elsewhere'
     case 'RATE_LIMITED': return `wait ${error.retryAfterMs ?? 0} ms`
     case 'WORK_ABORTED': return `aborted: ${error.kind}`
+    case 'UNSUPPORTED_RUNTIME': return `needs Node ${error.details.needs}`
     default: {
       const unreachable: never = error
       return unreachable
