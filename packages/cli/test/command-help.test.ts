@@ -44,6 +44,8 @@ describe('kanban-db help, usage errors and the board from the environment', () =
     await ok(['add', 'From the environment', '--id', 'env'], { env })
     expect((await cliJson(['ls'], { env })).tasks.map((task: { id: string }) => task.id)).toEqual(['arg', 'env'])
     expect((await cliJson(['show', 'env'], { env })).task.title).toBe('From the environment')
+    expect((await cliJson(['reassign', 'env', '--to', 'bob'], { env })).assignee).toBe('bob')
+    await ok(['block', 'env', 'a reason of several words'], { env })
     expect((await cli(['ls'])).code).toBe(2)
   })
 })

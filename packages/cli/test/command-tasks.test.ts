@@ -18,7 +18,7 @@ describe.each(BOARD_SUBJECTS)('kanban-db task commands on $name', (subject) => {
       ['block', board, 'x', 'why'],
       ['unblock', board, 'x'],
       ['archive', board, 'x'],
-      ['reassign', board, 'x', 'bob'],
+      ['reassign', board, 'x', '--to', 'bob'],
       ['reclaim', board, 'x', 'why'],
     ]
     for (const args of commands) {
@@ -84,7 +84,7 @@ describe.each(BOARD_SUBJECTS)('kanban-db task commands on $name', (subject) => {
     expect((await cliJson(['unblock', board, 'report'])).status).toBe('ready')
     expect((await cli(['unblock', board, 'report'])).code).toBe(4)
 
-    const reassigned = await cliJson(['reassign', board, 'report', 'analyst', '--reason', 'needs the numbers person'])
+    const reassigned = await cliJson(['reassign', board, 'report', '--to', 'analyst', '--reason', 'needs the numbers person'])
     expect(reassigned.assignee).toBe('analyst')
     expect((await cliJson(['reassign', board, 'report', '--anyone'])).assignee).toBe(null)
     expect((await cli(['reassign', board, 'report'])).code).toBe(2)

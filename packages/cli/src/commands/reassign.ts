@@ -11,18 +11,18 @@ export const reassign: Command = {
   positionals: [
     { name: 'board', description: 'A SQLite file path or a postgres:// URL' },
     { name: 'id', description: 'The task id' },
-    { name: 'assignee', description: 'The worker profile that may claim it (leave out with --anyone)', required: false },
   ],
   options: {
+    to: { type: 'string', valueName: 'NAME', description: 'The worker profile that may claim it' },
     anyone: { type: 'boolean', description: 'Let any claimer take it (no assignee)' },
     reason: { type: 'string', valueName: 'TEXT', description: 'Why, kept in the reassigned event' },
   },
-  examples: ['kanban-db reassign board.db 01JD9ZK3M7Q8 reviewer --reason "needs a second look"', 'kanban-db reassign board.db 01JD9ZK3M7Q8 --anyone'],
+  examples: ['kanban-db reassign board.db 01JD9ZK3M7Q8 --to reviewer --reason "needs a second look"', 'kanban-db reassign board.db 01JD9ZK3M7Q8 --anyone'],
   async run(context) {
     const taskId = requiredArg(context, 'id')
-    const assignee = context.args['assignee']
+    const assignee = stringOption(context.options['to'])
     const anyone = context.options['anyone'] === true
-    if ((assignee === undefined) === !anyone) throw new InvalidInput('Give exactly one of <assignee> or --anyone. Nothing was changed.')
+    if ((assignee === undefined) === !anyone) throw new InvalidInput('Give exactly one of --to NAME or --anyone. Nothing was changed.')
     const reason = stringOption(context.options['reason'])
     return withBoard(context, 'write', async ({ board }) => {
       const before = await existingTask(board, taskId)

@@ -5,7 +5,7 @@ import { parseBoardTarget, type BoardTarget } from '../board-target.js'
 import { colorWanted, palette } from '../output/color.js'
 import { errorReport, formatErrorReport } from '../output/error-report.js'
 import { commandHelp, overviewHelp, usageLine } from '../output/help.js'
-import { writeJson } from '../output/json.js'
+import { writeJsonLine } from '../output/json.js'
 import type { Command, CommandContext } from './command.js'
 import { COMMANDS } from './index.js'
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js'
@@ -74,7 +74,8 @@ function bindPositionals(command: Command, given: readonly string[]): Record<str
 /**
  * Runs the `kanban-db` command line `argv` (without `node` and the script) and returns its exit
  * code. Errors are printed, never thrown: the kanban-db code, the message and the action on stderr
- * (with `--json`, as one JSON document `{ "error": { code, message, action } }` on stdout).
+ * (with `--json`, as one line of JSON `{ "error": { code, message, action } }` on stdout, which
+ * parses both as a document and as JSON lines).
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [name, ...rest] = argv
@@ -112,7 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return await command.run({ options: values, args, board, json: values['json'] === true, stdout: io.stdout, stderr: io.stderr, color: outColor, signal: controller.signal })
   } catch (error) {
     const report = errorReport(error)
-    if (json) writeJson(io.stdout, { error: report })
+    if (json) writeJsonLine(io.stdout, { error: report })
     else {
       io.stderr.write(formatErrorReport(report, errColor))
       if (!KanbanDbError.isKanbanDbError(error) && error instanceof Error && error.stack) io.stderr.write(`${errColor.dim(error.stack)}\n`)

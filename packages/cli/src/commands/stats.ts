@@ -1,4 +1,4 @@
-import { TASK_STATUSES, type Board } from '@kanban-db/core'
+import { TASK_STATUSES, type Board, type SqliteBoardHealth } from '@kanban-db/core'
 import { formatBytes, formatDuration, formatTime } from '../output/format.js'
 import { writeJson } from '../output/json.js'
 import { renderFields, renderTable } from '../output/table.js'
@@ -47,7 +47,7 @@ export const stats: Command = {
         .executeTakeFirst()
       const oldestReady = await board.db.selectFrom('tasks').select(({ fn }) => fn.min('updated_at').as('at')).where('status', '=', 'ready').executeTakeFirst()
       const windows = Object.fromEntries(await Promise.all(WINDOWS.map(async ([name, span]) => [name, await kindsSince(board, now - span)] as const)))
-      const sqliteHealth = sqlite ? await sqlite.health() : undefined
+      const sqliteHealth = sqlite ? (health as SqliteBoardHealth) : undefined
       return {
         engine: board.engine,
         location: board.location,
