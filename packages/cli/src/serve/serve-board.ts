@@ -156,16 +156,23 @@ export async function serveBoard(target: BoardTarget, options: ServeOptions = {}
       response.end()
     }
 
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.code === 'EADDRINUSE'
-            ? invalid('options.port', `${host}:${options.port} is in use by another program (choose another port, or 0 for any free one)`, error)
-            : error,
-        ),
-      )
-      server.listen(options.port ?? 0, host, () => resolve())
-    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (error: NodeJS.ErrnoException) =>
+          reject(
+            error.code === 'EADDRINUSE'
+              ? invalid('options.port', `${host}:${options.port} is in use by another program (choose another port, or 0 for any free one)`, error)
+              : error,
+          ),
+        )
+        server.listen(options.port ?? 0, host, () => resolve())
+      })
+    } catch (error) {
+      clearInterval(healthTimer)
+      live.close()
+      await health.close()
+      throw error
+    }
     const port = (server.address() as AddressInfo).port
     guard = new AddressGuard(host, port)
     const shownHost = host.includes(':') ? `[${host}]` : host
