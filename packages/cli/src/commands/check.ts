@@ -82,7 +82,7 @@ export const check: Command = {
   positionals: [{ name: 'board', description: 'A SQLite file path or a postgres:// URL' }],
   options: {
     integrity: { type: 'boolean', description: 'Run integrity_check (slower; also checks every index) instead of quick_check' },
-    offline: { type: 'boolean', description: 'You vouch no other process uses the board now: also checkpoint and compare file size, header and page count' },
+    offline: { type: 'boolean', description: 'You vouch no other process uses the board now: open it writable, checkpoint, and compare file size, header and page count' },
   },
   examples: ['kanban-db check board.db', 'kanban-db check board.db --integrity --json'],
   async run(context) {
