@@ -6,12 +6,12 @@ import { doctor, findingsOf, killHard, makeBoard, problems, startHolder, tempDir
 it('reports a claim whose lease ran out while its worker is dead (claim-stale)', async () => {
   const dir = tempDir()
   const path = await makeBoard(dir, async (board) => void (await board.createTask({ title: 'work' })))
+  // The control: before any claim, nothing is stale (a live claim within its lease is the crashed
+  // and overrunning tests' control: no claim-stale there).
+  const before = await doctor(path)
+  expect(findingsOf(before, 'claim-stale')).toEqual([])
+  expect(findingsOf(before, 'claims')[0]).toMatchObject({ severity: 'ok', data: { claims: 0 } })
   const worker = await startHolder(path, 'claim:200')
-  // The control: a live claim within its lease is no finding.
-  const live = await doctor(path)
-  expect(findingsOf(live, 'claim-stale')).toEqual([])
-  expect(findingsOf(live, 'claims')[0]).toMatchObject({ severity: 'ok', data: { claims: 1 } })
-
   await killHard(worker)
   let stale
   await until(async () => (stale = findingsOf(await doctor(path), 'claim-stale')[0]) !== undefined)
@@ -23,7 +23,10 @@ it('reports a claim whose worker is gone while its lease still runs (claim-crash
   const dir = tempDir()
   const path = await makeBoard(dir, async (board) => void (await board.createTask({ title: 'work' })))
   const worker = await startHolder(path, 'claim:600000')
-  expect(findingsOf(await doctor(path), 'claim-crashed')).toEqual([])
+  const live = await doctor(path)
+  expect(findingsOf(live, 'claim-crashed')).toEqual([])
+  expect(findingsOf(live, 'claim-stale')).toEqual([])
+  expect(findingsOf(live, 'claims')[0]).toMatchObject({ severity: 'ok', data: { claims: 1 } })
   await killHard(worker)
   const [crashed] = findingsOf(await doctor(path), 'claim-crashed')
   expect(crashed).toMatchObject({ severity: 'warning', data: { pid: worker.pid, holderAlive: false } })
@@ -32,6 +35,7 @@ it('reports a claim whose worker is gone while its lease still runs (claim-crash
 it('reports a claim running past its maxRuntimeMs (claim-overrunning), its worker alive', async () => {
   const dir = tempDir()
   const path = await makeBoard(dir, async (board) => void (await board.createTask({ title: 'work', maxRuntimeMs: 300 })))
+  expect(findingsOf(await doctor(path), 'claim-overrunning')).toEqual([]) // the control: nothing runs yet
   const worker = await startHolder(path, 'claim:600000')
   let overrunning
   await until(async () => (overrunning = findingsOf(await doctor(path), 'claim-overrunning')[0]) !== undefined)
