@@ -24,7 +24,7 @@ export type { AcquireLockOptions, AdapterFactory, AdapterIdentity, OpenOptions, 
 export { readFirstValue, sqlPragmaHooks } from './adapter/sql-pragma-hooks.js'
 export { acquireInProcessLock, acquireLockWith, applyFileMode, fileModeOf, realBoardPath } from './hygiene/process-lock.js'
 export { classifySqliteError } from './errors/classify.js'
-export { primaryCode, sqliteCodeOf } from './errors/sqlite-codes.js'
+export { primaryCode, sqliteCodeFromMessage, sqliteCodeName, sqliteCodeOf, type DecodedSqliteError, type SqliteErrorDecoder } from './errors/sqlite-codes.js'
 
 // Board engines.
 export type { BoardEngine, BoardEngineFactory, EngineCapabilities, EngineKind, EngineOpenOptions, NamedLock } from './engine/board-engine.js'

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { SqliteAdapter } from './sqlite-adapter.js'
 import { InvalidInput } from '../errors/errors.js'
+import { registerErrorDecoder } from '../errors/sqlite-codes.js'
 
 /**
  * Loads an adapter by module name (for example `@kanban-db/adapter-node-sqlite`) and calls its
@@ -18,7 +19,9 @@ export async function loadAdapter(moduleName: string, from: string = process.cwd
       `Module '${moduleName}' has no adapter factory: its default export must be a function returning Promise<SqliteAdapter>.`,
     )
   }
-  return factory()
+  const adapter = await factory()
+  registerErrorDecoder(adapter.identity.name, adapter.decodeError?.bind(adapter))
+  return adapter
 }
 
 /**

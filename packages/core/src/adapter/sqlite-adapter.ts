@@ -1,5 +1,6 @@
 import type { Capabilities } from './capabilities.js'
 import type { SqliteConnection } from './sqlite-connection.js'
+import type { DecodedSqliteError } from '../errors/sqlite-codes.js'
 
 /** Who an adapter is: enough to tell two SQLite copies apart and to label a conformance report. */
 export interface AdapterIdentity {
@@ -67,10 +68,9 @@ export interface AcquireLockOptions {
  * - A statement that threw can run again: reset it after an error (core caches statements).
  * - `SqliteStatement.reader` is true for every statement with result columns, `RETURNING` included,
  *   and `all` runs such a statement to the end; `run` is only called on the others.
- * - Driver errors reach core with SQLite's code: as `code` (`SQLITE_BUSY`, extended names welcome)
- *   or as a numeric `errcode`. A driver whose errors carry no code is wrapped by the adapter in an
- *   `Error` with `code` or `errcode` set, the driver's message, and the driver's error as `cause`;
- *   core's fallback on SQLite's standard messages knows primary codes only.
+ * - Driver errors reach core unchanged, with SQLite's code as `code` (`SQLITE_BUSY`, extended names
+ *   welcome) or a numeric `errcode`; a driver that keeps it elsewhere gets a {@link SqliteAdapter.decodeError}.
+ *   Core's fallback on SQLite's standard messages knows primary codes only.
  * - `probeJournalMode` and `setPragma` can be `sqlPragmaHooks` (plain `PRAGMA` statements).
  */
 export interface SqliteAdapter {
@@ -101,6 +101,15 @@ export interface SqliteAdapter {
    * `crossProcessLock`, the lock only excludes other callers in this process.
    */
   acquireLock(lockPath: string, options: AcquireLockOptions): Promise<ProcessLock>
+  /**
+   * Reads SQLite's result code out of an error this adapter's driver threw (undefined for any other
+   * error), for a driver whose errors carry it in a shape of their own. Core asks it before its own
+   * reading of SQLite's conventions (`code: 'SQLITE_BUSY'`, a numeric `errcode`, SQLite's standard
+   * messages), so such a driver needs no change in core and its errors keep extended codes. The
+   * helpers `sqliteCodeName(number)` and `sqliteCodeFromMessage(message)` do the naming. Optional:
+   * the bundled drivers follow SQLite's conventions and need none.
+   */
+  decodeError?(error: unknown): DecodedSqliteError | undefined
 }
 
 /** What each adapter package exports as its default. */

@@ -42,19 +42,61 @@ const BY_MESSAGE: ReadonlyArray<readonly [RegExp, string]> = [
   [/interrupted/i, 'SQLITE_INTERRUPT'],
 ]
 
+/** What an adapter's `decodeError` reads out of an error its driver threw. */
+export interface DecodedSqliteError {
+  /** SQLite's result code name, extended when known: `SQLITE_BUSY`, `SQLITE_IOERR_SHORT_READ`. */
+  readonly code: string
+}
+
+/** Reads SQLite's code out of one driver's errors; undefined for errors that are not its driver's. */
+export type SqliteErrorDecoder = (error: unknown) => DecodedSqliteError | undefined
+
+// Process-wide, on globalThis, so a second copy of core (ESM beside CJS) asks the same decoders.
+const DECODERS = Symbol.for('kanban-db.sqlite-error-decoders')
+const decoders: Map<string, SqliteErrorDecoder> = ((globalThis as Record<symbol, unknown>)[DECODERS] ??= new Map()) as Map<string, SqliteErrorDecoder>
+
 /**
- * SQLite's result code name for a driver error, whatever the driver: better-sqlite3 puts it in
- * `code` (`SQLITE_BUSY`), node:sqlite puts the extended number in `errcode`, sql.js only has the
- * message. Returns undefined for errors that did not come from SQLite.
+ * Registers an adapter's `decodeError` under its name (once per name), so `sqliteCodeOf` and
+ * `classifySqliteError` read that driver's error shape. Core calls it when it opens or loads an
+ * adapter; an adapter never needs to.
+ */
+export function registerErrorDecoder(name: string, decode: SqliteErrorDecoder | undefined): void {
+  if (typeof decode === 'function' && !decoders.has(name)) decoders.set(name, decode)
+}
+
+/** SQLite's name for a primary or extended result code number (`5` -> `SQLITE_BUSY`, `522` -> `SQLITE_IOERR_SHORT_READ`). */
+export function sqliteCodeName(resultCode: number): string {
+  return EXTENDED[resultCode] ?? PRIMARY[resultCode & 0xff] ?? `SQLITE_${resultCode}`
+}
+
+/** The primary code SQLite's own message for it names (`database is locked` -> `SQLITE_BUSY`), for drivers that keep only the message. */
+export function sqliteCodeFromMessage(message: string): string | undefined {
+  for (const [pattern, name] of BY_MESSAGE) if (pattern.test(message)) return name
+  return undefined
+}
+
+/**
+ * SQLite's result code name for a driver error. First every registered adapter's `decodeError`
+ * (a driver with its own error shape), then SQLite's own conventions, which the bundled drivers
+ * follow: the name in `code` (`SQLITE_BUSY`: better-sqlite3), the primary or extended number in
+ * `errcode` (node:sqlite), or only SQLite's standard message (sql.js; primary codes only). Returns
+ * undefined for errors that did not come from SQLite.
  */
 export function sqliteCodeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
+  for (const decode of decoders.values()) {
+    let decoded: DecodedSqliteError | undefined
+    try {
+      decoded = decode(error)
+    } catch {
+      continue // a decoder that fails on a foreign error must not hide it
+    }
+    if (decoded !== undefined && typeof decoded.code === 'string') return decoded.code
+  }
   const { code, errcode, message } = error as { code?: unknown; errcode?: unknown; message?: unknown }
   if (typeof code === 'string' && code.startsWith('SQLITE_')) return code
-  if (typeof errcode === 'number') return EXTENDED[errcode] ?? PRIMARY[errcode & 0xff] ?? `SQLITE_${errcode}`
-  if (typeof message === 'string') {
-    for (const [pattern, name] of BY_MESSAGE) if (pattern.test(message)) return name
-  }
+  if (typeof errcode === 'number') return sqliteCodeName(errcode)
+  if (typeof message === 'string') return sqliteCodeFromMessage(message)
   return undefined
 }
 

@@ -3,6 +3,7 @@ import type { ProcessLock, SqliteAdapter } from '../adapter/sqlite-adapter.js'
 import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { classifySqliteError } from '../errors/classify.js'
 import { BoardClosed, BoardInUse, BoardNotFound, GhostFile } from '../errors/errors.js'
+import { registerErrorDecoder } from '../errors/sqlite-codes.js'
 import { databaseSize, runCheckpoint, walBytes, type CheckpointMode, type CheckpointResult } from './connection-health.js'
 import { fileIdentity, sameFile, type FileIdentity } from './file-identity.js'
 import { fileModeOf } from './file-mode.js'
@@ -162,6 +163,7 @@ export async function openHygienicConnection(
   }
   const pending = onDisk && before === undefined ? claimOpenFile(pendingRegistryKey(path), adapter.identity, path) : undefined
 
+  registerErrorDecoder(adapter.identity.name, adapter.decodeError?.bind(adapter))
   let connection: SqliteConnection
   try {
     connection = await adapter.open(path, { readonly })
