@@ -92,9 +92,9 @@ export function findHolders(realPath: string): HolderScan {
 /** A process's command line, as the kernel keeps it. */
 export function commandOf(pid: number): string {
   try {
-    const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((part) => part !== '').join(' ')
+    const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((part) => part !== '').join(' ') // --allow-fs: the kernel's process table, not the board
     if (line !== '') return line
-    return `[${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`
+    return `[${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]` // --allow-fs: as above
   } catch {
     return '(gone)'
   }
@@ -107,7 +107,7 @@ const SQLITE_LIBRARY = /(?:\/better-sqlite3\/.*\.node|\/[^/]*better_sqlite3[^/]*
 export function sqliteLibrariesOf(pid: number): string[] {
   let maps: string
   try {
-    maps = readFileSync(`/proc/${pid}/maps`, 'utf8')
+    maps = readFileSync(`/proc/${pid}/maps`, 'utf8') // --allow-fs: the kernel's memory map of the process, not the board
   } catch {
     return []
   }
