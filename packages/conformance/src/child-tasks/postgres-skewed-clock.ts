@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import type { SqliteAdapter } from '@kanban-db/core'
+import type { SqliteAdapter } from '@kanban-db/core/adapter'
 import type { TaskChannel } from '../task-channel.js'
 import { errorCode, errorLine, openPostgresBoard, postgresSpecArg } from './postgres-board.js'
 
