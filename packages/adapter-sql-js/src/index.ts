@@ -9,6 +9,7 @@ import type {
 } from '@kanban-db/core/adapter'
 import { BoardNotFound, BoardOpenElsewhere } from '@kanban-db/core'
 import { acquireInProcessLock, applyFileMode, fileModeOf, realBoardPath, sqlPragmaHooks } from '@kanban-db/core/adapter'
+import { assertSupportedNode } from './node-version.js'
 
 const require = createRequire(import.meta.url)
 
@@ -26,6 +27,7 @@ export const capabilities: Capabilities = {
 
 /** Creates the sql.js adapter. This is the package's default export. */
 export async function createAdapter(): Promise<SqliteAdapter> {
+  assertSupportedNode()
   const initSqlJs = require('sql.js') as (config?: object) => Promise<SqlJsStatic>
   const SQL = await initSqlJs()
   const probe = new SQL.Database()

@@ -1,7 +1,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /**
@@ -47,6 +47,28 @@ function oldNode(): { path: string; version: string } | string {
     if (probe.status === 0 && version && Number(version.split('.')[0]) < 22) return { path, version }
   }
   return 'no Node.js older than 22 at /usr/bin/node or /usr/local/bin/node'
+}
+
+/** The README files of the repository and of each package. */
+function readmes(): { name: string; text: string }[] {
+  const root = join(packagesDir, '..')
+  const files = [join(root, 'README.md'), ...readdirSync(packagesDir).map((name) => join(packagesDir, name, 'README.md'))]
+  return files.filter((file) => existsSync(file)).map((file) => ({ name: relative(root, file), text: readFileSync(file, 'utf8') }))
+}
+
+/** The code blocks of one kind (```ts example, ```js commonjs) in every README, each with a file-safe name. */
+function readmeBlocks(tag: string): { name: string; code: string }[] {
+  return readmes().flatMap(({ name, text }) =>
+    [...text.matchAll(new RegExp('```' + tag + '\\n([\\s\\S]*?)```', 'g'))].map((match, index) => ({
+      name: `${name.replace(/[^a-z0-9]+/gi, '-')}-${index + 1}`,
+      code: match[1]!,
+    })),
+  )
+}
+
+/** What the `console.log(...) // expected` comments of an example say it prints, in order. */
+function expectedLines(code: string): string[] {
+  return [...code.matchAll(/console\.log\(.*\)\s*\/\/ (.*)$/gm)].map((match) => match[1]!.trim())
 }
 
 const unreachable = registryUnreachable()
@@ -115,6 +137,33 @@ describe.skipIf(unreachable !== undefined)('the packed packages, installed with 
     expect(result.status, output(result)).toBe(0)
   })
 
+  it('every README\'s TypeScript examples type-check with --strict against the installed packages', () => {
+    const blocks = readmeBlocks('ts example')
+    expect(blocks.length).toBeGreaterThan(0)
+    const dir = join(app, 'readme')
+    mkdirSync(dir, { recursive: true })
+    for (const block of blocks) writeFileSync(join(dir, `${block.name}.mts`), block.code)
+    writeFileSync(join(app, 'tsconfig.readme.json'), JSON.stringify({
+      extends: './tsconfig.nodenext.json',
+      compilerOptions: { noUnusedLocals: false },
+      files: blocks.map((block) => `readme/${block.name}.mts`),
+    }))
+    const result = run(node24, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.readme.json'], app)
+    expect(result.status, output(result)).toBe(0)
+  })
+
+  it('every README\'s CommonJS examples run with require() on Node 24 and print what they say', () => {
+    const blocks = readmeBlocks('js commonjs')
+    expect(blocks.length).toBeGreaterThan(0)
+    for (const block of blocks) {
+      const file = join(app, `${block.name}.cjs`)
+      writeFileSync(file, block.code)
+      const result = run(node24, [file], app)
+      expect(result.status, `${block.name}: ${output(result)}`).toBe(0)
+      expect(result.stdout.trim().split('\n'), block.name).toEqual(expectedLines(block.code))
+    }
+  })
+
   describe('on an older Node.js (Node 20)', () => {
     const old = oldNode()
 
@@ -135,9 +184,12 @@ describe.skipIf(unreachable !== undefined)('the packed packages, installed with 
       expect(result.stderr).toContain('Run on Node.js 22.13 or newer')
     })
 
-    it.skipIf(typeof old === 'string')('@kanban-db/adapter-node-sqlite refuses with UnsupportedRuntime, advising no adapter that crashes', () => {
+    it.skipIf(typeof old === 'string').each([
+      ['adapter-node-sqlite', 'node20-node-sqlite.cjs'],
+      ['adapter-sql-js', 'node20-sql-js.mjs'],
+    ])('@kanban-db/%s refuses with UnsupportedRuntime, advising no adapter that crashes', (_name, script) => {
       if (typeof old === 'string') return
-      const result = run(old.path, ['node20-node-sqlite.cjs'], app)
+      const result = run(old.path, [script], app)
       expect(result.signal, output(result)).toBeNull()
       expect(result.status, output(result)).toBe(1)
       expect(result.stderr).toContain('UnsupportedRuntime')
