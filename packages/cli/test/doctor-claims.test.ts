@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest'
 import { createAdapter } from '@kanban-db/adapter-better-sqlite3'
-import { auditLocks, openBoard } from '@kanban-db/core'
+import { auditLocks, openBoard } from '@kanban-db/core/internal'
 import { doctor, findingsOf, killHard, makeBoard, problems, startHolder, tempDir, until } from './doctor-harness.js'
 
 it('reports a claim whose lease ran out while its worker is dead (claim-stale)', async () => {

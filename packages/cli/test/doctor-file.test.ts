@@ -3,7 +3,7 @@ import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { createAdapter } from '@kanban-db/adapter-better-sqlite3'
-import { Dispatcher, LATEST_SCHEMA_VERSION, migrations, type SpawnWorker } from '@kanban-db/core'
+import { Dispatcher, LATEST_SCHEMA_VERSION, migrations, type SpawnWorker } from '@kanban-db/core/internal'
 import { directoryState, doctor, findingsOf, makeBoard, problems, startHolder, tempDir } from './doctor-harness.js'
 
 /** Debian's sqlite3 shell: a foreign client, as an operator would use it. */

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
-import type { SqliteConnection, SqliteRow, SqliteValue } from '@kanban-db/core'
-import { fileIdentity, fileRegistryKey, loadAdapter, openFileEntry } from '@kanban-db/core/internal'
+import { fileIdentity, fileRegistryKey, loadAdapter, openFileEntry, type SqliteConnection, type SqliteRow, type SqliteValue } from '@kanban-db/core/internal'
 
 /**
  * How the doctor reads a SQLite board without writing a byte, sidecars included:
