@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { openBoard } from '@kanban-db/core'
 import type { ConformanceCase } from '../case.js'
-import { requireStrace, runTaskUnderPlan } from './faults.plan.js'
+import { requireStrace, runTaskArmed } from './faults.plan.js'
 
 interface WorkerOutcome {
   readonly acknowledged: string[]
@@ -28,8 +28,9 @@ export const faultsBoardWorkerEio: ConformanceCase = {
     const ids = (await board.createTasks(Array.from({ length: 40 }, (_, index) => ({ title: `task ${index}` })))).map((task) => task.id)
     await board.close()
 
-    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '25..28' }] }
-    const { value, injected } = await runTaskUnderPlan<WorkerOutcome>(context, 'faults-board-worker', { path }, plan)
+    // Armed once 5 tasks are done: the next 4 -wal writes fail (a burst inside the next claims and completions).
+    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '1..4' }] }
+    const { value, injected } = await runTaskArmed<WorkerOutcome>(context, 'faults-board-worker', { path, armAfter: 5 }, plan)
     context.note(`${injected} calls made to fail; ${value.failures.length} board operations failed (${value.failures.map((failure) => `${failure.doing}:${failure.code}/${failure.sqliteCode}`).join(' ')}), ${value.reopens} reopen(s); ${value.acknowledged.length} completions acknowledged`)
     if (injected === 0 || value.failures.length === 0) {
       throw new Error(`control did not reproduce the hazard: ${injected} calls failed, ${value.failures.length} board operations saw it`)

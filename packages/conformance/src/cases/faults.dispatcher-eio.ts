@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { openBoard } from '@kanban-db/core'
 import type { ConformanceCase } from '../case.js'
-import { requireStrace, runTaskUnderPlan } from './faults.plan.js'
+import { requireStrace, runTaskArmed } from './faults.plan.js'
 
 interface DispatcherOutcome {
   readonly ticks: number
@@ -30,8 +30,9 @@ export const faultsDispatcherEio: ConformanceCase = {
     const ids = (await board.createTasks(Array.from({ length: 30 }, (_, index) => ({ title: `task ${index}` })))).map((task) => task.id)
     await board.close()
 
-    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '20..27' }] }
-    const { value, injected } = await runTaskUnderPlan<DispatcherOutcome>(context, 'faults-dispatcher', { path, tasks: ids.length }, plan)
+    // Armed once 3 tasks are recorded: the next 8 -wal writes fail, inside the ticks that follow.
+    const plan = { file: `${path}-wal`, faults: [{ syscall: 'pwrite64', error: 'EIO', when: '1..8' }] }
+    const { value, injected } = await runTaskArmed<DispatcherOutcome>(context, 'faults-dispatcher', { path, tasks: ids.length, armAfter: 3 }, plan)
     context.note(
       `${injected} calls made to fail; ${value.ticks} ticks, ${value.spawned} spawned, ${value.recorded} recorded, ${value.quarantined} quarantined; ` +
         `errors: ${value.errors.map((error) => `${error.phase}:${error.kind}/${error.code}`).join(' ') || 'none'}`,

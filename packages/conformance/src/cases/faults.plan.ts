@@ -77,16 +77,26 @@ export async function runUnderPlan(context: CaseContext, path: string, plan: Fau
  */
 export async function runArmedPlan(context: CaseContext, path: string, plan: FaultPlan, steps: readonly FaultStep[]): Promise<PlanRun> {
   if (steps.filter((step) => step.op === 'arm').length !== 1) throw new Error('runArmedPlan needs exactly one arm step')
+  const { value, injected } = await runTaskArmed<{ pid: number; results: FaultStepResult[] }>(context, 'faults-script', { path, steps }, plan)
+  return { results: value.results, injected }
+}
+
+/**
+ * Runs a child task untraced and attaches `plan` when the task says it is at its arm point (it
+ * sends `{ armed: pid }` and waits for the answer), so the plan's call range counts from there.
+ * Returns what the task returned and how many calls failed.
+ */
+export async function runTaskArmed<T>(context: CaseContext, task: string, args: Record<string, unknown>, plan: FaultPlan): Promise<{ value: T; injected: number }> {
   const log = context.path(`strace-${++runs}.log`)
-  const handle = context.spawn<{ pid: number; results: FaultStepResult[] }>('faults-script', { path, steps }, { timeoutMs: 60_000 })
+  const handle = context.spawn<T>(task, args, { timeoutMs: 90_000 })
   let attached: AttachedPlan | undefined
   try {
     const { armed } = (await handle.receive()) as { armed: number }
     attached = await attachFaultPlan(armed, { ...plan, log })
     handle.send('go')
-    const { results } = await handle.result
+    const value = await handle.result
     await attached.detach()
-    return { results, injected: countInjected(log) }
+    return { value, injected: countInjected(log) }
   } finally {
     await attached?.detach()
     await handle.kill()

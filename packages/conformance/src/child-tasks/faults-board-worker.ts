@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { KanbanDbError, openBoard, type Board } from '@kanban-db/core'
 import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import type { TaskChannel } from '../task-channel.js'
 
 /**
  * A board worker under a fault plan: claims and completes every ready task on the board. A step that
@@ -14,8 +15,10 @@ import { type SqliteAdapter } from '@kanban-db/core/adapter'
  * tries (about 0.5 s) and leave that task running under its claim until the lease ends (39 of 40
  * done), so the case would fail for a reason of the worker loop, not the write path (reported).
  */
-export async function faultsBoardWorker(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
+export async function faultsBoardWorker(adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<unknown> {
   const path = String(args.path)
+  // With armAfter, the parent attaches its fault plan once that many tasks are done (runTaskArmed).
+  const armAfter = args.armAfter === undefined ? undefined : Number(args.armAfter)
   let board: Board = await openBoard({ path, adapter })
   const acknowledged: string[] = []
   const failures: Array<{ code: string; sqliteCode?: string; hasCause: boolean; doing: string }> = []
@@ -43,6 +46,10 @@ export async function faultsBoardWorker(adapter: SqliteAdapter, args: Record<str
       if (!task) break
       await step('completing', () => board.complete(task.id, task.claimToken))
       acknowledged.push(task.id)
+      if (acknowledged.length === armAfter) {
+        await channel.send({ armed: process.pid })
+        await channel.receive()
+      }
     }
   } finally {
     await board.close().catch(() => {})

@@ -1,5 +1,6 @@
 import { Dispatcher, type DispatcherEvent, type WorkerExit } from '@kanban-db/core'
 import { type SqliteAdapter } from '@kanban-db/core/adapter'
+import type { TaskChannel } from '../task-channel.js'
 
 /**
  * A dispatcher under a fault plan: it supervises one board whose `tasks` tasks are all ready, and
@@ -8,8 +9,11 @@ import { type SqliteAdapter } from '@kanban-db/core/adapter'
  * was spawned and recorded, or `maxTicks` ran out. Returns the counts of spawned and recorded
  * workers, the errors the dispatcher reported (it carries on after each), and any quarantine.
  */
-export async function faultsDispatcher(adapter: SqliteAdapter, args: Record<string, unknown>): Promise<unknown> {
+export async function faultsDispatcher(adapter: SqliteAdapter, args: Record<string, unknown>, channel: TaskChannel): Promise<unknown> {
   const path = String(args.path)
+  // With armAfter, the parent attaches its fault plan once that many tasks are recorded (runTaskArmed).
+  const armAfter = args.armAfter === undefined ? undefined : Number(args.armAfter)
+  let armed = false
   const tasks = Number(args.tasks)
   const maxTicks = Number(args.maxTicks ?? 400)
   const events: DispatcherEvent[] = []
@@ -27,6 +31,11 @@ export async function faultsDispatcher(adapter: SqliteAdapter, args: Record<stri
       await dispatcher.tick()
       ticks += 1
       recorded = events.filter((event) => event.type === 'recorded' && event.outcome === 'written').length
+      if (armAfter !== undefined && !armed && recorded >= armAfter) {
+        armed = true
+        await channel.send({ armed: process.pid })
+        await channel.receive()
+      }
       const status = dispatcher.status()
       if (recorded >= tasks && status.workers === 0 && status.boards.every((board) => board.unrecorded === 0)) break
     }
