@@ -67,9 +67,11 @@ export async function until(check: () => boolean | Promise<boolean>): Promise<vo
   while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20))
 }
 
-/** Runs the doctor on a SQLite board. */
-export function doctor(path: string): Promise<DoctorReport> {
-  return runDoctor({ engine: 'sqlite', path })
+/** Runs the doctor on a SQLite board; every report must survive `--json` (no bigint, no cycle). */
+export async function doctor(path: string): Promise<DoctorReport> {
+  const report = await runDoctor({ engine: 'sqlite', path })
+  JSON.stringify(report)
+  return report
 }
 
 /** The findings with `id`. */

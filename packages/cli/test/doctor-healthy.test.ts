@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { formatDoctorReport } from '../src/doctor/index.js'
+import { formatDoctorReport, runDoctor } from '../src/doctor/index.js'
 import { directoryState, doctor, findingsOf, makeBoard, problems, startHolder, tempDir } from './doctor-harness.js'
 
 it('finds nothing wrong on a healthy idle board, and writes nothing: no byte, no mtime, no sidecar', async () => {
@@ -48,4 +48,14 @@ it('formats a report for people, with no escape sequence when colour is off', as
   expect(plain).not.toMatch(/\u001b/)
   // The control: with colour on, the same report carries escapes.
   expect(formatDoctorReport(report, { color: true })).toMatch(/\u001b\[/)
+})
+
+it('stops when its signal is aborted, with the signal\'s reason', async () => {
+  const dir = tempDir()
+  const path = await makeBoard(dir)
+  const controller = new AbortController()
+  controller.abort(new Error('operator pressed Ctrl-C'))
+  await expect(runDoctor({ engine: 'sqlite', path }, { signal: controller.signal })).rejects.toThrow('operator pressed Ctrl-C')
+  // The control: the same call without an aborted signal reports.
+  expect((await runDoctor({ engine: 'sqlite', path }, { signal: new AbortController().signal })).findings.length).toBeGreaterThan(0)
 })

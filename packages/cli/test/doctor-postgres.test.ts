@@ -55,8 +55,11 @@ async function session(): Promise<Client> {
   return client
 }
 
-function doctor(schema: string, longTransactionMs?: number): Promise<DoctorReport> {
-  return runDoctor({ engine: 'postgres', connectionString: url!, schema }, longTransactionMs === undefined ? {} : { longTransactionMs })
+/** Runs the doctor on the board in `schema`; every report must survive `--json` (no bigint, no cycle). */
+async function doctor(schema: string, longTransactionMs?: number): Promise<DoctorReport> {
+  const report = await runDoctor({ engine: 'postgres', connectionString: url!, schema }, longTransactionMs === undefined ? {} : { longTransactionMs })
+  JSON.stringify(report)
+  return report
 }
 
 describe.skipIf(url === undefined)(url === undefined ? `doctor on PostgreSQL (${SKIPPED})` : 'doctor on PostgreSQL', () => {
