@@ -4,8 +4,8 @@ import type BetterSqlite3 from 'better-sqlite3'
 import type {
   AcquireLockOptions, AdapterIdentity, Capabilities, OpenOptions, ProcessLock, RunResult, SqliteAdapter,
   SqliteConnection, SqliteRow, SqliteStatement, SqliteValue,
-} from '@kanban-db/core'
-import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core'
+} from '@kanban-db/core/adapter'
+import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core/adapter'
 import { assertSupportedNode } from './node-version.js'
 
 const require = createRequire(import.meta.url)

@@ -4,8 +4,9 @@ import { createRequire } from 'node:module'
 import type {
   AdapterIdentity, Capabilities, OpenOptions, RunResult, SqliteAdapter, SqliteConnection, SqliteRow,
   SqliteStatement, SqliteValue,
-} from '@kanban-db/core'
-import { acquireLockWith, BoardNotFound, sqlPragmaHooks, UnsupportedRuntime } from '@kanban-db/core'
+} from '@kanban-db/core/adapter'
+import { BoardNotFound, UnsupportedRuntime } from '@kanban-db/core'
+import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core/adapter'
 import { assertSupportedNode, SUPPORTED_NODE } from './node-version.js'
 
 const require = createRequire(import.meta.url)
