@@ -16,7 +16,7 @@ const packagesDir = join(import.meta.dirname, '..', '..')
 const fixtureApp = join(import.meta.dirname, '..', 'app')
 const PUBLIC_PACKAGES = ['core', 'adapter-better-sqlite3', 'adapter-node-sqlite', 'adapter-sql-js', 'adapter-postgres', 'conformance', 'cli']
 /** Third-party packages the app installs beside the tarballs, at the versions the monorepo uses. */
-const APP_TOOLS = ['typescript@6.0.3', '@types/node@24.19.2']
+const APP_TOOLS = ['typescript@6.0.3', '@types/node@24.19.2', '@electric-sql/pglite@0.6.1']
 
 /** The environment for npm and pnpm: without the npm_* variables `pnpm run test` sets for its scripts. */
 const toolEnv: NodeJS.ProcessEnv = Object.fromEntries(
