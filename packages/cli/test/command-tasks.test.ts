@@ -48,7 +48,9 @@ describe.each(BOARD_SUBJECTS)('kanban-db task commands on $name', (subject) => {
     expect(all.tasks.map((task: { id: string }) => task.id).sort()).toEqual(['build', 'deploy'])
     expect((await cliJson(['ls', board, '--status', 'todo'])).tasks.map((task: { id: string }) => task.id)).toEqual(['deploy'])
     expect((await cliJson(['ls', board, '--assignee', 'ops'])).tasks.map((task: { id: string }) => task.id)).toEqual(['deploy'])
-    expect((await cliJson(['ls', board, '--limit', '1'])).truncated).toBe(true)
+    expect((await cliJson(['ls', board, '--limit', '1'])).truncated).toEqual(['todo', 'ready'])
+    expect((await cliJson(['ls', board])).counts).toMatchObject({ todo: 1, ready: 1, done: 0 })
+    expect((await cli(['ls', board, '--limit', '1'])).stdout).toContain('Showing the oldest 1 of each status')
 
     const table = await cli(['ls', board])
     expect(table.code).toBe(0)

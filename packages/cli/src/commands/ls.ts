@@ -23,7 +23,7 @@ export const ls: Command = {
     status: { type: 'string', multiple: true, valueName: 'STATUS', description: `Only these statuses (comma-separated or repeated): ${TASK_STATUSES.join(', ')}` },
     assignee: { type: 'string', valueName: 'NAME', description: 'Only tasks given to this worker profile' },
     tenant: { type: 'string', valueName: 'NAME', description: 'Only tasks of this tenant' },
-    limit: { type: 'string', valueName: 'N', description: 'At most N tasks, oldest first (default 100, at most 10000)' },
+    limit: { type: 'string', valueName: 'N', description: 'At most N tasks of each status, oldest first (default 100, at most 10000)' },
     all: { type: 'boolean', short: 'a', description: 'Include archived tasks' },
   },
   examples: ['kanban-db ls board.db', 'kanban-db ls board.db --status ready,running --assignee coder', 'kanban-db ls postgres://localhost/app?schema=kanban --json'],
@@ -32,26 +32,32 @@ export const ls: Command = {
     const limit = integerOption('--limit', stringOption(context.options['limit']), { min: 1, max: 10_000 }) ?? 100
     const assignee = stringOption(context.options['assignee'])
     const tenant = stringOption(context.options['tenant'])
-    const tasks = await withBoard(context, 'read', ({ board }) =>
-      board.listTasks({ status: statuses, limit, ...(assignee !== undefined ? { assignee } : {}), ...(tenant !== undefined ? { tenant } : {}) }),
-    )
-    const truncated = tasks.length === limit
+    const filtered = assignee !== undefined || tenant !== undefined
+    const { groups, counts } = await withBoard(context, 'read', async ({ board }) => {
+      const groups: { status: TaskStatus; tasks: Task[] }[] = []
+      for (const status of statuses) {
+        const tasks = await board.listTasks({ status, limit, ...(assignee !== undefined ? { assignee } : {}), ...(tenant !== undefined ? { tenant } : {}) })
+        groups.push({ status, tasks })
+      }
+      return { groups, counts: filtered ? undefined : (await board.health()).tasks }
+    })
+    const truncated = groups.filter((group) => group.tasks.length === limit).map((group) => group.status)
     if (context.json) {
-      writeJson(context.stdout, { tasks, truncated })
+      writeJson(context.stdout, { tasks: groups.flatMap((group) => group.tasks), truncated, ...(counts ? { counts } : {}) })
       return EXIT.ok
     }
-    if (tasks.length === 0) {
-      context.stdout.write(`No tasks${context.options['status'] || assignee || tenant ? ' match' : ''}.\n`)
+    const shown = groups.filter((group) => group.tasks.length > 0)
+    if (shown.length === 0) {
+      context.stdout.write(`No tasks${context.options['status'] || filtered ? ' match' : ''}.\n`)
       return EXIT.ok
     }
-    const byStatus = new Map<TaskStatus, Task[]>()
-    for (const task of tasks) byStatus.set(task.status, [...(byStatus.get(task.status) ?? []), task])
-    const sections = TASK_STATUSES.filter((status) => byStatus.has(status)).map((status) => {
-      const group = byStatus.get(status)!
-      return `${context.color.bold(paintStatus(status, context.color, status.toUpperCase()))} (${group.length})\n${taskTable(group)}`
+    const sections = shown.map(({ status, tasks }) => {
+      const total = counts?.[status]
+      const count = total !== undefined && total > tasks.length ? `${tasks.length} of ${total}` : String(tasks.length)
+      return `${context.color.bold(paintStatus(status, context.color, status.toUpperCase()))} (${count})\n${taskTable(tasks)}`
     })
     context.stdout.write(`${sections.join('\n\n')}\n`)
-    if (truncated) context.stdout.write(context.color.dim(`\nShowing the first ${limit} tasks; --limit shows more.\n`))
+    if (truncated.length > 0) context.stdout.write(context.color.dim(`\nShowing the oldest ${limit} of each status; --limit shows more.\n`))
     return EXIT.ok
   },
 }
