@@ -13,7 +13,7 @@ async function taskCount(board: Board): Promise<number> {
 }
 
 function insertTask(id: string) {
-  return { id, title: id, body: '', status: 'ready', priority: 0, meta: '{}', created_at: 1, updated_at: 1, attempts: 0, max_attempts: 3 }
+  return { id, title: id, body: '', status: 'ready' as const, priority: 0, meta: '{}', created_at: 1, updated_at: 1, attempts: 0, max_attempts: 3 }
 }
 
 /** Lets pending I/O callbacks and timers of zero delay run a few times (not a wait for time). */
