@@ -544,6 +544,10 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       } finally {
         this.#closed = true
       }
+      // One turn of the event loop: a synchronous driver frees the native side of its statements in
+      // finalizers queued for the event loop, and a loop that only awaits (open, close, open, ...)
+      // never gives them one, so each cycle's statements stayed in memory (~20-30 KB per open).
+      await new Promise<void>((resolve) => setImmediate(resolve))
     })()
     return this.#closing
   }
