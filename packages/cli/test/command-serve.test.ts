@@ -30,8 +30,8 @@ describe.each(BOARD_SUBJECTS)('kanban-db serve on $name', (subject) => {
     await ok(['add', board, 'A task', '--create'])
     const server = startCli(['serve', board, '--actions', '--token', 'a-token-of-twenty-chars'])
     try {
-      await waitFor(() => server.output.stdout.includes('Action token:'), 'the token', { child: server })
-      expect(server.output.stdout).toMatch(/^Live board at http:\/\/127\.0\.0\.1:\d+\/\nAction token: a-token-of-twenty-chars\n$/)
+      await waitFor(() => server.output.stdout.includes('Open with the token:'), 'the token', { child: server })
+      expect(server.output.stdout).toMatch(/^Live board at (http:\/\/127\.0\.0\.1:\d+\/)\nAction token: a-token-of-twenty-chars\nOpen with the token: \1#token=a-token-of-twenty-chars\n$/)
       server.kill('SIGTERM')
       expect((await server.exited).code).toBe(0)
     } finally {

@@ -36,7 +36,10 @@ export const serve: Command = {
     if (context.json) writeJsonLine(context.stdout, { url: server.url, token: server.token ?? null })
     else {
       context.stdout.write(`Live board at ${context.color.bold(server.url)}\n`)
-      if (server.token) context.stdout.write(`Action token: ${server.token}\n`)
+      if (server.token) {
+        context.stdout.write(`Action token: ${server.token}\n`)
+        context.stdout.write(`Open with the token: ${server.url}#token=${server.token}\n`)
+      }
       context.stderr.write(context.color.dim(`${allowActions ? 'Actions on (they need the token)' : 'Read-only'}; Ctrl-C stops.\n`))
     }
     if (!context.signal.aborted) await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }))

@@ -58,8 +58,8 @@ async function claimFindings(query: BoardQuery, { now, host }: BoardCheckContext
         detail: `"${row.title}" (${row.status}) was claimed by ${holder}; its last heartbeat was ${row.heartbeat_at === null ? 'never' : `${ago(now - row.heartbeat_at)} ago`}. ` +
           'Nothing claims it again until something takes the expired claim back.',
         action: alive
-          ? 'The worker is alive but stopped heartbeating (stuck or paused): look at it, then reclaim the task (kanban-db reclaim <id>) if it will not finish.'
-          : 'Run a dispatcher or a board.work worker (either takes expired claims back), or reclaim the task by hand: kanban-db reclaim <id>.',
+          ? `The worker is alive but stopped heartbeating (stuck or paused): look at it, then reclaim the task if it will not finish: kanban-db reclaim <board> ${row.id} <reason>.`
+          : `Run a dispatcher or a board.work worker (either takes expired claims back), or reclaim the task by hand: kanban-db reclaim <board> ${row.id} <reason>.`,
         data: claim,
       })
     } else if (alive === false) {
@@ -68,7 +68,7 @@ async function claimFindings(query: BoardQuery, { now, host }: BoardCheckContext
         severity: 'warning',
         title: `Task ${row.id} is claimed by a worker that is gone (pid ${row.worker_pid} on this host)`,
         detail: `"${row.title}" was claimed by ${holder}; its lease still runs ${row.claim_expires_at === null ? 'with no end' : `for ${ago(row.claim_expires_at - now)}`}, so it waits that long unless a crash detector takes it back.`,
-        action: 'A dispatcher on this host takes it back after its crash grace (detectCrashedWorkers); to free it now: kanban-db reclaim <id>.',
+        action: `A dispatcher on this host takes it back after its crash grace (detectCrashedWorkers); to free it now: kanban-db reclaim <board> ${row.id} <reason>.`,
         data: claim,
       })
     }
@@ -78,7 +78,7 @@ async function claimFindings(query: BoardQuery, { now, host }: BoardCheckContext
         severity: 'warning',
         title: `Task ${row.id} has run ${ago(now - row.claimed_at)}, past its maxRuntimeMs of ${ago(row.max_runtime_ms)}`,
         detail: `"${row.title}" is held by ${holder}.`,
-        action: 'A dispatcher terminates the worker and fails the attempt as a timeout; without one, stop the worker and reclaim the task (kanban-db reclaim <id>).',
+        action: `A dispatcher terminates the worker and fails the attempt as a timeout; without one, stop the worker and reclaim the task: kanban-db reclaim <board> ${row.id} <reason>.`,
         data: { ...claim, maxRuntimeMs: row.max_runtime_ms, runningMs: now - row.claimed_at },
       })
     }
