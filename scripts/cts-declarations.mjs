@@ -13,6 +13,8 @@ const packages = process.argv.slice(2)
 if (packages.length === 0) throw new Error('usage: cts-declarations.mjs PACKAGE...')
 const escaped = packages.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')
 const statement = new RegExp(`^(import|export) (?:type )?(\\{[^}]*\\}) from '(${escaped})';$`, 'gm')
+// A bare `import 'kysely';` (rollup-plugin-dts keeps one where the names went to a shared chunk).
+const bare = new RegExp(`^import '(${escaped})';$`, 'gm')
 
 let changed = 0
 for (const file of readdirSync('dist').filter((name) => name.endsWith('.d.cts'))) {
@@ -21,6 +23,9 @@ for (const file of readdirSync('dist').filter((name) => name.endsWith('.d.cts'))
   const after = before.replace(statement, (_match, keyword, names, from) => {
     changed++
     return `${keyword} type ${names} from '${from}' with { 'resolution-mode': 'import' };`
+  }).replace(bare, (_match, from) => {
+    changed++
+    return `import type {} from '${from}' with { 'resolution-mode': 'import' };`
   })
   if (after !== before) writeFileSync(path, after)
 }

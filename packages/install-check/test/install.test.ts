@@ -18,10 +18,13 @@ const PUBLIC_PACKAGES = ['core', 'adapter-better-sqlite3', 'adapter-node-sqlite'
 /** Third-party packages the app installs beside the tarballs, at the versions the monorepo uses. */
 const APP_TOOLS = ['typescript@6.0.3', '@types/node@24.19.2', '@electric-sql/pglite@0.6.1']
 
-/** The environment for npm and pnpm: without the npm_* variables `pnpm run test` sets for its scripts. */
-const toolEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_') && !name.startsWith('PNPM_')),
-)
+/**
+ * The environment for npm and pnpm: without what `pnpm run test` sets for its own script (the
+ * package's fields, the lifecycle, pnpm's user agent and paths), which would make the inner npm act
+ * as if run by pnpm; the caller's own npm settings (a registry, a cache) are kept.
+ */
+const SCRIPT_VARIABLES = /^(npm_package_|npm_lifecycle_|npm_config_user_agent$|npm_config_node_gyp$|npm_node_execpath$|npm_execpath$|npm_command$|pnpm_config_|PNPM_SCRIPT_SRC_DIR$)/
+const toolEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SCRIPT_VARIABLES.test(name)))
 toolEnv.npm_config_update_notifier = 'false'
 
 function run(command: string, args: readonly string[], cwd: string, timeoutMs = 240_000): SpawnSyncReturns<string> {
@@ -36,7 +39,7 @@ function output(result: SpawnSyncReturns<string>): string {
 function registryUnreachable(): string | undefined {
   const probe = run('npm', ['view', 'kysely@0.29.9', 'version'], tmpdir(), 30_000)
   if (probe.status === 0 && probe.stdout.trim() === '0.29.9') return undefined
-  return `the npm registry did not answer \`npm view kysely@0.29.9 version\` (${probe.error?.message ?? probe.stderr.trim().split('\n').pop() ?? `exit ${probe.status}`})`
+  return `the npm registry did not answer \`npm view kysely@0.29.9 version\` (${probe.error?.message ?? (probe.stderr.trim().split('\n')[0] || `exit ${probe.status}`)})`
 }
 
 /** A Node.js older than the packages support (the machine's system Node 20), or why there is none. */
