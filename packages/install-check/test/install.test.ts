@@ -203,11 +203,15 @@ describe.skipIf(unreachable !== undefined)('the packed packages, installed with 
     if (typeof old === 'string') it.skip(`(skipped: ${old})`, () => {})
   })
 
-  it('an adapter authored outside the monorepo passes conformance cases through kanban-conformance', () => {
-    const cli = join('node_modules', '@kanban-db', 'conformance', 'dist', 'cli.js')
-    const report = join(work, 'conformance.json')
+  it.each([
+    ['from the app, by path', '.', './my-adapter'],
+    ["from the adapter's own folder, by its name (its exports map)", 'my-adapter', 'my-adapter'],
+  ])('an adapter authored outside the monorepo passes conformance cases through kanban-conformance, run %s', (_how, folder, subject) => {
+    const cwd = join(app, folder)
+    const cli = join(app, 'node_modules', '@kanban-db', 'conformance', 'dist', 'cli.js')
+    const report = join(work, `conformance-${folder.replace(/\W/g, '')}.json`)
     const cases = ['core.capability-manifest', 'core.file-roundtrip', 'core.board-lifecycle']
-    const result = run(node24, [cli, '--adapters', './my-adapter', ...cases.flatMap((id) => ['--only', id]), '--json', report], app)
+    const result = run(node24, [cli, '--adapters', subject, ...cases.flatMap((id) => ['--only', id]), '--json', report], cwd)
     expect(result.status, output(result)).toBe(0)
     const { adapters } = JSON.parse(readFileSync(report, 'utf8')) as { adapters: { name: string; results: { id: string; status: string }[] }[] }
     expect(adapters.map((adapter) => adapter.name)).toEqual(['my-adapter'])
