@@ -69,73 +69,182 @@ export function validateTaskInput(field: string, value: unknown): ValidTaskInput
  * any number of processes get the same task and only one row, one event, exists.
  */
 export async function createTasksIn(trx: Kysely<BoardSchema>, inputs: readonly ValidTaskInput[], now: number): Promise<Task[]> {
-  const created: Task[] = []
-  for (const input of inputs) {
-    if (input.idempotencyKey !== null) {
-      const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey })).rows[0]
-      if (existing) {
-        created.push(toTask(existing))
-        continue
+  const created: Task[] = new Array<Task>(inputs.length)
+  // Plain inputs (no idempotency key, no id of the caller's, no dependencies) cannot meet an
+  // existing row or wait for another task: consecutive ones are written together, their rows with
+  // multi-row INSERTs and then their events, in input order. Any other input first writes the plain
+  // ones before it, so every task still sees the ones created before it in the batch.
+  let plain: { readonly index: number; readonly row: NewTaskRow }[] = []
+  const writePlain = async (): Promise<void> => {
+    for (let start = 0; start < plain.length; start += ROWS_PER_INSERT) {
+      const chunk = plain.slice(start, start + ROWS_PER_INSERT)
+      const rows = await insertTaskRows(trx, chunk.map(({ row }) => row))
+      await insertCreatedEvents(trx, chunk.map(({ row }) => ({ taskId: row.id, to: row.status as TaskStatus, payload: 'null', now })))
+      for (const { index, row } of chunk) {
+        const inserted = rows.get(row.id)
+        if (!inserted) throw new Error(`kanban-db bug: the insert of ${row.id} returned no row`)
+        created[index] = toTask(inserted)
       }
     }
-    const id = input.id ?? newId('t_', now)
-    if (input.id !== undefined) {
-      const clash = (await loadTaskIfAny(trx, id)) !== undefined
-      if (clash) throw invalid('id', `a task with id ${id} already exists`, id)
-    }
-    // In id order: where rows are locked, two creators locking the same dependencies never wait for
-    // each other in a cycle.
-    let unfinished = 0
-    for (const dependency of [...input.dependsOn].sort()) {
-      if ((await loadTask(trx, dependency)).status !== 'done') unfinished++
-    }
-    const status: TaskStatus = input.triage ? 'triage' : input.dueAt !== null && input.dueAt > now ? 'scheduled' : unfinished > 0 ? 'todo' : 'ready'
-    assertTransition('create', null, status, id)
-    const row: NewTaskRow = {
-      id,
-      title: input.title,
-      body: input.body,
-      status,
-      priority: input.priority,
-      assignee: input.assignee,
-      created_by: input.createdBy,
-      idempotency_key: input.idempotencyKey,
-      meta: input.meta,
-      created_at: now,
-      updated_at: now,
-      attempts: 0,
-      max_attempts: input.maxAttempts,
-      max_retries: input.maxRetries,
-      due_at: input.dueAt,
-      tenant: input.tenant,
-      max_runtime_ms: input.maxRuntimeMs,
-    }
-    const inserted = (await insertTask.execute(trx, row)).rows[0]
-    if (!inserted) {
-      // On SQLite the read above already saw the key; on Postgres a concurrent creator of the same
-      // key made the INSERT wait for its commit and then do nothing: read its task.
-      const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey! })).rows[0]
-      if (!existing) throw new Error(`kanban-db bug: the insert of ${id} changed nothing, yet no task has its idempotency key`)
-      created.push(toTask(existing))
+    plain = []
+  }
+  for (const [index, input] of inputs.entries()) {
+    if (input.idempotencyKey === null && input.id === undefined && input.dependsOn.length === 0) {
+      const id = newId('t_', now)
+      const status: TaskStatus = input.triage ? 'triage' : input.dueAt !== null && input.dueAt > now ? 'scheduled' : 'ready'
+      assertTransition('create', null, status, id)
+      plain.push({ index, row: taskRow(id, input, status, now) })
       continue
     }
-    if (input.dependsOn.length > 0) {
-      await trx
-        .insertInto('task_dependencies')
-        .values(input.dependsOn.map((dependency) => ({ task_id: id, depends_on_id: dependency, created_at: now })))
-        .execute()
-    }
-    await appendEvent(trx, {
-      taskId: id,
-      kind: 'created',
-      from: null,
-      to: status,
-      payload: input.dependsOn.length > 0 ? { dependsOn: [...input.dependsOn] } : null,
-      now,
-    })
-    created.push(toTask(inserted))
+    await writePlain()
+    created[index] = await createOneIn(trx, input, now)
   }
+  await writePlain()
   return created
+}
+
+/** One task with an idempotency key, an id of the caller's or dependencies: its checks, its row, its event. */
+async function createOneIn(trx: Kysely<BoardSchema>, input: ValidTaskInput, now: number): Promise<Task> {
+  if (input.idempotencyKey !== null) {
+    const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey })).rows[0]
+    if (existing) return toTask(existing)
+  }
+  const id = input.id ?? newId('t_', now)
+  if (input.id !== undefined) {
+    const clash = (await loadTaskIfAny(trx, id)) !== undefined
+    if (clash) throw invalid('id', `a task with id ${id} already exists`, id)
+  }
+  // In id order: where rows are locked, two creators locking the same dependencies never wait for
+  // each other in a cycle.
+  let unfinished = 0
+  for (const dependency of [...input.dependsOn].sort()) {
+    if ((await loadTask(trx, dependency)).status !== 'done') unfinished++
+  }
+  const status: TaskStatus = input.triage ? 'triage' : input.dueAt !== null && input.dueAt > now ? 'scheduled' : unfinished > 0 ? 'todo' : 'ready'
+  assertTransition('create', null, status, id)
+  const inserted = (await insertTask.execute(trx, taskRow(id, input, status, now))).rows[0]
+  if (!inserted) {
+    // On SQLite the read above already saw the key; on Postgres a concurrent creator of the same
+    // key made the INSERT wait for its commit and then do nothing: read its task.
+    const existing = (await taskByIdempotencyKey.execute(trx, { key: input.idempotencyKey! })).rows[0]
+    if (!existing) throw new Error(`kanban-db bug: the insert of ${id} changed nothing, yet no task has its idempotency key`)
+    return toTask(existing)
+  }
+  if (input.dependsOn.length > 0) {
+    await trx
+      .insertInto('task_dependencies')
+      .values(input.dependsOn.map((dependency) => ({ task_id: id, depends_on_id: dependency, created_at: now })))
+      .execute()
+  }
+  await appendEvent(trx, {
+    taskId: id,
+    kind: 'created',
+    from: null,
+    to: status,
+    payload: input.dependsOn.length > 0 ? { dependsOn: [...input.dependsOn] } : null,
+    now,
+  })
+  return toTask(inserted)
+}
+
+/** The task row of a validated input. */
+function taskRow(id: string, input: ValidTaskInput, status: TaskStatus, now: number): NewTaskRow {
+  return {
+    id,
+    title: input.title,
+    body: input.body,
+    status,
+    priority: input.priority,
+    assignee: input.assignee,
+    created_by: input.createdBy,
+    idempotency_key: input.idempotencyKey,
+    meta: input.meta,
+    created_at: now,
+    updated_at: now,
+    attempts: 0,
+    max_attempts: input.maxAttempts,
+    max_retries: input.maxRetries,
+    due_at: input.dueAt,
+    tenant: input.tenant,
+    max_runtime_ms: input.maxRuntimeMs,
+  }
+}
+
+/**
+ * Rows per multi-row INSERT: 50 task rows bind 850 values, under the 999 bound variables of SQLite
+ * builds older than 3.32 (newer ones allow 32,766; PostgreSQL 65,535).
+ */
+const ROWS_PER_INSERT = 50
+
+const TASK_COLUMNS = [
+  'id', 'title', 'body', 'status', 'priority', 'assignee', 'created_by', 'idempotency_key', 'meta', 'created_at',
+  'updated_at', 'attempts', 'max_attempts', 'max_retries', 'due_at', 'tenant', 'max_runtime_ms',
+] as const satisfies readonly (keyof NewTaskRow)[]
+
+/**
+ * The values of a multi-row INSERT, row after row in column order, as one flat array: its
+ * prepared query names each value by its position (`params[n]`), so binding 850 values fills an
+ * array instead of an object with 850 keys.
+ */
+type FlatValues = (string | number | null)[]
+
+/** Multi-row INSERTs of task rows and of `created` events, one compiled query per row count. */
+const taskInserts = new Map<number, PreparedQuery<BoardSchema, FlatValues, TaskRow>>()
+const eventInserts = new Map<number, PreparedQuery<BoardSchema, FlatValues>>()
+
+/** Inserts `rows` (fresh ids, no idempotency key) with one statement; the inserted rows by id. */
+async function insertTaskRows(trx: Kysely<BoardSchema>, rows: readonly NewTaskRow[]): Promise<Map<string, TaskRow>> {
+  let query = taskInserts.get(rows.length)
+  if (!query) {
+    const count = rows.length
+    query = new PreparedQuery<BoardSchema, FlatValues, TaskRow>((db, params) =>
+      db
+        .insertInto('tasks')
+        .values(
+          Array.from({ length: count }, (_, i) =>
+            Object.fromEntries(TASK_COLUMNS.map((column, c) => [column, params[i * TASK_COLUMNS.length + c]])) as unknown as NewTaskRow,
+          ),
+        )
+        .returningAll(),
+    )
+    taskInserts.set(count, query)
+  }
+  const values: FlatValues = []
+  for (const row of rows) {
+    for (const column of TASK_COLUMNS) values.push((row[column] ?? null) as string | number | null)
+  }
+  const { rows: inserted } = await query.execute(trx, values)
+  return new Map(inserted.map((row) => [row.id, row]))
+}
+
+/** The values of a `created` event that vary from task to task. */
+const EVENT_VALUES = 4
+
+/** One `created` event per task, in order, with one statement (as appendEvent writes each). */
+async function insertCreatedEvents(
+  trx: Kysely<BoardSchema>, events: readonly { taskId: string; to: TaskStatus; payload: string; now: number }[],
+): Promise<void> {
+  let query = eventInserts.get(events.length)
+  if (!query) {
+    const count = events.length
+    query = new PreparedQuery<BoardSchema, FlatValues>((db, params) =>
+      db.insertInto('events').values(
+        Array.from({ length: count }, (_, i) => ({
+          task_id: params[i * EVENT_VALUES] as string,
+          run_id: null,
+          kind: 'created',
+          from_status: null,
+          to_status: params[i * EVENT_VALUES + 1] as TaskStatus,
+          payload: params[i * EVENT_VALUES + 2] as string,
+          created_at: params[i * EVENT_VALUES + 3] as number,
+        })),
+      ),
+    )
+    eventInserts.set(count, query)
+  }
+  const values: FlatValues = []
+  for (const event of events) values.push(event.taskId, event.to, event.payload, event.now)
+  await query.execute(trx, values)
 }
 
 const taskByIdempotencyKey = new PreparedQuery<BoardSchema, { key: string }, TaskRow>((db, params) =>
