@@ -3,6 +3,7 @@ import { fsyncLoop } from './baselines/fsync-loop.ts'
 import { plainjob } from './baselines/plainjob.ts'
 import { rawBatched } from './baselines/raw-batched.ts'
 import { rawBoard } from './baselines/raw-board.ts'
+import { rawBoardBulk } from './baselines/raw-board-bulk.ts'
 import { rawClaim } from './baselines/raw-claim.ts'
 import { rawInsert } from './baselines/raw-insert.ts'
 import { rawOpen } from './baselines/raw-open.ts'
@@ -33,6 +34,8 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     rawClaim('NORMAL'),
     plainjob(),
     boardLoop('board-claim/NORMAL', 'NORMAL', 1),
+    // M3 NORMAL's reference: the board's own statements raw, one commit per operation, just after board-claim.
+    rawBoard('NORMAL'),
     boardLoop('board-ops/FULL', 'FULL', 1),
     // G5's reference with the board's own rows (the `G5 vs raw-board` line): one raw process, one commit per operation.
     rawBoard('FULL'),
@@ -42,8 +45,10 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     boardLoop('board-callers8/FULL', 'FULL', 8),
     boardBatched(),
     rawInsert('NORMAL', 100),
+    rawBoardBulk('NORMAL'),
     boardBulk('NORMAL'),
     rawInsert('FULL', 100),
+    rawBoardBulk('FULL'),
     boardBulk('FULL'),
     rawOpen(),
     boardOpen(),

@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { plainjobVersion } from './baselines/plainjob.ts'
 
 const require = createRequire(import.meta.url)
@@ -45,6 +45,10 @@ export interface Environment {
   readonly drivers: Record<string, string>
   /** Pragmas read back, per connection kind (board, raw). Filled in as the run goes. */
   readonly pragmas: Record<string, Readonly<Record<string, string | number>>>
+  /** The 1, 5 and 15 minute load averages when the run began (the machine is shared: say the load with every figure). */
+  readonly load: readonly number[]
+  /** The 1 minute load average at the end of each repetition, filled in as the run goes. */
+  readonly loadPerRepetition: number[]
 }
 
 /** Records the environment. Adapter identities are added by the caller (they load asynchronously). */
@@ -68,5 +72,7 @@ export function describeEnvironment(dir: string): Environment {
       plainjob: plainjobVersion,
     },
     pragmas: {},
+    load: loadavg().map((l) => Math.round(l * 100) / 100),
+    loadPerRepetition: [],
   }
 }

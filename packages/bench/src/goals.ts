@@ -181,10 +181,75 @@ export function goals(): (Goal | Ceiling)[] {
     goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
     value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['osync', 'perSecond']),
   })
+  list.push(...machineryGoals())
   list.push(...postgresGoals())
   list.push(...workerGoals())
   list.push(...ceilings())
   return list
+}
+
+/**
+ * Issue 22's goals (M1-M5): kanban-db's machinery against the board's own statements run raw
+ * (`raw-board*`, the same rows), each a ratio within one repetition. They read whichever adapter
+ * the boards ran through (`--adapter`); the raw baselines are always better-sqlite3.
+ */
+export function machineryGoals(): Goal[] {
+  const list: Goal[] = []
+  for (const sync of ['FULL', 'NORMAL'] as const) {
+    const fleet = `fleet/${sync}`
+    list.push(
+      {
+        id: `M1 ${sync}`, measure: `dispatcher + 4 board.work processes, aggregate cycles/s / raw-board-fleet/${sync} (4 raw processes, the board's rows, busy handler)`,
+        goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
+        value: (r) => ratio(r, [fleet, 'perSecond'], [`raw-board-fleet/${sync}`, 'perSecond']),
+      },
+      {
+        id: `M1 ${sync} C2-C4`, measure: `C2, C3 p99, C3 max and C4 lines that fail in the same fleet (${fleet}) of the repetition`,
+        goal: '0', unit: 'count', holds: (v) => v === 0,
+        value: (r) => fairnessFailures(r, fleet),
+      },
+    )
+  }
+  list.push(
+    {
+      id: 'M2', measure: "board-callers8/FULL cycles/s / raw-board-batched/FULL (the board's statements raw, 8 cycles per commit)",
+      goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
+      value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['raw-board-batched/FULL', 'perSecond']),
+    },
+    {
+      id: 'M3 NORMAL', measure: "board-claim/NORMAL cycles/s / raw-board/NORMAL (the board's statements raw, 1 process, 1 commit per operation)",
+      goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
+      value: (r) => ratio(r, ['board-claim/NORMAL', 'perSecond'], ['raw-board/NORMAL', 'perSecond']),
+    },
+    {
+      id: 'M3 FULL', measure: 'board-ops/FULL cycles/s / raw-board/FULL',
+      goal: '>= 0.9x', unit: 'x', holds: (v) => v >= 0.9,
+      value: (r) => ratio(r, ['board-ops/FULL', 'perSecond'], ['raw-board/FULL', 'perSecond']),
+    },
+  )
+  for (const sync of ['NORMAL', 'FULL'] as const) {
+    list.push({
+      id: `M4 ${sync}`, measure: `createTasks rows/s (100 per call) / raw-board-bulk/${sync} (the same task and event rows, multi-row INSERTs, 100 per transaction)`,
+      goal: '>= 0.8x', unit: 'x', holds: (v) => v >= 0.8,
+      value: (r) => ratio(r, [`board-bulk/${sync}`, 'perSecond'], [`raw-board-bulk/${sync}`, 'perSecond']),
+    })
+  }
+  list.push({
+    id: 'M5', measure: 'board-claim/NORMAL cycles/s / plainjob (which writes no runs and no events)',
+    goal: '>= 1.0x', unit: 'x', holds: (v) => v >= 1.0,
+    value: (r) => ratio(r, ['board-claim/NORMAL', 'perSecond'], ['plainjob', 'perSecond']),
+  })
+  return list
+}
+
+/** How many of C2, C3 p99, C3 max and C4 fail in `fleet` in this repetition (undefined: not run). */
+function fairnessFailures(repetition: Repetition, fleet: string): number | undefined {
+  const share = figure(repetition, fleet, 'minWindowSharePct')
+  const p99 = figure(repetition, fleet, 'claimP99Ms')
+  const max = figure(repetition, fleet, 'claimMaxMs')
+  const busy = figure(repetition, fleet, 'busy')
+  if (share === undefined && p99 === undefined && max === undefined && busy === undefined) return undefined
+  return [share === undefined || share < 15, p99 === undefined || p99 > 20, max === undefined || max > 250, busy === undefined || busy !== 0].filter(Boolean).length
 }
 
 /** W1: `board.work`'s throughput against the hand-written chained loop of the same fleet. */

@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { contenders } from './contenders.ts'
 import { type Figures, NotMeasured } from './contender.ts'
 import { describeEnvironment, filesystemOf } from './environment.ts'
 import { goals, type Repetition } from './goals.ts'
 import { parseOptions } from './options.ts'
+import { renderHtml } from './html-report.ts'
 import { judge, renderReport, repetitionsAsJson } from './report.ts'
 import { recordedPragmas } from './scenarios/board-loop.ts'
 import { BENCH_ADAPTERS, useAdapter } from './board-client.ts'
@@ -77,6 +79,7 @@ async function main(): Promise<number> {
         }
       }
       repetitions.push(figures)
+      environment.loadPerRepetition.push(loadavg()[0]!)
     }
   } finally {
     if (process.env['BENCH_KEEP']) console.error(`bench: BENCH_KEEP is set; databases kept under ${runDir}`)
@@ -87,19 +90,17 @@ async function main(): Promise<number> {
   console.log(
     renderReport({ environment, contenders: list, repetitions, goals: verdicts, failures, notMeasured, notes: [...notes], settings }),
   )
+  const report = {
+    environment, settings: options, figures: repetitionsAsJson(repetitions), goals: verdicts, failures,
+    notMeasured: Object.fromEntries(notMeasured), notes: [...notes], samples,
+  }
   if (options.jsonPath) {
-    writeFileSync(
-      options.jsonPath,
-      `${JSON.stringify(
-        {
-          environment, settings: options, figures: repetitionsAsJson(repetitions), goals: verdicts, failures,
-          notMeasured: Object.fromEntries(notMeasured), notes: [...notes], samples,
-        },
-        null,
-        1,
-      )}\n`,
-    )
+    writeFileSync(options.jsonPath, `${JSON.stringify(report, null, 1)}\n`)
     console.error(`bench: wrote ${options.jsonPath}`)
+  }
+  if (options.htmlPath) {
+    writeFileSync(options.htmlPath, renderHtml(report))
+    console.error(`bench: wrote ${options.htmlPath}`)
   }
   return failures.length === 0 ? 0 : 1
 }

@@ -7,6 +7,8 @@ export interface BenchOptions {
   readonly smoke: boolean
   /** Where to write the whole result as JSON, if anywhere. */
   readonly jsonPath: string | undefined
+  /** Where to write the report as a self-contained HTML page (charts as inline SVG), if anywhere. */
+  readonly htmlPath: string | undefined
   /** The directory every database and scratch file of the run lives in (must not be tmpfs). */
   readonly dir: string
   /** Alternating repetitions of every contender (at least 3 outside smoke mode). */
@@ -26,9 +28,10 @@ export interface BenchOptions {
 /** The repository root (the bench lives in packages/bench/src). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
-const usage = `usage: ./dev bench [--smoke] [--json FILE] [--dir DIR] [--reps N] [--seconds S] [--fleet-seconds S]
+const usage = `usage: ./dev bench [--smoke] [--json FILE] [--html FILE] [--dir DIR] [--reps N] [--seconds S] [--fleet-seconds S]
   --smoke            every scenario for a fraction of a second; exits 1 only if an invariant broke
   --json FILE        also write every figure, sample and the environment as JSON
+  --html FILE        also write the report as a self-contained HTML page with a chart per scenario
   --dir DIR          directory for the databases (default: .bench/ in the repository; never tmpfs)
   --reps N           alternating repetitions (default 3, at least 3 outside --smoke)
   --seconds S        seconds per single-process contender per repetition (default 2)
@@ -41,6 +44,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const base = process.env['INIT_CWD'] ?? process.cwd()
   let smoke = false
   let jsonPath: string | undefined
+  let htmlPath: string | undefined
   let dir = resolve(repoRoot, '.bench')
   let repetitions: number | undefined
   let seconds: number | undefined
@@ -57,6 +61,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     switch (arg) {
       case '--smoke': smoke = true; break
       case '--json': jsonPath = absolute(base, value()); break
+      case '--html': htmlPath = absolute(base, value()); break
       case '--dir': dir = absolute(base, value()); break
       case '--reps': repetitions = positive(arg, value()); break
       case '--seconds': seconds = positive(arg, value()); break
@@ -76,6 +81,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   return {
     smoke,
     jsonPath,
+    htmlPath,
     dir,
     repetitions,
     contenderMs: Math.round((seconds ?? (smoke ? 0.15 : 2)) * 1000),

@@ -97,7 +97,9 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   ],
   'design-costs': [
     ['kyselyCompileUs', 'µs'], ['asyncHopUs', 'µs'], ['rawEmptyTxnUs', 'µs'], ['writeTxnEmptyUs', 'µs'],
-    ['claimSelectRawUs', 'µs'], ['claimSelectBoardUs', 'µs'],
+    ['claimSelectRawUs', 'µs'], ['claimSelectBoardUs', 'µs'], ['rawStatementUs', 'µs'], ['kyselyStatementUs', 'µs'],
+    ['savepointUs', 'µs'], ['busyTimeoutSwitchUs', 'µs'], ['dataVersionUs', 'µs'], ['walStatUs', 'µs'],
+    ['claimPagesPerCommit', 'pages'], ['completePagesPerCommit', 'pages'],
   ],
 }
 
@@ -116,6 +118,7 @@ export function renderReport(input: {
   const out: string[] = []
   out.push(`kanban-db bench, ${env.date}`)
   out.push(`cpu: ${env.cpu} x ${env.cores}, ${env.memoryGiB} GiB; node ${env.node}; dir ${env.dir} on ${env.filesystem}`)
+  out.push(`load average: ${env.load.join(' ')} at the start; 1 min at the end of each repetition: ${env.loadPerRepetition.map((l) => l.toFixed(2)).join(', ') || '-'}`)
   for (const [name, version] of Object.entries(env.drivers)) out.push(`driver: ${name} ${version}`)
   for (const [name, pragmas] of Object.entries(env.pragmas)) {
     out.push(`pragmas read back (${name}): ${Object.entries(pragmas).map(([k, v]) => `${k}=${v}`).join(' ')}`)
