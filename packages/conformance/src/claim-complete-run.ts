@@ -31,6 +31,10 @@ export interface ClaimCompleteOptions {
    * does, so a lease that runs out is taken back for real (default: never).
    */
   readonly reclaimEveryMs?: number
+  /** Which of the case's boards the run uses (default `board`): a case running twice uses two. */
+  readonly boardName?: string
+  /** Extra environment variables of the worker processes (a control turning a protection off). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** What a run measured, for notes and bounds. */
@@ -72,8 +76,8 @@ export interface ClaimCompleteChecks {
  * is one (SQLite); `integrity_check` runs where there is one (SQLite).
  */
 export async function runClaimComplete(context: CaseContext, options: ClaimCompleteOptions): Promise<ClaimCompleteMeasures> {
-  const spec = context.boardSpec()
-  const board = await context.openBoard()
+  const spec = context.boardSpec(options.boardName)
+  const board = await context.openBoard(options.boardName === undefined ? {} : { name: options.boardName })
   const walPath = spec.engine === 'sqlite' ? `${spec.path}-wal` : undefined
   const workerTimeoutMs = options.durationMs * 4 + 120_000
   const processes = Array.from({ length: options.processes }, (_, processIndex) =>
@@ -88,7 +92,7 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
         sampleMs: 500,
         ...(options.plan === undefined ? {} : { plan: options.plan }),
       },
-      { timeoutMs: workerTimeoutMs },
+      { timeoutMs: workerTimeoutMs, ...(options.env === undefined ? {} : { env: options.env }) },
     ),
   )
   let started = performance.now()
