@@ -16,6 +16,7 @@ import { boardLoop } from './scenarios/board-loop.ts'
 import { boardOpen } from './scenarios/board-open.ts'
 import { designCosts } from './scenarios/design-costs.ts'
 import { fleet } from './scenarios/fleet.ts'
+import { fleet16 } from './scenarios/fleet16.ts'
 import { workLocal, workWake } from './scenarios/work-wake.ts'
 import { pgBoard, pgRawBoard } from './postgres/pg-single.ts'
 import { pgFleet, pgGraphileFleet, pgRawBoardFleet, pgRestart, pgWakeLatency, pgWorkLocal } from './postgres/pg-fleet.ts'
@@ -67,6 +68,7 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     fleet('FULL', 'hand'),
     fleet('FULL', 'board'),
     fleet('FULL', 'hand-after'),
+    ...fleet16(),
     // board.work's wake-ups (W2-W4): the same process, then another process per wake-up candidate.
     workLocal('FULL'),
     workLocal('NORMAL'),

@@ -1,4 +1,5 @@
 import type { Figures } from './contender.ts'
+import { fleet16Goals } from './scenarios/fleet16.ts'
 
 /** The figures of every contender in one repetition, by contender id. */
 export type Repetition = ReadonlyMap<string, Figures>
@@ -182,6 +183,7 @@ export function goals(): (Goal | Ceiling)[] {
     value: (r) => ratio(r, ['board-callers8/FULL', 'perSecond'], ['osync', 'perSecond']),
   })
   list.push(...machineryGoals())
+  list.push(...fleet16Goals())
   list.push(...postgresGoals())
   list.push(...workerGoals())
   list.push(...ceilings())
