@@ -422,6 +422,10 @@ export function ceilings(): Ceiling[] {
       "share of what the board's own statements reach raw, one caller", 'board-ops/FULL', 'raw-board/FULL',
     ),
     ceiling(
+      'M5 ceiling, board rows', "raw-board/NORMAL cycles/s (the board's statements raw) / plainjob",
+      "below 1.0x: no implementation writing the board's rows (runs, events) one commit per operation holds M5 here", 'raw-board/NORMAL', 'plainjob',
+    ),
+    ceiling(
       'C5 ceiling', 'raw-batched/FULL cycles/s (raw claim+complete, 8 cycles per commit) / osync',
       'below 1.0x: C5 is out of reach for raw SQLite', 'raw-batched/FULL', 'osync',
     ),
