@@ -123,7 +123,7 @@ function claimWaitChart(report: BenchReportJson, fleet: string): string | undefi
     parts.push(`<line x1="${left}" x2="${left + plotWidth}" y1="${y(ms).toFixed(1)}" y2="${y(ms).toFixed(1)}" stroke="#e5e7eb"/>`)
     parts.push(`<text x="${left - 4}" y="${(y(ms) + 3).toFixed(1)}" text-anchor="end" font-size="10">${escape(formatNumber(ms))} ms</text>`)
   }
-  for (const p of [0, 50, 90, 99, 100]) {
+  for (const p of [0, 50, 90, 99]) {
     parts.push(`<text x="${x(p).toFixed(1)}" y="${top + plotHeight + 14}" text-anchor="middle" font-size="10">p${p}</text>`)
   }
   for (const limit of [20, 250]) {
