@@ -5,7 +5,7 @@ import type { ConformanceCase } from '../case.js'
 import { damageOf, insertRows, openHazardBoard, readInFreshProcess } from './hazard.board-scenario.js'
 
 /**
- * H3 (shared/docs/sqlite-wal-facts.md §2): the board file is replaced under an open connection
+ * H3 (docs/sqlite-wal-facts.md §2): the board file is replaced under an open connection
  * (a "restore" by `mv` of an older backup). Control: the connection keeps committing and
  * checkpointing into the old inode, and a fresh process misses those commits. Protection: the ghost
  * check (device and inode at open versus now) raises GhostFile before anything is written, for a

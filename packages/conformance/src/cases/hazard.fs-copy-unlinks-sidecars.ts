@@ -15,7 +15,7 @@ interface OldSqliteCloser {
 }
 
 /**
- * H2 (shared/docs/sqlite-wal-facts.md §2): a plain `fs` copy of the database and its sidecars, made
+ * H2 (docs/sqlite-wal-facts.md §2): a plain `fs` copy of the database and its sidecars, made
  * in the process that holds the board while another process writes, drops that process's POSIX
  * locks; an older SQLite (3.40: Python's sqlite3 or Debian's shell, what a mixed fleet runs) closing
  * last then unlinks the live -wal/-shm, and the holder's later commits are lost. Control: the fs copy.

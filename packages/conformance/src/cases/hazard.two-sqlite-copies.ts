@@ -7,7 +7,7 @@ import { damageOf, deletedSidecarFds, ghostCheckCode, hazardBoardOptions, insert
 import { NODE_SQLITE_COPY, nodeSqliteCopy } from './hazard.node-sqlite-copy.js'
 
 /**
- * H1 (shared/docs/sqlite-wal-facts.md §2): a board held open by the adapter under test, then a
+ * H1 (docs/sqlite-wal-facts.md §2): a board held open by the adapter under test, then a
  * second SQLite copy in the same process (node:sqlite, built into Node) opens the same file, runs one
  * query and closes. Its close drops this process's POSIX locks; a third process's open/write/close
  * then unlinks the live sidecars and later commits of this process are invisible or lost.

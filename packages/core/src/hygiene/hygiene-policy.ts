@@ -40,7 +40,7 @@ export interface HygienePolicy {
   readonly allowUnsupportedFilesystem: boolean
 }
 
-/** The defaults, as the hygiene issue and `shared/docs/sqlite-wal-facts.md` argue them. */
+/** The defaults, as the hygiene issue and `docs/sqlite-wal-facts.md` argue them. */
 export const defaultHygienePolicy: HygienePolicy = Object.freeze({
   synchronous: 'FULL',
   secureDelete: true,

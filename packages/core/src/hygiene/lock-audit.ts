@@ -3,7 +3,7 @@ import type { Capabilities } from '../adapter/capabilities.js'
 import { LocksLost } from '../errors/errors.js'
 
 /**
- * Lost-lock detection (hazards H1 and H2 in `shared/docs/sqlite-wal-facts.md`).
+ * Lost-lock detection (hazards H1 and H2 in `docs/sqlite-wal-facts.md`).
  *
  * A process whose connection has run a statement on a WAL board holds two POSIX locks that keep
  * every other process from deleting the `-wal`/`-shm` sidecars under it: a read lock on the

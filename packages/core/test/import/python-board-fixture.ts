@@ -5,7 +5,7 @@ import { once } from 'node:events'
  * A realistic `kanban.db` of the Python agent gateway's board (NousResearch/hermes-agent), written
  * by Python's own `sqlite3` module (SQLite 3.40.1 here, the library that board runs on), in WAL or
  * rollback-journal mode. The schema is written here from the column facts of
- * `shared/docs/reference-board.md` and the board's source (tables tasks, task_links,
+ * `docs/reference-board.md` and the board's source (tables tasks, task_links,
  * task_comments, task_events, task_runs, task_attachments, kanban_notify_subs; times in seconds; no
  * foreign keys). Rows cover every status, links (one dangling, one closing a cycle), comments (two
  * in one second), events of many kinds, runs with every outcome, attachments and subscriptions,
