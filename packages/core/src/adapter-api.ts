@@ -17,6 +17,7 @@
 // SQLite driver adapters: the contract.
 export type { Capabilities, Capability } from './adapter/capabilities.js'
 export { CAPABILITIES, missingCapabilities } from './adapter/capabilities.js'
+export { assertSupportedNode, SUPPORTED_NODE, type NodeRequirement } from './adapter/node-version.js'
 export type { RunResult, SqliteConnection, SqliteRow, SqliteStatement, SqliteValue } from './adapter/sqlite-connection.js'
 export type { AcquireLockOptions, AdapterFactory, AdapterIdentity, OpenOptions, ProcessLock, SqliteAdapter } from './adapter/sqlite-adapter.js'
 
