@@ -2,11 +2,12 @@ import { readdirSync, statSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { basename, dirname } from 'node:path'
 import {
-  assertBoardOrEmpty, auditLocks, checkBoard, checkFilesystem, defaultHygienePolicy, defaultQuarantinePolicy, defaultWriteOptions,
+  assertBoardOrEmpty, auditLocks, checkBoard, defaultHygienePolicy, defaultQuarantinePolicy, defaultWriteOptions,
   ForeignDatabase, LATEST_SCHEMA_VERSION, migrations, readSchemaVersion, realBoardPath, schemaShapes, type SqliteAdapter,
 } from '@kanban-db/core/internal'
 import { ago, boardFindings, type BoardQuery } from './board-checks.js'
 import { checkFailed, type DoctorFinding } from './finding.js'
+import { filesystemFinding } from './filesystem-finding.js'
 import { findHolders, type FileHolder } from './process-scan.js'
 import { firstText, openReadOnlyView, type ReadOnlyView } from './read-only-view.js'
 
@@ -16,6 +17,9 @@ export async function sqliteFindings(path: string, signal: AbortSignal | undefin
   const realPath = realBoardPath(path)
   const board = statSync(realPath, { throwIfNoEntry: false })
   if (board === undefined || !board.isFile()) {
+    // A board deleted under a process still lives in that process: the holders say who writes to it.
+    const scan = findHolders(realPath)
+    const holders = scan.supported && scan.holders.length > 0 ? holderFindings(realPath, scan.holders, scan) : []
     return [{
       id: 'board-missing',
       severity: 'error',
@@ -23,7 +27,7 @@ export async function sqliteFindings(path: string, signal: AbortSignal | undefin
       detail: board === undefined ? 'Nothing is at that path.' : 'That path is not a regular file.',
       action: 'Check the path (a board is a SQLite file, or a postgres:// URL); a board is created by opening it writable, for example with kanban-db add.',
       data: { path: realPath },
-    }]
+    }, ...holders]
   }
   findings.push(filesystemFinding(realPath))
   signal?.throwIfAborted()
@@ -38,16 +42,16 @@ export async function sqliteFindings(path: string, signal: AbortSignal | undefin
   try {
     view = await openReadOnlyView(realPath, sidecars)
   } catch (error) {
-    findings.push(unreadable(realPath, error))
+    findings.push(unreadable(realPath, error), ...copiesOfDamage(realPath))
     return findings
   }
   try {
-    findings.push(journalModeFinding(view))
+    findings.push(journalModeFinding(view, firstText(view.connection, 'SELECT count(*) FROM sqlite_master') === '0'))
     if (view.journalMode === 'wal' && scan.supported) findings.push(...lockFindings(realPath, scan.holders))
     const integrity = await integrityFindings(realPath, view)
     findings.push(...integrity.findings)
     signal?.throwIfAborted()
-    if (!integrity.readable) return findings
+    if (!integrity.readable) return [...findings, ...copiesOfDamage(realPath)]
     findings.push(walFinding(realPath, view))
     findings.push(...quarantineFindings(realPath, integrity.corrupt))
     const schema = await schemaFindings(view)
@@ -65,21 +69,6 @@ export async function sqliteFindings(path: string, signal: AbortSignal | undefin
     view.connection.close()
   }
   return findings
-}
-
-function filesystemFinding(realPath: string): DoctorFinding {
-  const filesystem = checkFilesystem(dirname(realPath), { allowUnsupported: true })
-  if (filesystem.unsupported) {
-    return {
-      id: 'filesystem-unsupported',
-      severity: 'error',
-      title: `The board lives on ${filesystem.name}, where SQLite's WAL mode is not safe`,
-      detail: `${dirname(realPath)} is on ${filesystem.name} (statfs type 0x${filesystem.magic.toString(16)}): no shared memory and POSIX locks every process sees. kanban-db refuses to open boards there.`,
-      action: 'Move the board to a local disk (or a local volume of the container), or put it on PostgreSQL.',
-      data: filesystem,
-    }
-  }
-  return { id: 'filesystem', severity: 'ok', title: `The board lives on ${filesystem.name}`, detail: `${dirname(realPath)}: a local filesystem.`, data: filesystem }
 }
 
 function holderFindings(realPath: string, holders: readonly FileHolder[], scan: { supported: boolean; reason?: string; uninspectable: number }): DoctorFinding[] {
@@ -124,13 +113,17 @@ function holderFindings(realPath: string, holders: readonly FileHolder[], scan: 
     const board = holder.files.filter((file) => file.file === 'database' && (file.deleted || file.replaced))
     if (board.length > 0) {
       const deleted = board.some((file) => file.deleted)
+      // A file moved over the board (mv, a restore) unlinks the old one: the kernel says "deleted" while another file has the name.
+      const replaced = board.some((file) => file.replaced) || statSync(realPath, { throwIfNoEntry: false }) !== undefined
       findings.push({
         id: 'board-file-ghost',
         severity: 'error',
-        title: `pid ${holder.pid} has a board file open that was ${deleted ? 'deleted' : 'replaced'} under it`,
-        detail: `${holder.command}\nIt reads and writes the old file; nobody else sees its writes.`,
-        action: `Restart pid ${holder.pid} so it opens the file now at ${realPath}; restore by stopping every process first, never by moving a file over a live board.`,
-        data: { pid: holder.pid, command: holder.command, deleted },
+        title: `pid ${holder.pid} has a board file open that was ${replaced ? 'replaced' : 'deleted'} under it`,
+        detail: `${holder.command}\nIt reads and writes the old file${replaced ? `, not the one now at ${realPath}` : ', which has no name any more'}; nobody else sees its writes, and they are lost when it closes.`,
+        action: replaced
+          ? `Restart pid ${holder.pid} so it opens the file now at ${realPath}; restore by stopping every process first, never by moving a file over a live board.`
+          : `Stop pid ${holder.pid} (what it wrote since the deletion is lost with it), then put the board back from a backup before starting it again; find what deleted it.`,
+        data: { pid: holder.pid, command: holder.command, deleted, replaced },
       })
     }
   }
@@ -173,9 +166,19 @@ function sidecarOwnerFindings(realPath: string, boardUid: number): DoctorFinding
   }]
 }
 
-function journalModeFinding(view: ReadOnlyView): DoctorFinding {
+/** An empty database (no table at all) is in SQLite's default rollback mode until kanban-db's first writable open. */
+function journalModeFinding(view: ReadOnlyView, empty: boolean): DoctorFinding {
   if (view.journalMode === 'wal') {
     return { id: 'journal-mode', severity: 'ok', title: 'The board is in WAL mode', detail: `Read through ${view.sqlite}, ${view.mode === 'immutable' ? 'as an immutable file (it has no sidecars, so nobody has it open)' : `${view.mode} read-only`}.`, data: { journalMode: view.journalMode, readMode: view.mode } }
+  }
+  if (empty) {
+    return {
+      id: 'journal-mode',
+      severity: 'info',
+      title: `The empty database is in journal_mode=${view.journalMode}`,
+      detail: 'SQLite\'s default for a new file; kanban-db switches it to WAL when its first writable open creates the board.',
+      data: { journalMode: view.journalMode, readMode: view.mode, empty },
+    }
   }
   return {
     id: 'journal-mode-not-wal',
@@ -276,6 +279,11 @@ function quarantineFindings(realPath: string, corrupt: boolean): DoctorFinding[]
   }
   if (!corrupt && copies.length === 0) findings.push({ id: 'quarantine', severity: 'ok', title: 'Not in quarantine', detail: 'The file is intact and no damaged copy lies beside it.' })
   return findings
+}
+
+/** A file SQLite cannot read at all is damaged: the copies core kept of it are all that is left to report. */
+function copiesOfDamage(realPath: string): DoctorFinding[] {
+  return quarantineFindings(realPath, true).filter((finding) => finding.id === 'corrupt-copies-kept')
 }
 
 async function schemaFindings(view: ReadOnlyView): Promise<{ findings: DoctorFinding[]; current: boolean }> {
