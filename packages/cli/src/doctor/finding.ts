@@ -57,7 +57,11 @@ export function checkFailed(check: string, error: unknown): DoctorFinding {
     severity: 'warning',
     title: `The ${check} check could not run`,
     detail: message,
-    action: 'Run the doctor again; if it keeps failing, the message says what stood in the way (permissions, a server that went away).',
+    action: code === '42501'
+      ? 'The doctor\'s user may not read the board: run it as the board\'s owner, or grant that user USAGE on the board\'s schema and SELECT on its tables.'
+      : code === '42P01'
+        ? 'A table of the board is missing: it was dropped or the board is incomplete; restore the board from a backup.'
+        : 'Run the doctor again; if it keeps failing, the message says what stood in the way (permissions, a server that went away).',
     data: { check, ...(typeof code === 'string' ? { code } : {}) },
   }
 }

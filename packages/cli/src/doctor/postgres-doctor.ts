@@ -93,7 +93,11 @@ export async function postgresFindings(options: PostgresDoctorOptions): Promise<
       })
     }
     options.signal?.throwIfAborted()
-    const schemaState = await schemaFindings(client, schema)
+    const schemaState = await schemaFindings(client, schema).catch((error: unknown) => {
+      // The server answered but refused (a privilege, a table gone): this check could not run; the next ones may.
+      if (!isServerRefusal(error)) throw error
+      return { findings: [checkFailed('schema version', error)], current: false }
+    })
     findings.push(...schemaState.findings)
     for (const check of [
       () => longTransactionFindings(client, session!.pid, options.longTransactionMs, schema),
@@ -209,26 +213,43 @@ async function longTransactionFindings(client: Client, selfPid: number, threshol
   }))
 }
 
+/** True when the server answered with an error of its own (SQLSTATE), not when the connection broke. */
+function isServerRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('08') && !code.startsWith('57P')
+}
+
+interface LockRow { pid: number; relation: string | null; locktype: string; mode: string; granted: boolean; application_name: string | null; state: string | null; blocked_by: number[] }
+
 async function lockFindings(client: Client, selfPid: number, schema: string): Promise<DoctorFinding[]> {
-  const held = (await client.query<{ pid: number; relation: string; mode: string; granted: boolean; application_name: string | null; state: string | null; blocked_by: number[] }>(
-    'SELECT l.pid, c.relname AS relation, l.mode, l.granted, a.application_name, a.state, pg_blocking_pids(l.pid) AS blocked_by ' +
+  const held = (await client.query<LockRow>(
+    "SELECT l.pid, c.relname AS relation, l.locktype, l.mode, l.granted, a.application_name, a.state, pg_blocking_pids(l.pid) AS blocked_by " +
       'FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_stat_activity a ON a.pid = l.pid ' +
-      "WHERE n.nspname = $1 AND l.locktype = 'relation' AND l.pid <> $2 ORDER BY l.granted, l.pid, c.relname",
+      "WHERE n.nspname = $1 AND l.locktype = 'relation' AND l.granted AND l.pid <> $2 ORDER BY l.pid, c.relname",
+    [schema, selfPid],
+  )).rows
+  // Waits on the board: a lock wanted on one of its tables, or a row lock (a wait on the holder's
+  // transaction id, or on the row's tuple) wanted by a session that uses the board's tables.
+  const waiting = (await client.query<LockRow>(
+    'SELECT l.pid, c.relname AS relation, l.locktype, l.mode, l.granted, a.application_name, a.state, pg_blocking_pids(l.pid) AS blocked_by ' +
+      'FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation LEFT JOIN pg_stat_activity a ON a.pid = l.pid ' +
+      'WHERE NOT l.granted AND l.pid <> $2 AND (c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) OR l.pid IN (' +
+      "SELECT b.pid FROM pg_locks b JOIN pg_class bc ON bc.oid = b.relation JOIN pg_namespace bn ON bn.oid = bc.relnamespace WHERE bn.nspname = $1 AND b.locktype = 'relation')) " +
+      'ORDER BY l.pid',
     [schema, selfPid],
   )).rows
   const findings: DoctorFinding[] = []
-  const waiting = held.filter((lock) => !lock.granted)
   if (waiting.length > 0) {
     findings.push({
       id: 'locks-waiting',
       severity: 'warning',
-      title: `${new Set(waiting.map((lock) => lock.pid)).size} session(s) wait for a lock on the board's tables`,
-      detail: waiting.map((lock) => `pid ${lock.pid} (${lock.application_name || '?'}) wants ${lock.mode} on ${lock.relation}, blocked by ${lock.blocked_by.join(', ') || '?'}`).join('\n'),
+      title: `${new Set(waiting.map((lock) => lock.pid)).size} session(s) wait for a lock on the board's tables or rows`,
+      detail: waiting.map((lock) => `pid ${lock.pid} (${lock.application_name || '?'}) wants ${lock.locktype === 'relation' ? `${lock.mode} on ${lock.relation}` : `a row lock (${lock.locktype} ${lock.mode})`}, blocked by ${lock.blocked_by.join(', ') || '?'}`).join('\n'),
       action: 'Look at the blocking sessions (long-transaction findings name them); finish or terminate the one that holds the lock.',
       data: { waiting },
     })
   }
-  const granted = held.filter((lock) => lock.granted)
+  const granted = held
   const sessions = [...new Set(granted.map((lock) => lock.pid))]
   findings.push({
     id: 'locks-held',
