@@ -35,6 +35,12 @@ export interface ClaimCompleteOptions {
   readonly boardName?: string
   /** Extra environment variables of the worker processes (a control turning a protection off). */
   readonly env?: Readonly<Record<string, string>>
+  /**
+   * With a `plan`: how late a heartbeat may finish after it was due (default `leaseMs / 4`). A case
+   * whose lease is short on purpose may bound it by what still keeps the lease (lease minus the
+   * heartbeat period) instead, so only a lease truly at risk fails it.
+   */
+  readonly heartbeatLatenessBoundMs?: number
 }
 
 /** What a run measured, for notes and bounds. */
@@ -58,6 +64,8 @@ export interface ClaimCompleteChecks {
   readonly leaseMs?: number
   /** Claims the dispatcher released as expired while the run lasted. */
   readonly released?: readonly ReleasedClaim[]
+  /** The heartbeat lateness bound (default `leaseMs / 4`). */
+  readonly latenessBoundMs?: number
 }
 
 /**
@@ -108,7 +116,14 @@ export async function runClaimComplete(context: CaseContext, options: ClaimCompl
     assert.deepEqual(failed, [], 'a worker process failed')
     results = settled.map((outcome) => (outcome as PromiseFulfilledResult<ClaimCompleteProcessResult>).value)
     measures = produced
-    const checks = options.plan === undefined ? {} : { leaseMs: options.leaseMs ?? 600_000, released: produced.released }
+    const checks =
+      options.plan === undefined
+        ? {}
+        : {
+            leaseMs: options.leaseMs ?? 600_000,
+            released: produced.released,
+            ...(options.heartbeatLatenessBoundMs === undefined ? {} : { latenessBoundMs: options.heartbeatLatenessBoundMs }),
+          }
     await verifyClaimComplete(board, produced.ids, results, checks)
   } catch (error) {
     for (const child of processes) child.send('abort')
@@ -219,7 +234,7 @@ export async function verifyClaimComplete(
   const workerFailures = results.flatMap((result) => result.workerFailures)
   assert.deepEqual(workerFailures, [], 'a worker thread failed')
   // Before the errors: a lost lease is the cause of the ClaimMismatch a worker then meets.
-  if (checks.leaseMs !== undefined) verifyHeartbeats(workers, checks.leaseMs, checks.released ?? [])
+  if (checks.leaseMs !== undefined) verifyHeartbeats(workers, checks.leaseMs, checks.released ?? [], checks.latenessBoundMs)
   const surfaced = workers.filter((worker) => Object.keys(worker.errors).length > 0)
   assert.deepEqual(
     surfaced.map((worker) => ({ worker: worker.workerId, errors: worker.errors, samples: worker.errorSamples })),
@@ -315,22 +330,21 @@ export function describeShares(measures: ClaimCompleteMeasures): string {
 /**
  * The heartbeat invariants of a run whose workers heartbeated what they held: every worker
  * heartbeated at least once (else the bound tests nothing); no heartbeat finished later than
- * `leaseMs / 4` after it was due; no lease ran out, whether a worker's heartbeat or completion
+ * `bound` (default `leaseMs / 4`) after it was due; no lease ran out, whether a worker's heartbeat or completion
  * found its claim already expired or the dispatcher released it as expired. Timing enters only
  * through the lease/4 bound, which the caller picks so that only a heartbeat queued behind an
  * unbounded number of writes can miss it. Exported for the suite's own tests.
  */
-export function verifyHeartbeats(workers: readonly ClaimCompleteWorkerResult[], leaseMs: number, released: readonly ReleasedClaim[]): void {
+export function verifyHeartbeats(workers: readonly ClaimCompleteWorkerResult[], leaseMs: number, released: readonly ReleasedClaim[], bound = leaseMs / 4): void {
   const silent = workers.filter((worker) => (worker.heartbeats?.latenessMs.length ?? 0) === 0).map((worker) => worker.workerId)
   assert.deepEqual(silent, [], 'workers that never heartbeated (the lateness bound would test nothing)')
   const lost = workers.flatMap((worker) => worker.heartbeats!.leasesLost.map((lease) => ({ worker: worker.workerId, ...lease })))
   assert.deepEqual(lost.slice(0, 10), [], `${lost.length} leases ran out while their workers heartbeated them (lease ${leaseMs} ms)`)
   assert.deepEqual(released.slice(0, 10), [], `the dispatcher released ${released.length} claims as expired: leases lost (lease ${leaseMs} ms)`)
-  const bound = leaseMs / 4
   const late = workers.flatMap((worker) =>
     worker.heartbeats!.latenessMs.flatMap((lateness, index) => (lateness > bound ? [{ worker: worker.workerId, heartbeat: index, latenessMs: lateness }] : [])),
   )
-  assert.deepEqual(late.slice(0, 10), [], `${late.length} heartbeats finished more than lease/4 = ${bound} ms after they were due`)
+  assert.deepEqual(late.slice(0, 10), [], `${late.length} heartbeats finished more than ${bound} ms after they were due (lease ${leaseMs} ms)`)
 }
 
 /** Heartbeat lateness over every worker, for the report. */

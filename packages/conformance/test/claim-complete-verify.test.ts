@@ -121,7 +121,21 @@ describe('verifyClaimComplete with heartbeats (lease 60 s, bound lease/4 = 15 s)
       const [first, second] = onTime(workers)
       const late = [first!, withHeartbeats(second!, { latenessMs: [5, 15_001, 7] })]
       await expect(verifyClaimComplete(board, ids, asProcess(late), { leaseMs: LEASE })).rejects.toThrow(
-        /1 heartbeats finished more than lease\/4 = 15000 ms after they were due/,
+        /1 heartbeats finished more than 15000 ms after they were due \(lease 60000 ms\)/,
+      )
+    } finally {
+      await board.close()
+    }
+  })
+
+  it('takes a bound of its own: a heartbeat within it passes, one past it is caught', async () => {
+    const { board, ids, workers } = await honestRun()
+    try {
+      const [first, second] = onTime(workers)
+      const late = [first!, withHeartbeats(second!, { latenessMs: [5, 15_001, 7] })]
+      await expect(verifyClaimComplete(board, ids, asProcess(late), { leaseMs: LEASE, latenessBoundMs: 20_000 })).resolves.toBeUndefined()
+      await expect(verifyClaimComplete(board, ids, asProcess(late), { leaseMs: LEASE, latenessBoundMs: 15_000 })).rejects.toThrow(
+        /1 heartbeats finished more than 15000 ms after they were due/,
       )
     } finally {
       await board.close()
