@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { DEFAULT_TIERS, TIERS, type ConformanceCase, type Tier } from './case.js'
 import { allCases } from './cases/index.js'
 import { formatMatrix } from './matrix.js'
 import { SKIPPED_BY_REQUEST } from './planner.js'
 import { reportPassed, type AdapterReport, type CaseResult } from './report.js'
+import { descriptorGuardOn } from './descriptor-leaks.js'
 import { describeError } from './run-task.js'
 import { runSuite } from './runner.js'
-import { loadSubject, POSTGRES_URL_ENV, ServerUnreachable, type Subject } from './subject.js'
+import { loadSubject, POSTGRES_URL_ENV, ServerUnreachable, subjectIdentity, type Subject } from './subject.js'
 
 const usage = `Usage: kanban-conformance --adapters MODULE[,MODULE...] [--postgres-url URL] [--tiers core,txn,...] [--only ID[,ID]]... [--skip ID[,ID]]... [--json FILE]
 
@@ -20,6 +21,44 @@ A subject is a SQLite adapter, or the Postgres engine (@kanban-db/adapter-postgr
 Tiers: ${TIERS.join(', ')} (default: all but stress). --only and --skip take case ids (repeat them
 or separate ids by commas); a case left out with --skip shows as skip, saying it was skipped by
 request. --list prints the cases.`
+
+/**
+ * What the run has produced so far, so that an uncaught error (an adapter's callback throwing
+ * EMFILE, say) still ends with the matrix and the JSON report: the finished columns, the column
+ * being run with its results, and the cases and subjects still to come.
+ */
+interface Progress {
+  startedAt: string
+  cases: readonly ConformanceCase[]
+  skip: readonly string[]
+  json: string | undefined
+  finished: AdapterReport[]
+  current: { identity: Omit<AdapterReport, 'results'>; results: CaseResult[] } | undefined
+  pending: string[]
+}
+
+let progress: Progress | undefined
+let ending = false
+
+/**
+ * One descriptor held from the start (on /dev/null) and given up just before the report is
+ * written, so a process that ran out of descriptors can still write it.
+ */
+let reserve: number | undefined = openReserve()
+
+function openReserve(): number | undefined {
+  try {
+    return openSync('/dev/null', 'r')
+  } catch {
+    return undefined
+  }
+}
+
+function releaseReserve(): void {
+  if (reserve === undefined) return
+  closeSync(reserve)
+  reserve = undefined
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -64,14 +103,55 @@ async function main(): Promise<number> {
     return 2
   }
   const startedAt = new Date().toISOString()
-  const adapters: AdapterReport[] = []
-  for (const moduleName of values.adapters.split(',').map((name) => name.trim()).filter(Boolean)) {
-    adapters.push(await runAdapter(moduleName, cases, values['postgres-url'], skip))
+  const modules = values.adapters.split(',').map((name) => name.trim()).filter(Boolean)
+  const run: Progress = { startedAt, cases, skip, json: values.json, finished: [], current: undefined, pending: [...modules] }
+  progress = run
+  for (const moduleName of modules) {
+    run.pending.shift()
+    run.finished.push(await runAdapter(moduleName, cases, values['postgres-url'], skip))
+    run.current = undefined
   }
+  return writeReport(run.startedAt, run.finished, run.json)
+}
+
+/** Prints the matrix and writes the JSON report; the exit code (0 passed, 1 not). */
+function writeReport(startedAt: string, adapters: AdapterReport[], json: string | undefined): number {
   const report = { startedAt, node: process.version, adapters, passed: reportPassed({ adapters }) }
   console.log(formatMatrix(report))
-  if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`)
+  releaseReserve()
+  if (json) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`)
   return report.passed ? 0 : 1
+}
+
+/**
+ * Ends the run after an uncaught error: the case that was running fails with the error, the cases
+ * and subjects not reached fail saying they were not run, and the matrix and the JSON report are
+ * written as after a whole run. Exit code 1.
+ */
+function endAfterUncaught(error: unknown): void {
+  if (ending) return // a second error while the report is written: the first one is being reported
+  ending = true
+  const run = progress
+  const reason = `the runner stopped on an uncaught error: ${describeError(error)}`
+  process.stderr.write(`\n${reason}\n`)
+  if (run === undefined) process.exit(1)
+  const notRun = (results: readonly CaseResult[], first: string): CaseResult[] =>
+    run.cases
+      .filter(({ id }) => !results.some((result) => result.id === id))
+      .map(({ id, tier, title }, index): CaseResult => ({ id, tier, title, status: 'fail', ms: 0, notes: [], detail: index === 0 ? first : `not run: ${reason}` }))
+  const adapters = [...run.finished]
+  if (run.current !== undefined) {
+    const { identity, results } = run.current
+    adapters.push({ ...identity, results: [...results, ...notRun(results, `failed while running: ${reason}`)] })
+  }
+  for (const moduleName of run.pending) adapters.push({ name: moduleName, moduleName, driverVersion: '?', engineVersion: '?', results: notRun([], `not run: ${reason}`) })
+  try {
+    writeReport(run.startedAt, adapters, run.json)
+  } catch (writeError) {
+    process.stderr.write(`could not write the report: ${describeError(writeError)}\n`)
+  }
+  // Now, before the run goes on: stdout and stderr are written synchronously to files and pipes on Linux.
+  process.exit(1)
 }
 
 /**
@@ -91,9 +171,14 @@ async function runAdapter(moduleName: string, cases: readonly ConformanceCase[],
     return { moduleName, driverVersion: '?', engineVersion: '?', ...engine, results }
   }
   process.stderr.write(`${subject.name}: `)
+  const current = { identity: subjectIdentity(subject), results: [] as CaseResult[] }
+  if (progress !== undefined) progress.current = current
   const report = await runSuite(cases, subject, {
     skip,
-    onResult: (result) => process.stderr.write(PROGRESS[result.status]),
+    onResult: (result) => {
+      current.results.push(result)
+      process.stderr.write(PROGRESS[result.status])
+    },
   })
   process.stderr.write('\n')
   return report
@@ -105,6 +190,11 @@ function caseIds(values: readonly string[] | undefined): string[] | undefined {
 }
 
 const PROGRESS: Readonly<Record<CaseResult['status'], string>> = { pass: '.', skip: 's', fail: 'F', xfail: 'x', xpass: 'X' }
+
+if (descriptorGuardOn()) {
+  process.on('uncaughtException', endAfterUncaught)
+  process.on('unhandledRejection', endAfterUncaught)
+}
 
 main().then(
   (code) => process.exit(code),

@@ -15,6 +15,7 @@ import { asSubject, planTarget, subjectIdentity, type Subject } from './subject.
 import { TaskRegistry } from './task-handle.js'
 import { spawnWorkerTask } from './worker-thread.js'
 import { CaseSkipped, skipReasonOf } from './case-skipped.js'
+import { closeLeakedDescriptors, describeLeak, descriptorGuardOn, descriptorsUnder } from './descriptor-leaks.js'
 
 /** Options for {@link runCase}. */
 export interface RunCaseOptions {
@@ -110,12 +111,14 @@ export async function runCase(
   const started = performance.now()
   let error: unknown
   const cleanup: string[] = []
+  let leak = ''
   try {
     await withTimeout(testCase.run(context), testCase.timeoutMs, testCase.id)
   } catch (caught) {
     error = caught
   } finally {
     await children.reapAll()
+    let boardsLeftOpen = 0
     for (const board of openBoards) {
       const stop = new AbortController()
       const closed = await Promise.race([
@@ -123,6 +126,7 @@ export async function runCase(
         delay(CLOSE_LEFT_OPEN_MS, false, { signal: stop.signal }).catch(() => true),
       ])
       stop.abort()
+      if (!closed) boardsLeftOpen += 1
       if (!closed) cleanup.push(`a board the case left open (${board.location}) did not close within ${CLOSE_LEFT_OPEN_MS} ms`)
     }
     if (subject.engine === 'postgres' && schemas.size > 0) {
@@ -136,14 +140,28 @@ export async function runCase(
         cleanup.push(`could not drop schemas ${[...schemas.values()].join(', ')}: ${describeError(connectError)}`)
       }
     }
-    rmSync(dir, { recursive: true, force: true }) // --allow-fs: the case's own scratch directory
+    // Every board is closed and every child reaped: a descriptor still on the case's files was
+    // left by the adapter. Read from /proc/self/fd (nothing opened); closed here, once no board of
+    // the case is still closing, so the cases after this one do not run out of descriptors. The
+    // directory is then kept: the driver may still hold its files' inodes as open (SQLite's
+    // per-process table of files and their locks), and a later case's file given a freed inode
+    // number would inherit that state.
+    const leaks = descriptorGuardOn() ? descriptorsUnder(dir) : []
+    if (leaks.length > 0) {
+      const closed = boardsLeftOpen === 0 ? closeLeakedDescriptors(leaks) : 0
+      const recovery = closed > 0 ? `the runner closed ${closed} of them so later cases can run` : 'left open (a board of the case is still closing)'
+      leak = `${describeLeak(dir, leaks)}; ${recovery}, and kept the directory`
+    } else {
+      rmSync(dir, { recursive: true, force: true }) // --allow-fs: the case's own scratch directory
+    }
   }
   const ms = Math.round(performance.now() - started)
   const skipReason = skipReasonOf(error)
   // Cleanup that failed is a failure of its own (a session the engine did not end holds a lock), never hidden by a pass or a skip.
   const cleanupFailure = cleanup.length === 0 ? '' : `after the case: ${cleanup.join('; ')}`
-  if (skipReason !== undefined && cleanupFailure === '') return { id, tier, title, status: 'skip', ms, notes, detail: [skipReason, ...notes].join('\n') }
-  const failure = [error === undefined || skipReason !== undefined ? '' : describeError(error), cleanupFailure].filter(Boolean).join('\n')
+  if (skipReason !== undefined && cleanupFailure === '' && leak === '') return { id, tier, title, status: 'skip', ms, notes, detail: [skipReason, ...notes].join('\n') }
+  // A leak comes first: it is what the case's own error (EMFILE, SQLITE_CANTOPEN) is usually about.
+  const failure = [leak, error === undefined || skipReason !== undefined ? '' : describeError(error), cleanupFailure].filter(Boolean).join('\n')
   const detail = [failure, ...notes].filter(Boolean).join('\n')
   if (plan.expectFailure !== undefined) {
     return failure === ''
@@ -169,7 +187,11 @@ export async function runSuite(
   const options = typeof moduleNameOrOptions === 'object' ? moduleNameOrOptions : maybeOptions
   const results: CaseResult[] = []
   for (const testCase of cases) {
-    const result = await runCase(testCase, subject, options)
+    const result = await runCase(testCase, subject, options).catch((error: unknown): CaseResult => {
+      // The runner's own work failed (no temporary directory, no descriptor left): this case fails, the next ones still run.
+      const { id, tier, title } = testCase
+      return { id, tier, title, status: 'fail', ms: 0, notes: [], detail: `the runner could not run the case: ${describeError(error)}` }
+    })
     options.onResult?.(result)
     results.push(result)
   }
