@@ -88,10 +88,12 @@ describe('odd input on SQLite', () => {
     for (let delay = 0; delay < 12; delay++) {
       const board = await openBoard({ path: join(tempDir(), `board-${delay}.db`), adapter })
       await board.createTask({ title: 't' })
-      const racing = board.health()
+      // The outcome's handlers are attached at once: a health() refused while close() runs would
+      // otherwise be an unhandled rejection until the test read it.
+      const racing = board.health().then(() => 'resolved', (error: { code?: string; name?: string; message?: string }) => error.code ?? `${error.name}: ${error.message}`)
       for (let turn = 0; turn < delay; turn++) await Promise.resolve()
       await board.close()
-      outcomes.add(await racing.then(() => 'resolved', (error: { code?: string; name?: string; message?: string }) => error.code ?? `${error.name}: ${error.message}`))
+      outcomes.add(await racing)
     }
     expect([...outcomes].filter((outcome) => outcome !== 'resolved' && outcome !== 'BOARD_CLOSED')).toEqual([])
   })
