@@ -6,6 +6,7 @@ import type {
   SqliteConnection, SqliteRow, SqliteStatement, SqliteValue,
 } from '@kanban-db/core/adapter'
 import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core/adapter'
+import { decodeBetterSqlite3Error } from './decode-error.js'
 import { assertSupportedNode } from './node-version.js'
 
 const require = createRequire(import.meta.url)
@@ -72,6 +73,7 @@ export async function createAdapter(options: BetterSqlite3AdapterOptions = {}): 
     capabilities,
     open,
     ...sqlPragmaHooks,
+    decodeError: decodeBetterSqlite3Error,
     acquireLock: (lockPath: string, lockOptions: AcquireLockOptions): Promise<ProcessLock> =>
       acquireLockWith(open, lockPath, lockOptions),
   }
