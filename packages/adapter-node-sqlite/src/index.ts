@@ -7,6 +7,7 @@ import type {
 } from '@kanban-db/core/adapter'
 import { BoardNotFound, UnsupportedRuntime } from '@kanban-db/core'
 import { acquireLockWith, sqlPragmaHooks } from '@kanban-db/core/adapter'
+import { decodeNodeSqliteError } from './decode-error.js'
 import { assertSupportedNode, SUPPORTED_NODE } from './node-version.js'
 
 const require = createRequire(import.meta.url)
@@ -63,6 +64,7 @@ export async function createAdapter(): Promise<SqliteAdapter> {
     capabilities,
     open,
     ...sqlPragmaHooks,
+    decodeError: decodeNodeSqliteError,
     acquireLock: (lockPath, lockOptions) => acquireLockWith(open, lockPath, lockOptions),
   }
 }
