@@ -68,9 +68,8 @@ export interface AcquireLockOptions {
  * - A statement that threw can run again: reset it after an error (core caches statements).
  * - `SqliteStatement.reader` is true for every statement with result columns, `RETURNING` included,
  *   and `all` runs such a statement to the end; `run` is only called on the others.
- * - Driver errors reach core unchanged, with SQLite's code as `code` (`SQLITE_BUSY`, extended names
- *   welcome) or a numeric `errcode`; a driver that keeps it elsewhere gets a {@link SqliteAdapter.decodeError}.
- *   Core's fallback on SQLite's standard messages knows primary codes only.
+ * - Driver errors reach core unchanged; {@link SqliteAdapter.decodeError} reads SQLite's code out of
+ *   them (without it, core's generic reading of SQLite's conventions applies, see there).
  * - `probeJournalMode` and `setPragma` can be `sqlPragmaHooks` (plain `PRAGMA` statements).
  */
 export interface SqliteAdapter {
@@ -102,12 +101,18 @@ export interface SqliteAdapter {
    */
   acquireLock(lockPath: string, options: AcquireLockOptions): Promise<ProcessLock>
   /**
-   * Reads SQLite's result code out of an error this adapter's driver threw (undefined for any other
-   * error), for a driver whose errors carry it in a shape of their own. Core asks it before its own
-   * reading of SQLite's conventions (`code: 'SQLITE_BUSY'`, a numeric `errcode`, SQLite's standard
-   * messages), so such a driver needs no change in core and its errors keep extended codes. The
-   * helpers `sqliteCodeName(number)` and `sqliteCodeFromMessage(message)` do the naming. Optional:
-   * the bundled drivers follow SQLite's conventions and need none.
+   * Reads SQLite's result code out of an error this adapter's driver threw, in the driver's own shape
+   * (undefined for any other error, which may be another driver's). Core asks every opened or loaded
+   * adapter's decoder first and classifies the error by the code it returns (`Busy`, `Corrupt`,
+   * `TransientIO`, ...); extended names (`SQLITE_IOERR_SHORT_READ`) are kept as `sqliteCode`. The
+   * helpers `sqliteCodeName(number)` and `sqliteCodeFromMessage(message)` do the naming. Each bundled
+   * adapter has one.
+   *
+   * Optional. An adapter without it gets core's generic reading of SQLite's conventions, in this
+   * order: a `code` that is SQLite's name (`SQLITE_BUSY`, extended names welcome), a numeric
+   * `errcode` (primary or extended), then SQLite's standard messages (`database is locked`), which
+   * give primary codes only; an error matching none of them is not a SQLite error to core and
+   * reaches the caller unnamed.
    */
   decodeError?(error: unknown): DecodedSqliteError | undefined
 }

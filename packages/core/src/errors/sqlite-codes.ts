@@ -26,7 +26,7 @@ const EXTENDED: Readonly<Record<number, string>> = {
   1555: 'SQLITE_CONSTRAINT_PRIMARYKEY', 2067: 'SQLITE_CONSTRAINT_UNIQUE', 2579: 'SQLITE_CONSTRAINT_ROWID',
 }
 
-/** Messages SQLite uses for its primary codes, for drivers that report only a message (sql.js). */
+/** Messages SQLite uses for its primary codes, for drivers that report only a message. */
 const BY_MESSAGE: ReadonlyArray<readonly [RegExp, string]> = [
   [/database is locked/i, 'SQLITE_BUSY'],
   [/database table is locked/i, 'SQLITE_LOCKED'],
@@ -77,10 +77,10 @@ export function sqliteCodeFromMessage(message: string): string | undefined {
 
 /**
  * SQLite's result code name for a driver error. First every registered adapter's `decodeError`
- * (a driver with its own error shape), then SQLite's own conventions, which the bundled drivers
- * follow: the name in `code` (`SQLITE_BUSY`: better-sqlite3), the primary or extended number in
- * `errcode` (node:sqlite), or only SQLite's standard message (sql.js; primary codes only). Returns
- * undefined for errors that did not come from SQLite.
+ * (each reads its own driver's error shape), then, for errors none of them claims (an adapter
+ * without a decoder, an error built in SQLite's shape), the generic reading of SQLite's conventions:
+ * a name in `code` (`SQLITE_BUSY`), a primary or extended number in `errcode`, or SQLite's standard
+ * message (primary codes only). Returns undefined for errors that did not come from SQLite.
  */
 export function sqliteCodeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined
