@@ -116,6 +116,12 @@ export interface ConformanceCase {
    * reason. They say nothing about other engines (`engines` decides there).
    */
   readonly requires: readonly Capability[]
+  /**
+   * Set when the case leaves descriptors on its own files on purpose (a control reproducing a
+   * hazard that strands them), saying why: the runner's leak check then notes what it found
+   * instead of failing the case, and closes nothing.
+   */
+  readonly leavesDescriptors?: string
   /** The case fails when it runs longer than this. */
   readonly timeoutMs: number
   run(context: CaseContext): Promise<void>

@@ -20,6 +20,7 @@ import { requireLockAuditAndPython } from './hazard.locks-lost-scenario.js'
  */
 export const locksLostDispatcherReopens: ConformanceCase = {
   id: 'hazard.locks-lost-dispatcher-reopens',
+  leavesDescriptors: "the control's dispatcher keeps descriptors on the board and its deleted sidecars after its locks were lost",
   title: 'after an fs read in the dispatcher process (H2) the dispatcher sees LocksLost and reopens the board; nothing lost (control with the check off: rows lost)',
   tier: 'corruption',
   requires: ['sharedFile', 'wal'],
