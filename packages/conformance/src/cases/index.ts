@@ -1,7 +1,7 @@
 import type { ConformanceCase } from '../case.js'
 import { claimComplete4x2 } from './concurrency.claim-complete-4x2.js'
 import { contention60s } from './concurrency.contention-60s.js'
-import { sixteenProcesses } from './concurrency.sixteen-processes.js'
+import { sixteenProcesses } from './stress.sixteen-processes.js'
 import { capabilityManifest } from './core.capability-manifest.js'
 import { kill9Writer } from './corruption.kill-9-writer.js'
 import { malformedFile } from './corruption.malformed-file.js'

@@ -4,16 +4,12 @@ import { type ClaimCompleteOptions, describeHeartbeats, describeShares, runClaim
 /** The environment variable that turns the write path's waiting line off (core's `WAITING_LINE_ENV`): the control. */
 const WAITING_LINE_ENV = 'KANBAN_DB_WAITING_LINE'
 
+/** The issue's lease: 3 s, heartbeated every second (lease/3, as board.work does). */
+const LEASE_MS = 3_000
+const HEARTBEAT_EVERY_MS = 1_000
 /**
- * A 6 s lease heartbeated every 2 s (lease/3, as board.work does). The bench's fleet16 measures the
- * issue's 3 s lease; an assertion takes twice that, so a machine loaded by others does not fail it,
- * while writers polling on their own still miss it by seconds (the control).
- */
-const LEASE_MS = 6_000
-const HEARTBEAT_EVERY_MS = 2_000
-/**
- * How late a heartbeat may finish after it was due: lease/4 (1.5 s), the suite's usual bound. With
- * the waiting line the latest seen was 121-223 ms at load 10-13 (with a 3 s lease); without it
+ * How late a heartbeat may finish after it was due: lease/4 (750 ms), the suite's usual bound. With
+ * the waiting line the latest seen was 121-223 ms at load 10-13; without it
  * heartbeats came seconds late. The same bound judges the control and the protected run.
  */
 const LATENESS_BOUND_MS = LEASE_MS / 4
@@ -22,10 +18,10 @@ const RUN: ClaimCompleteOptions = {
   processes: 16,
   threads: 1,
   load: { backlog: 300 },
-  durationMs: 10_000,
+  durationMs: 8_000,
   batch: 50,
   leaseMs: LEASE_MS,
-  plan: { heartbeatEveryMs: HEARTBEAT_EVERY_MS, holdMs: [0, 5], longHoldMs: [2_500, 4_500] },
+  plan: { heartbeatEveryMs: HEARTBEAT_EVERY_MS, holdMs: [0, 5], longHoldMs: [1_500, 3_000] },
   reclaimEveryMs: 500,
   heartbeatLatenessBoundMs: LATENESS_BOUND_MS,
 }
@@ -38,7 +34,7 @@ const LEASE_DAMAGE = /leases ran out|claims as expired|heartbeats finished more 
 
 /**
  * Issue 18 item 1's correctness side: 16 worker processes (more writers than this machine's cores)
- * run `board.work` on one board for 10 s, every claim with a 6 s lease heartbeated every 2 s,
+ * run `board.work` on one board for 8 s, every claim with a 3 s lease heartbeated every second,
  * while this process tops the backlog up and, like a dispatcher, calls `releaseStaleClaims` every
  * 500 ms. Passes on the claim-complete invariants (every task done exactly once, no double claim,
  * dependency order, full event log, no error of any code surfaced, integrity ok) and on the leases:
@@ -46,14 +42,20 @@ const LEASE_DAMAGE = /leases ran out|claims as expired|heartbeats finished more 
  *
  * The hazard: writers that each poll SQLite's write lock on their own (before the write path's
  * waiting line) took the CPU the lock's holder needed, waits grew to seconds and leases of 3 s ran
- * out while their workers waited. The control runs the same fleet with the line turned off
+ * out while their workers waited.
+ *
+ * Opt-in (the stress tier), because both sides depend on how loaded the machine is, which a CI run
+ * cannot promise: measured here, at load 15-26 (other work beside it) the protected run lost 3 s
+ * leases too, and at load 2 the control of a 6 s variant lost none, so in the default run it would
+ * fail on a busy machine or on a quiet one. The bench's `fleet16` measures the same fleet (S1-S3).
+ * The control runs the same fleet with the line turned off
  * (`KANBAN_DB_WAITING_LINE=off` in every process) on its own board and must show that damage. On
  * engines without SQLite's write lock the control is not run (there is no line to turn off).
  */
 export const sixteenProcesses: ConformanceCase = {
-  id: 'concurrency.sixteen-processes',
-  title: '16 processes of board.work on one board for 10 s, 6 s leases heartbeated every 2 s: no lease lost, no heartbeat later than lease/4, each task done once, integrity ok (SQLite: control without the waiting line loses leases)',
-  tier: 'concurrency',
+  id: 'stress.sixteen-processes',
+  title: '16 processes of board.work on one board for 8 s, 3 s leases heartbeated every second: no lease lost, no heartbeat later than lease/4, each task done once, integrity ok (SQLite: control without the waiting line loses leases)',
+  tier: 'stress',
   engines: ALL_ENGINES,
   requires: ['sharedFile', 'wal', 'workerThreads'],
   timeoutMs: 300_000,
