@@ -241,7 +241,7 @@ function walBytes(path: string): number {
  * Forks one child per init, waits until all are ready, sends `go` to all at once, lets them run for
  * `durationMs`, sends `stop` and collects one report from each.
  */
-async function runChildren(
+export async function runChildren(
   children: ChildProcess[],
   inits: readonly FleetInit[],
   durationMs: number,

@@ -1,14 +1,14 @@
-import { type ChildProcess, fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { wallNow } from '../clock.ts'
 import { type Contender, type Figures, NotMeasured, type RunContext, type RunResult } from '../contender.ts'
 import type { Synchronous } from '../baselines/raw-database.ts'
 import { createRawBoard, rawBoardLoop, verifyRawBoard } from '../baselines/raw-board.ts'
 import { adapterModuleName, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
-import type { DispatcherReport, FleetInit, FromFleetChild, WorkerReport } from '../children/fleet-protocol.ts'
+import type { DispatcherReport, FleetInit, WorkerReport } from '../children/fleet-protocol.ts'
 import type { Goal } from '../goals.ts'
 import { maximum, percentile } from '../stats.ts'
 import { backlogFor, readyBacklog } from './backlog.ts'
+import { runChildren } from './fleet.ts'
 
 /** Worker processes of both fleets (issue 18 item 1: lock polling must not collapse at 16). */
 export const FLEET16_WORKERS = 16
@@ -18,9 +18,6 @@ export const FLEET16_HEARTBEAT_EVERY_MS = 1000
 const SYNC: Synchronous = 'FULL'
 const RAW_ID = `raw-board-fleet16/${SYNC}`
 const BOARD_ID = `fleet16/${SYNC}`
-/** Children get this long to report after `stop` (a worker may be inside the 30 s busy budget). */
-const STOP_GRACE_MS = 60_000
-const CHILD = new URL('../children/fleet-child.ts', import.meta.url)
 
 /**
  * `raw-board-fleet16/FULL` and `fleet16/FULL`, run one right after the other (issue 18 item 1):
@@ -106,7 +103,7 @@ async function runRaw(context: RunContext): Promise<RunResult> {
       type: 'init', role: 'worker', mode: 'raw', rawRows: 'board', boardPragmas: pragmas, chained: true, path, adapterModule: adapterModuleName(),
       synchronous: SYNC, workerId: `raw16-${i}`, leaseMs: leaseMs(context), heartbeatEveryMs: FLEET16_HEARTBEAT_EVERY_MS, readyBacklog: 0,
     }))
-    const reports = await runChildren(children, inits, context.durationMs)
+    const reports = await runChildren(children, inits, context.durationMs, () => {})
     const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
     const result = summarise(workers, undefined, context.durationMs)
     const completed = workers.reduce((n, w) => n + w.cycles + w.heldCompleted, 0)
@@ -135,7 +132,7 @@ async function runBoard(context: RunContext): Promise<RunResult> {
       { ...base, role: 'dispatcher', workerId: 'dispatcher' },
       ...Array.from({ length: FLEET16_WORKERS }, (_, i): FleetInit => ({ ...base, role: 'worker', workerId: `worker16-${i}` })),
     ]
-    const reports = await runChildren(children, inits, context.durationMs)
+    const reports = await runChildren(children, inits, context.durationMs, () => {})
     const workers = reports.filter((r): r is WorkerReport => r.role === 'worker')
     const dispatcher = reports.find((r): r is DispatcherReport => r.role === 'dispatcher')
     const result = summarise(workers, dispatcher, context.durationMs)
@@ -148,49 +145,6 @@ async function runBoard(context: RunContext): Promise<RunResult> {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
     await board.close()
   }
-}
-
-/** Sends `go` to every child once all are ready, `stop` after `durationMs`, and collects the reports. */
-async function runChildren(children: ChildProcess[], inits: readonly FleetInit[], durationMs: number): Promise<Array<WorkerReport | DispatcherReport>> {
-  const ready: Array<Promise<void>> = []
-  const reports: Array<Promise<WorkerReport | DispatcherReport>> = []
-  for (const init of inits) {
-    const child = fork(CHILD, [init.workerId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    children.push(child)
-    const isReady = Promise.withResolvers<void>()
-    const reported = Promise.withResolvers<WorkerReport | DispatcherReport>()
-    child.on('message', (message: FromFleetChild) => {
-      if (message.type === 'ready') isReady.resolve()
-      else if (message.type === 'fatal') {
-        const error = new Error(`${init.workerId} failed: ${message.message}`)
-        isReady.reject(error)
-        reported.reject(error)
-      } else reported.resolve(message)
-    })
-    child.on('exit', (code, signal) => {
-      const error = new Error(`${init.workerId} exited (${signal ?? code}) before reporting`)
-      isReady.reject(error)
-      reported.reject(error)
-    })
-    isReady.promise.catch(() => {})
-    reported.promise.catch(() => {})
-    child.on('error', () => {})
-    ready.push(isReady.promise)
-    reports.push(reported.promise)
-    if (child.connected) child.send(init, () => {})
-  }
-  await Promise.all(ready)
-  const goAt = wallNow()
-  for (const child of children) if (child.connected) child.send({ type: 'go', goAt }, () => {})
-  await Promise.race([new Promise((resolve) => setTimeout(resolve, durationMs)), Promise.all(reports)])
-  for (const child of children) if (child.connected) child.send({ type: 'stop' }, () => {})
-  let watchdog: NodeJS.Timeout | undefined
-  const overdue = new Promise<never>((_, reject) => {
-    watchdog = setTimeout(() => reject(new Error(`a fleet16 child did not report within ${STOP_GRACE_MS / 1000} s of stop`)), STOP_GRACE_MS)
-  })
-  const collected = await Promise.race([Promise.all(reports), overdue]).finally(() => clearTimeout(watchdog))
-  await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)))
-  return collected
 }
 
 /** A worker's or the dispatcher's failure that says a lease ran out while its worker still held it. */
