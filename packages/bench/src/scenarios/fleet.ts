@@ -271,6 +271,11 @@ export async function runChildren(
     // Handled when awaited below; avoid an unhandled rejection if an earlier child fails first.
     isReady.promise.catch(() => {})
     reported.promise.catch(() => {})
+    const index = reports.length
+    void reported.promise.then(
+      () => (settled[index] = true),
+      () => (settled[index] = true),
+    )
     ready.push(isReady.promise)
     reports.push(reported.promise)
     // A child that died closes its channel; its exit or fatal message rejects its promises instead.
