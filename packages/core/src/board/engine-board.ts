@@ -20,6 +20,7 @@ import { deleteTaskIn, pruneEventsIn, reassignIn, reclaimIn, removeDependencyIn 
 import { runsOf, type RunNotes } from './runs.js'
 import type { BoardRules } from './failure-accounting.js'
 import { archiveIn, blockIn, unblockIn } from './parking.js'
+import { closeTurnEnabled, turnOfTheEventLoop } from './close-turn.js'
 import { claimsExpiredBy, ClockAheadGuard, clockGuardsEnabled, clockSkewOf, latestRecordedTime, type ClockSkew } from './clock-guard.js'
 import { expiredClaims, extendLiveClaimsIn, overrunningClaimsOf, releaseClaimsIn, releaseExpiredReviewsIn, runningClaimsOf } from './reclaim.js'
 import { approveIn, rejectIn, requestReviewIn } from './review.js'
@@ -544,10 +545,8 @@ export class EngineBoard<Health extends BoardHealth = BoardHealth> implements Bo
       } finally {
         this.#closed = true
       }
-      // One turn of the event loop: a synchronous driver frees the native side of its statements in
-      // finalizers queued for the event loop, and a loop that only awaits (open, close, open, ...)
-      // never gives them one, so each cycle's statements stayed in memory (~20-30 KB per open).
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      // One turn of the event loop, so a driver's finalizers queued for it run (see close-turn.ts).
+      if (closeTurnEnabled()) await turnOfTheEventLoop()
     })()
     return this.#closing
   }
