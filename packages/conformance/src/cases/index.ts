@@ -23,6 +23,7 @@ import { faultsEnospcWalWrite } from './faults.enospc-wal-write.js'
 import { faultsRetriedErrorsInvisible } from './faults.retried-errors-invisible.js'
 import { firstOpenRace } from './concurrency.first-open-race.js'
 import { openCloseFd } from './concurrency.open-close-fd.js'
+import { openCloseCycles } from './memory.open-close-cycles.js'
 import { pragmaPolicy } from './core.pragma-policy.js'
 import { fileReplacedUnderBoard } from './hazard.file-replaced-under-board.js'
 import { fsCopyUnlinksSidecars } from './hazard.fs-copy-unlinks-sidecars.js'
@@ -78,6 +79,7 @@ export const allCases: readonly ConformanceCase[] = [
   pragmaPolicy,
   firstOpenRace,
   openCloseFd,
+  openCloseCycles,
   twoSqliteCopies,
   fsCopyUnlinksSidecars,
   fileReplacedUnderBoard,

@@ -26,6 +26,8 @@ import { postgresSkewedClock } from './postgres-skewed-clock.js'
 import { postgresPinnedCompletion } from './postgres-pinned-completion.js'
 import { workSignalWorker } from './work-signal-worker.js'
 import { holdBoard } from './hold-board.js'
+import { memoryOpenClose } from './memory-open-close.js'
+import { memoryWriter } from './memory-writer.js'
 
 /**
  * A function a conformance child process or worker thread runs with the adapter it loaded. Its
@@ -63,4 +65,6 @@ export const childTasks: Readonly<Record<string, ChildTask>> = {
   'postgres-pinned-completion': postgresPinnedCompletion,
   'work-signal-worker': workSignalWorker,
   'hold-board': holdBoard,
+  'memory-open-close': memoryOpenClose,
+  'memory-writer': memoryWriter,
 }
