@@ -1,5 +1,5 @@
 import type { Figures } from './contender.ts'
-import { fleet16Goals } from './scenarios/fleet16.ts'
+import { fleet16Ceilings, fleet16Goals } from './scenarios/fleet16.ts'
 
 /** The figures of every contender in one repetition, by contender id. */
 export type Repetition = ReadonlyMap<string, Figures>
@@ -455,6 +455,21 @@ export function ceilings(): Ceiling[] {
       'C1 chained ceiling, board rows', 'raw-board-fleet-chained/FULL (the same, complete + claim next in one commit) / raw-claim/FULL',
       "below 1.0x: C1 is out of reach writing the board's rows, 1 commit per cycle", 'raw-board-fleet-chained/FULL', 'raw-claim/FULL',
     ),
+    ...(['FULL', 'NORMAL'] as const).flatMap((sync): Ceiling[] => [
+      {
+        id: `M1 yardstick C2 ${sync}`, ceiling: true, unit: '%',
+        measure: `smallest worker share in any 1 s window of raw-board-fleet/${sync}, M1's yardstick (4 raw processes on SQLite's busy handler)`,
+        goal: "below C2's 15 %: the yardstick's throughput comes from starving workers, which M1 forbids the board in the same fleet",
+        value: (r) => figure(r, `raw-board-fleet/${sync}`, 'minWindowSharePct'),
+      },
+      {
+        id: `M1 yardstick C3 max ${sync}`, ceiling: true, unit: 'ms',
+        measure: `claim wait max of raw-board-fleet/${sync}, M1's yardstick`,
+        goal: "above C3's 250 ms: the same, as the longest wait one raw worker had",
+        value: (r) => figure(r, `raw-board-fleet/${sync}`, 'claimMaxMs'),
+      },
+    ]),
+    ...fleet16Ceilings(),
     ceiling(
       'C1 vs raw-board-fleet', 'fleet/FULL aggregate cycles/s / raw-board-fleet/FULL',
       "share of what 4 processes writing the board's rows reach raw", 'fleet/FULL', 'raw-board-fleet/FULL',

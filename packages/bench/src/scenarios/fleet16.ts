@@ -5,7 +5,7 @@ import type { Synchronous } from '../baselines/raw-database.ts'
 import { createRawBoard, rawBoardLoop, verifyRawBoard } from '../baselines/raw-board.ts'
 import { adapterModuleName, fillBoard, openBenchBoard, verifyCompletions } from '../board-client.ts'
 import type { DispatcherReport, FleetInit, WorkerReport } from '../children/fleet-protocol.ts'
-import type { Goal } from '../goals.ts'
+import type { Ceiling, Goal } from '../goals.ts'
 import { maximum, percentile } from '../stats.ts'
 import { backlogFor, readyBacklog } from './backlog.ts'
 import { runChildren } from './fleet.ts'
@@ -84,6 +84,33 @@ export function fleet16Goals(): Goal[] {
       id: 'S3', measure: `leases lost (${FLEET16_LEASE_MS} ms lease, heartbeats every ${FLEET16_HEARTBEAT_EVERY_MS} ms), ${FLEET16_WORKERS} board.work processes (all repetitions)`,
       goal: '0', unit: 'count', holds: (v) => v === 0, decidedBy: 'worst',
       value: (r) => figure(r, BOARD_ID, 'leasesLost'),
+    },
+  ]
+}
+
+/**
+ * How fair the S1 yardstick is: the raw fleet's own claim waits (INFO lines, never judged). SQLite's
+ * busy handler lets the process that just committed take the lock again while the others sleep,
+ * so the raw fleet's throughput comes with waits S2 does not allow the board.
+ */
+export function fleet16Ceilings(): Ceiling[] {
+  const raw = (r: ReadonlyMap<string, Figures>, name: string): number | undefined => {
+    const value = r.get(RAW_ID)?.[name]
+    return value === undefined || Number.isNaN(value) ? undefined : value
+  }
+  const yardstick = `${RAW_ID}, S1's yardstick (${FLEET16_WORKERS} raw processes on SQLite's busy handler)`
+  return [
+    {
+      id: 'S1 yardstick claim p99', ceiling: true, unit: 'ms', measure: `claim wait p99 of ${yardstick}`,
+      goal: "above S2's 250 ms: the yardstick's throughput comes with waits S2 refuses the board", value: (r) => raw(r, 'claimP99Ms'),
+    },
+    {
+      id: 'S1 yardstick claim max', ceiling: true, unit: 'ms', measure: `claim wait max of ${yardstick}`,
+      goal: "above S2's 1,000 ms: the same, as the longest wait", value: (r) => raw(r, 'claimMaxMs'),
+    },
+    {
+      id: 'S1 yardstick share', ceiling: true, unit: '%', measure: `smallest worker share in any 1 s window of ${yardstick}`,
+      goal: '0 %: some raw process completed nothing for a whole second while the others worked', value: (r) => raw(r, 'minWindowSharePct'),
     },
   ]
 }
