@@ -50,7 +50,8 @@ import { WaitingLine, waitingLineEnabled } from './waiting-line.js'
  *    others' polls find the lock free.
  * 5. Group commit: once the lock is held, the turns waiting at the front (priority lane first, up
  *    to `maxBatchSize`, stopping at a turn that asked `{ batch: false }`) run in that ONE
- *    transaction, one after another. Each runs inside its own SAVEPOINT, so a caller's error rolls
+ *    transaction, one after another. Between two transactions with turns waiting, the event loop
+ *    turns once, so the callers the last commit settled can queue their next writes for this one. Each runs inside its own SAVEPOINT, so a caller's error rolls
  *    back only its own writes. A batch of one runs without a savepoint. Each callback that has not
  *    settled after its `timeoutMs` gets `TransactionTimeout` and only its own writes are rolled
  *    back; any query it still tries through its `trx` fails.
@@ -175,6 +176,11 @@ export class WriteQueue<DB> {
       while (this.#waitingCount() > 0) {
         try {
           await this.#transaction()
+          // Others wait: let the event loop turn once before the next transaction, so that the
+          // callers just settled (each a few promise hops from writing again) join its batch
+          // instead of the one after it. A lone caller never waits here: its next write finds the
+          // queue empty and starts a transaction of its own at once.
+          if (this.#waitingCount() > 0) await nextTurnOfTheEventLoop()
         } catch (error) {
           // #transaction settles what it takes; this only catches what should never happen (the
           // connection could not even be acquired), so that the callers waiting cannot hang.
