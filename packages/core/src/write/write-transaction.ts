@@ -50,8 +50,8 @@ import { WaitingLine, waitingLineEnabled } from './waiting-line.js'
  *    others' polls find the lock free.
  * 5. Group commit: once the lock is held, the turns waiting at the front (priority lane first, up
  *    to `maxBatchSize`, stopping at a turn that asked `{ batch: false }`) run in that ONE
- *    transaction, one after another. Between two transactions with turns waiting, the event loop
- *    turns once, so the callers the last commit settled can queue their next writes for this one. Each runs inside its own SAVEPOINT, so a caller's error rolls
+ *    transaction, one after another. After a commit that settled several callers, the event
+ *    loop turns once before the next transaction, so they can queue their next writes for it. Each runs inside its own SAVEPOINT, so a caller's error rolls
  *    back only its own writes. A batch of one runs without a savepoint. Each callback that has not
  *    settled after its `timeoutMs` gets `TransactionTimeout` and only its own writes are rolled
  *    back; any query it still tries through its `trx` fails.
@@ -97,6 +97,8 @@ export class WriteQueue<DB> {
   #quantumStart = Number.NEGATIVE_INFINITY
   /** The driver's error of the latest try that found the lock held (the cause of a `Busy`). */
   #lastBusyError: unknown
+  /** How many turns the latest transaction ran (see #drain). */
+  #lastBatchSize = 0
 
   constructor(db: Kysely<DB>, connection: SqliteConnection, options: WriteQueueOptions = {}) {
     this.#db = db
@@ -176,11 +178,11 @@ export class WriteQueue<DB> {
       while (this.#waitingCount() > 0) {
         try {
           await this.#transaction()
-          // Others wait: let the event loop turn once before the next transaction, so that the
-          // callers just settled (each a few promise hops from writing again) join its batch
-          // instead of the one after it. A lone caller never waits here: its next write finds the
-          // queue empty and starts a transaction of its own at once.
-          if (this.#waitingCount() > 0) await nextTurnOfTheEventLoop()
+          // The commit settled several callers: let the event loop turn once before the next
+          // transaction, so that they (each a few promise hops from writing again) join its batch
+          // instead of the one after it. After a batch of one (a lone caller writing again at
+          // once) the next transaction starts without that turn.
+          if (this.#lastBatchSize > 1 && this.#waitingCount() > 0) await nextTurnOfTheEventLoop()
         } catch (error) {
           // #transaction settles what it takes; this only catches what should never happen (the
           // connection could not even be acquired), so that the callers waiting cannot hang.
@@ -220,6 +222,7 @@ export class WriteQueue<DB> {
 
   /** One transaction to the end: waits for the lock, runs a batch, commits. Settles what it takes. */
   async #transaction(): Promise<void> {
+    this.#lastBatchSize = 0
     this.#stepAsideIfHogging()
     const started = performance.now()
     for (let attempt = 0; ; attempt++) {
@@ -249,6 +252,7 @@ export class WriteQueue<DB> {
     const begun = this.#begin(waitingSince)
     if (begun.kind === 'busy') return begun
     const batch = this.#takeBatch()
+    this.#lastBatchSize = batch.length
     if (begun.kind === 'failed') {
       for (const turn of batch) turn.reject(classifySqliteError(begun.error, 'starting a write transaction (BEGIN IMMEDIATE)'))
       return { kind: 'settled' }

@@ -258,5 +258,33 @@ for (const { name, create } of bundledAdapters) {
         await board.close()
       }
     })
+
+    it('callers a commit settled share the next transaction: 8 callers claiming and completing commit about once per 8 operations', async () => {
+      // Each caller's next write is a few promise hops away when its commit settles it; the queue
+      // lets the event loop turn once after a commit that settled several callers, so they all
+      // join the next batch. Without that turn the next transaction started with the callers whose
+      // continuation happened to run first: measured 115 transactions for these 800 operations on
+      // better-sqlite3 against 101 with it (the same on every run: promise order is deterministic).
+      const { board, log } = await loggedBoard(create)
+      try {
+        await board.createTasks(Array.from({ length: 400 }, (_, i) => ({ title: `t${i}` })))
+        log.length = 0
+        const caller = async (n: number) => {
+          for (let i = 0; i < 50; i++) {
+            const task = await board.claimNext({ workerId: `w${n}`, leaseMs: 60_000 })
+            if (!task) throw new Error('the board ran out of ready tasks')
+            await board.complete(task.id, task.claimToken, { ok: true })
+          }
+        }
+        await Promise.all(Array.from({ length: 8 }, (_, n) => caller(n)))
+        const transactions = log.filter((line) => line === 'BEGIN IMMEDIATE').length
+        expect(transactions).toBeLessThanOrEqual(TRANSACTIONS_FOR_800_OPERATIONS)
+      } finally {
+        await board.close()
+      }
+    })
   })
 }
+
+/** 800 operations by 8 callers, 8 per transaction, with a margin below the 115 seen without the turn. */
+const TRANSACTIONS_FOR_800_OPERATIONS = 108
