@@ -9,7 +9,9 @@ export interface MemorySample {
   readonly cycle: number
   /** Resident set size, bytes. */
   readonly rss: number
+  /** V8's heap in use, bytes (`process.memoryUsage().heapUsed`). */
   readonly heapUsed: number
+  /** Memory of JS objects held outside V8's heap (buffers), bytes. */
   readonly external: number
   /** Lines of `/proc/self/maps`: the process's memory mappings. */
   readonly mappings: number

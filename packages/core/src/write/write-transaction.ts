@@ -50,11 +50,12 @@ import { WaitingLine, waitingLineEnabled } from './waiting-line.js'
  *    others' polls find the lock free.
  * 5. Group commit: once the lock is held, the turns waiting at the front (priority lane first, up
  *    to `maxBatchSize`, stopping at a turn that asked `{ batch: false }`) run in that ONE
- *    transaction, one after another. After a commit that settled several callers, the event
- *    loop turns once before the next transaction, so they can queue their next writes for it. Each runs inside its own SAVEPOINT, so a caller's error rolls
+ *    transaction, one after another. Each runs inside its own SAVEPOINT, so a caller's error rolls
  *    back only its own writes. A batch of one runs without a savepoint. Each callback that has not
  *    settled after its `timeoutMs` gets `TransactionTimeout` and only its own writes are rolled
- *    back; any query it still tries through its `trx` fails.
+ *    back; any query it still tries through its `trx` fails. After a commit that settled several
+ *    callers, with others waiting, the event loop turns once before the next transaction, so the
+ *    callers it settled can queue their next writes for it.
  * 6. `COMMIT`, then every caller of the batch is settled: no promise resolves before the shared
  *    COMMIT returned (so under synchronous=FULL a resolved write is on disk). If COMMIT fails, every
  *    caller rejects. If SQLite rolled the whole transaction back by itself (an I/O error or a full
