@@ -146,8 +146,10 @@ export function reindexDamagedIndexes(connection: SqliteConnection, path: string
 export function isCorrupt(error: unknown): boolean {
   if (classifyFailure(error) !== 'corruption') return false
   if (KanbanDbError.isKanbanDbError(error)) return error.code === 'CORRUPT'
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && primaryCode(code) === 'SQLITE_CORRUPT'
+  // Through the adapters' decoders: node:sqlite's own errors carry `errcode` and a `code` of
+  // ERR_SQLITE_ERROR, not SQLite's name.
+  const code = sqliteCodeOf(error)
+  return code !== undefined && primaryCode(code) === 'SQLITE_CORRUPT'
 }
 
 /** Where {@link preserveCorruptBoard} put the copy. */
