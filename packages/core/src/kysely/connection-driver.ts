@@ -1,5 +1,6 @@
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult } from 'kysely'
 import type { SqliteConnection, SqliteValue } from '../adapter/sqlite-connection.js'
+import { retryReadStart } from '../hygiene/read-start-retry.js'
 import { StatementCache } from './statement-cache.js'
 
 /**
@@ -17,7 +18,7 @@ export class ConnectionDriver implements Driver {
   constructor(connection: SqliteConnection) {
     this.#connection = connection
     this.#statements = new StatementCache(connection)
-    this.#databaseConnection = new StatementConnection(this.#statements)
+    this.#databaseConnection = new StatementConnection(connection, this.#statements)
   }
 
   async init(): Promise<void> {}
@@ -62,15 +63,18 @@ export class ConnectionDriver implements Driver {
 }
 
 class StatementConnection implements DatabaseConnection {
-  constructor(private readonly statements: StatementCache) {}
+  constructor(
+    private readonly connection: SqliteConnection,
+    private readonly statements: StatementCache,
+  ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const statement = this.statements.get(query.sql)
     const parameters = query.parameters as readonly SqliteValue[]
     if (statement.reader) {
-      return { rows: statement.all(parameters) as R[] }
+      return { rows: retryReadStart(this.connection, () => statement.all(parameters)) as R[] }
     }
-    const { changes, lastInsertRowid } = statement.run(parameters)
+    const { changes, lastInsertRowid } = retryReadStart(this.connection, () => statement.run(parameters))
     return {
       rows: [],
       numAffectedRows: BigInt(changes),

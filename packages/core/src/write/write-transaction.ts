@@ -7,6 +7,7 @@ import { classifySqliteError } from '../errors/classify.js'
 import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
 import { BoardClosed, Busy, InvalidInput, KanbanDbError, ReadOnlyBoard, TransactionTimeout } from '../errors/errors.js'
 import { TransactionGuard } from '../engine/transaction-guard.js'
+import { retryReadStart } from '../hygiene/read-start-retry.js'
 import { LockContention } from './lock-contention.js'
 import { minimumPauseMs, pauseBetweenTries } from './pause-between-tries.js'
 import { WaitingLine, waitingLineEnabled } from './waiting-line.js'
@@ -346,7 +347,7 @@ export class WriteQueue<DB> {
     const stackTraceLimit = Error.stackTraceLimit
     const silenced = turnStackTracesOff()
     try {
-      this.#connection.exec('BEGIN IMMEDIATE')
+      retryReadStart(this.#connection, () => this.#connection.exec('BEGIN IMMEDIATE'))
     } catch (error) {
       failure = { error }
     } finally {
