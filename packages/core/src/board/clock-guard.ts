@@ -21,7 +21,7 @@ import { statusLiteral } from './literals.js'
  * A board quiet for longer than the tolerance looks the same as a clock ahead, so its expired
  * claims also wait one more lease (and a releaser that calls once and closes leaves them to the
  * next). An explicit `now` passed to `releaseStaleClaims` is taken as given: it is how an operator
- * says every lease that ends by then is over.
+ * says every lease that ends by then is over. The Dispatcher passes none, so the guard covers it.
  */
 
 /** How far this board's clock may run past the latest time the board recorded before the guard acts (ms). */

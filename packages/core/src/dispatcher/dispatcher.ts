@@ -518,8 +518,11 @@ export class Dispatcher {
     if (mode === 'draining') return 0
     const now = this.#boardNow(supervised)
     const expired = await this.#guard(supervised, tick, 'release-stale', () =>
-      // A live worker of this host with a recent heartbeat is extended, not stolen.
-      board.releaseStaleClaims(now, { isAlive: this.#isAlive, host: this.#host }),
+      // A live worker of this host with a recent heartbeat is extended, not stolen. No explicit
+      // `now`: the board reads its own clock (this dispatcher's on a SQLite path, the server's on
+      // an engine), so its guard against a clock far ahead of what the board recorded applies
+      // (a clock stepped forward must not take back live leases; see the board's clockSkew).
+      board.releaseStaleClaims(undefined, { isAlive: this.#isAlive, host: this.#host }),
     )
     if (expired === undefined) return 0
     if (expired.length > 0) this.#emit({ type: 'reclaimed', tick, board: supervised.path, reason: 'expired', claims: expired })
