@@ -2,8 +2,11 @@ import type { SqliteConnection } from '../adapter/sqlite-connection.js'
 import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
 
 /**
- * Runs `step`, a statement (or `BEGIN IMMEDIATE`) outside any transaction on `connection`, and
- * tries it again, up to {@link readStartRetries} more times, when it failed with `SQLITE_PROTOCOL`.
+ * Called with the error `step` just threw, `step` being a statement (or `BEGIN IMMEDIATE`) run
+ * outside any transaction on `connection`: when that error is `SQLITE_PROTOCOL`, runs `step` again,
+ * up to {@link readStartRetries} times, and returns what it returns; otherwise (or once the tries
+ * are spent) throws the latest error. Called only after a failure, so a statement that succeeds
+ * pays nothing for it.
  *
  * In WAL mode a connection starting a read transaction retries SQLite's WAL-index handshake by
  * itself (about 100 times over several seconds) before it gives up with SQLITE_PROTOCOL; with more
@@ -14,13 +17,15 @@ import { primaryCode, sqliteCodeOf } from '../errors/sqlite-codes.js'
  * filesystem whose locks do not work also answers SQLITE_PROTOCOL, every time; the open policy's
  * probe refuses those at open, and here the last try's error reaches the caller.
  */
-export function retryReadStart<T>(connection: SqliteConnection, step: () => T): T {
+export function retryReadStart<T>(connection: SqliteConnection, failure: unknown, step: () => T): T {
+  let error = failure
   for (let retry = 0; ; retry++) {
+    if (retry >= readStartRetries || connection.inTransaction || !couldNotStartRead(error)) throw error
+    Atomics.wait(sleeper, 0, 0, 2 ** retry)
     try {
       return step()
-    } catch (error) {
-      if (retry >= readStartRetries || connection.inTransaction || !couldNotStartRead(error)) throw error
-      Atomics.wait(sleeper, 0, 0, 2 ** retry)
+    } catch (again) {
+      error = again
     }
   }
 }

@@ -72,9 +72,19 @@ class StatementConnection implements DatabaseConnection {
     const statement = this.statements.get(query.sql)
     const parameters = query.parameters as readonly SqliteValue[]
     if (statement.reader) {
-      return { rows: retryReadStart(this.connection, () => statement.all(parameters)) as R[] }
+      try {
+        return { rows: statement.all(parameters) as R[] }
+      } catch (error) {
+        return { rows: retryReadStart(this.connection, error, () => statement.all(parameters)) as R[] }
+      }
     }
-    const { changes, lastInsertRowid } = retryReadStart(this.connection, () => statement.run(parameters))
+    let result: ReturnType<typeof statement.run>
+    try {
+      result = statement.run(parameters)
+    } catch (error) {
+      result = retryReadStart(this.connection, error, () => statement.run(parameters))
+    }
+    const { changes, lastInsertRowid } = result
     return {
       rows: [],
       numAffectedRows: BigInt(changes),

@@ -99,8 +99,6 @@ export class WriteQueue<DB> {
   #quantumStart = Number.NEGATIVE_INFINITY
   /** The driver's error of the latest try that found the lock held (the cause of a `Busy`). */
   #lastBusyError: unknown
-  /** How many turns the latest transaction ran (see #drain). */
-  #lastBatchSize = 0
 
   constructor(db: Kysely<DB>, connection: SqliteConnection, options: WriteQueueOptions = {}) {
     this.#db = db
@@ -179,12 +177,12 @@ export class WriteQueue<DB> {
     try {
       while (this.#waitingCount() > 0) {
         try {
-          await this.#transaction()
+          const settled = await this.#transaction()
           // The commit settled several callers: let the event loop turn once before the next
           // transaction, so that they (each a few promise hops from writing again) join its batch
           // instead of the one after it. After a batch of one (a lone caller writing again at
           // once) the next transaction starts without that turn.
-          if (this.#lastBatchSize > 1 && this.#waitingCount() > 0) await nextTurnOfTheEventLoop()
+          if (settled > 1 && this.#waitingCount() > 0) await nextTurnOfTheEventLoop()
         } catch (error) {
           // #transaction settles what it takes; this only catches what should never happen (the
           // connection could not even be acquired), so that the callers waiting cannot hang.
@@ -222,14 +220,16 @@ export class WriteQueue<DB> {
     for (const turn of [...turns].reverse()) (turn.priority ? this.#priorityLane : this.#normalLane).unshift(turn)
   }
 
-  /** One transaction to the end: waits for the lock, runs a batch, commits. Settles what it takes. */
-  async #transaction(): Promise<void> {
-    this.#lastBatchSize = 0
+  /**
+   * One transaction to the end: waits for the lock, runs a batch, commits. Settles what it takes
+   * and returns how many turns its batch had (0 when the lock never came).
+   */
+  async #transaction(): Promise<number> {
     this.#stepAsideIfHogging()
     const started = performance.now()
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.#db.connection().execute((connection) => this.#attempt(connection, started))
-      if (outcome.kind === 'settled') return
+      if (outcome.kind === 'settled') return outcome.turns
       const spent = performance.now() - started
       if (spent >= this.#options.busyRetryBudgetMs) {
         this.#line?.leave()
@@ -243,7 +243,7 @@ export class WriteQueue<DB> {
             ),
           )
         }
-        return
+        return 0
       }
       await nextTurnOfTheEventLoop()
     }
@@ -254,10 +254,9 @@ export class WriteQueue<DB> {
     const begun = this.#begin(waitingSince)
     if (begun.kind === 'busy') return begun
     const batch = this.#takeBatch()
-    this.#lastBatchSize = batch.length
     if (begun.kind === 'failed') {
       for (const turn of batch) turn.reject(classifySqliteError(begun.error, 'starting a write transaction (BEGIN IMMEDIATE)'))
-      return { kind: 'settled' }
+      return { kind: 'settled', turns: batch.length }
     }
     try {
       await this.#runBatch(batch, connection)
@@ -267,7 +266,7 @@ export class WriteQueue<DB> {
       this.#abandonTransaction()
       for (const turn of batch) turn.reject(error)
     }
-    return { kind: 'settled' }
+    return { kind: 'settled', turns: batch.length }
   }
 
   /**
@@ -347,9 +346,13 @@ export class WriteQueue<DB> {
     const stackTraceLimit = Error.stackTraceLimit
     const silenced = turnStackTracesOff()
     try {
-      retryReadStart(this.#connection, () => this.#connection.exec('BEGIN IMMEDIATE'))
+      this.#connection.exec('BEGIN IMMEDIATE')
     } catch (error) {
-      failure = { error }
+      try {
+        retryReadStart(this.#connection, error, () => this.#connection.exec('BEGIN IMMEDIATE'))
+      } catch (latest) {
+        failure = { error: latest }
+      }
     } finally {
       if (silenced) Error.stackTraceLimit = stackTraceLimit
     }
@@ -888,7 +891,7 @@ class Turn<DB, T> {
 }
 
 /** `busy`: the lock was held elsewhere; `error` is the driver's, not yet classified. */
-type AttemptOutcome = { readonly kind: 'settled' } | { readonly kind: 'busy'; readonly error: unknown }
+type AttemptOutcome = { readonly kind: 'settled'; readonly turns: number } | { readonly kind: 'busy'; readonly error: unknown }
 
 type BeginOutcome = { readonly kind: 'begun' } | { readonly kind: 'busy'; readonly error: unknown } | { readonly kind: 'failed'; readonly error: unknown }
 
