@@ -54,12 +54,14 @@ export function fleet16(): Contender[] {
   ]
 }
 
+/** A contender's figure in one repetition; undefined when it was not measured. */
+function figure(r: ReadonlyMap<string, Figures>, id: string, name: string): number | undefined {
+  const value = r.get(id)?.[name]
+  return value === undefined || Number.isNaN(value) ? undefined : value
+}
+
 /** The goals of issue 18 item 1 on these two contenders (C2-C4 at 4 processes are the fleet's own). */
 export function fleet16Goals(): Goal[] {
-  const figure = (r: ReadonlyMap<string, Figures>, id: string, name: string): number | undefined => {
-    const value = r.get(id)?.[name]
-    return value === undefined || Number.isNaN(value) ? undefined : value
-  }
   return [
     {
       id: 'S1', measure: `${FLEET16_WORKERS} board.work processes, aggregate cycles/s / ${FLEET16_WORKERS} raw processes of the board's statements on SQLite's busy handler`,
@@ -94,10 +96,7 @@ export function fleet16Goals(): Goal[] {
  * so the raw fleet's throughput comes with waits S2 does not allow the board.
  */
 export function fleet16Ceilings(): Ceiling[] {
-  const raw = (r: ReadonlyMap<string, Figures>, name: string): number | undefined => {
-    const value = r.get(RAW_ID)?.[name]
-    return value === undefined || Number.isNaN(value) ? undefined : value
-  }
+  const raw = (r: ReadonlyMap<string, Figures>, name: string): number | undefined => figure(r, RAW_ID, name)
   const yardstick = `${RAW_ID}, S1's yardstick (${FLEET16_WORKERS} raw processes on SQLite's busy handler)`
   return [
     {
