@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { postgres, SCHEMA_VERSION_TABLE } from '@kanban-db/adapter-postgres'
@@ -8,22 +7,16 @@ import { openBoard, type Board } from '@kanban-db/core'
 import { runDoctor, type DoctorFinding, type DoctorReport } from '../src/doctor/index.js'
 import { cli } from './command-harness.js'
 import { findingsOf, tempDir, until } from './doctor-harness.js'
+import { Client, type PgClient } from './pg-client.js'
 
 const url = process.env['KANBAN_DB_POSTGRES_URL'] || undefined
 const SKIPPED = 'SKIPPED: KANBAN_DB_POSTGRES_URL is not set; export it (./dev postgres url) to produce these conditions on a real server'
 
-interface Client {
-  connect(): Promise<void>
-  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>
-  end(): Promise<void>
-  on(event: 'error', listener: () => void): void
-}
-const { Client } = createRequire(createRequire(import.meta.url).resolve('@kanban-db/adapter-postgres'))('pg') as { Client: new (config: object) => Client }
 
 const schemas = new Set<string>()
 const roles = new Set<string>()
 const boards = new Set<Board>()
-const clients = new Set<Client>()
+const clients = new Set<PgClient>()
 
 afterEach(async () => {
   await Promise.allSettled([...boards].map((board) => board.close()))
@@ -50,7 +43,7 @@ async function freshBoard(): Promise<{ board: Board; schema: string }> {
 }
 
 /** A session of its own on the server (as `user` when given), ended after the test. */
-async function session(user?: string): Promise<Client> {
+async function session(user?: string): Promise<PgClient> {
   const client = new Client({ connectionString: user === undefined ? url : asUser(user), application_name: 'doctor-test' })
   client.on('error', () => {})
   await client.connect()
@@ -65,7 +58,7 @@ function asUser(user: string): string {
   return other.toString()
 }
 
-async function pidOf(client: Client): Promise<number> {
+async function pidOf(client: PgClient): Promise<number> {
   return (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
 }
 

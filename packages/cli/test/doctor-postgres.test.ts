@@ -1,27 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { postgres } from '@kanban-db/adapter-postgres'
 import { openBoard, type Board } from '@kanban-db/core'
 import { runDoctor, type DoctorReport } from '../src/doctor/index.js'
 import { findingsOf, problems, until } from './doctor-harness.js'
+import { Client, type PgClient } from './pg-client.js'
 
 const url = process.env['KANBAN_DB_POSTGRES_URL'] || undefined
 const SKIPPED = 'SKIPPED: KANBAN_DB_POSTGRES_URL is not set; export it (./dev postgres url) to run the doctor on a real server'
 
-interface Client {
-  connect(): Promise<void>
-  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>
-  end(): Promise<void>
-  on(event: 'error', listener: () => void): void
-}
-const { Client } = createRequire(createRequire(import.meta.url).resolve('@kanban-db/adapter-postgres'))('pg') as { Client: new (config: object) => Client }
 
 const schemas = new Set<string>()
 const boards = new Set<Board>()
-const clients = new Set<Client>()
+const clients = new Set<PgClient>()
 const children = new Set<ChildProcess>()
 
 afterEach(async () => {
@@ -47,7 +40,7 @@ async function freshBoard(): Promise<{ board: Board; schema: string }> {
 }
 
 /** A session of its own on the server, ended after the test. */
-async function session(): Promise<Client> {
+async function session(): Promise<PgClient> {
   const client = new Client({ connectionString: url })
   client.on('error', () => {})
   await client.connect()
