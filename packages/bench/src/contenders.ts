@@ -40,9 +40,11 @@ export async function contenders(environment: Environment): Promise<Contender[]>
     boardLoop('board-ops/FULL', 'FULL', 1),
     // G5's reference with the board's own rows (the `G5 vs raw-board` line): one raw process, one commit per operation.
     rawBoard('FULL'),
-    // The C5 ceilings: 8 raw cycles per commit writing the tasks table alone, then the board's rows.
+    // The C5 ceilings: 8 raw cycles per commit writing the tasks table alone, then the board's rows;
+    // then M2's ceiling: the same rows with the claims committed before their completions.
     rawBatched('FULL'),
     rawBatched('FULL', 'board'),
+    rawBatched('FULL', 'board', true),
     boardLoop('board-callers8/FULL', 'FULL', 8),
     boardBatched(),
     rawInsert('NORMAL', 100),

@@ -434,6 +434,11 @@ export function ceilings(): Ceiling[] {
       "below 1.0x: no implementation writing the board's rows holds C5 here", 'raw-board-batched/FULL', 'osync',
     ),
     ceiling(
+      'M2 ceiling, claims committed first',
+      "raw-board-batched-claims-first/FULL (8 claims in one commit, then their completions in the next) / raw-board-batched/FULL",
+      "below 0.8x: M2 is out of reach for any board whose callers see a claim only once it is committed", 'raw-board-batched-claims-first/FULL', 'raw-board-batched/FULL',
+    ),
+    ceiling(
       'C5 vs raw-batched', 'board-callers8/FULL cycles/s / raw-batched/FULL',
       'share of the raw ceiling C5 reaches', 'board-callers8/FULL', 'raw-batched/FULL',
     ),

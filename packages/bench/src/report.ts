@@ -63,6 +63,7 @@ export const shownFigures: Readonly<Record<string, readonly [string, string][]>>
   'board-ops/FULL': [['opsPerSecond', '/s'], ['perSecond', 'cycles/s']],
   'raw-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'raw-board-batched/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
+  'raw-board-batched-claims-first/FULL': [['perSecond', 'cycles/s'], ['commitsPerSecond', '/s'], ['wallUsPerCycle', 'µs'], ['cpuUsPerCycle', 'µs']],
   'board-batched/FULL': [['tasksPerSecond', '/s']],
   'pg-graphile-fleet': [['perSecond', 'jobs/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],
   'pg-raw-board-fleet': [['perSecond', 'tasks/s'], ['minWindowSharePct', '%'], ['serverCpuUsPerTask', 'µs'], ['clientCpuUsPerTask', 'µs'], ['cpuCoresBusy', 'cores']],

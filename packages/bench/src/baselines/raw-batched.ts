@@ -24,12 +24,19 @@ export const RAW_BATCH_CYCLES = 8
  * `raw-board-batched` (rows `board`): the same batches of `raw-board`'s loop, which writes what the
  * board writes per cycle (a run row and two events besides the task). Where it stays below `osync`,
  * no implementation that writes the board's rows can hold C5 here.
+ *
+ * `raw-board-batched-claims-first` (`claimsFirst`): the same statements, but the 8 claims commit
+ * together before their 8 completions: a board's caller sees its claim only once it is committed, so
+ * eight callers can share at best one commit per four cycles. M2's ceiling.
  */
-export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks'): Contender {
-  const name = rows === 'tasks' ? 'raw-batched' : 'raw-board-batched'
+export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks', claimsFirst = false): Contender {
+  const name = `${rows === 'tasks' ? 'raw-batched' : 'raw-board-batched'}${claimsFirst ? '-claims-first' : ''}`
+  const shape = claimsFirst
+    ? `${RAW_BATCH_CYCLES} claims per transaction, then their completions in the next`
+    : `${RAW_BATCH_CYCLES} cycles per transaction`
   return {
     id: `${name}/${synchronous}`,
-    description: `better-sqlite3 ${rows === 'tasks' ? 'claim + complete' : "running the board's claim and complete statements"}, ${RAW_BATCH_CYCLES} cycles per transaction, ${synchronous}; cycles per second`,
+    description: `better-sqlite3 ${rows === 'tasks' ? 'claim + complete' : "running the board's claim and complete statements"}, ${shape}, ${synchronous}; cycles per second`,
     kind: 'baseline',
     run: async (context: RunContext): Promise<RunResult> => {
       const { db, loop, verify } = await openBatchedLoop(rows, join(context.dir, `${name}.db`), synchronous, name)
@@ -46,16 +53,8 @@ export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks'): C
         while (watch.elapsedMs < context.durationMs && failures.length === 0) {
           watch.resume()
           cpuSince ??= process.cpuUsage()
-          const batch = loop.batch(() => {
-            const done: { claimed: RawClaimed; completed: boolean }[] = []
-            for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
-              const claimed = loop.claim(Date.now(), 60_000)
-              if (!claimed) break
-              done.push({ claimed, completed: loop.complete(claimed.id, claimed.token) })
-            }
-            return done
-          })
-          commits++
+          const batch = claimsFirst ? claimsThenCompletions(loop) : cyclesInOneCommit(loop)
+          commits += claimsFirst ? 2 : 1
           for (const { claimed, completed } of batch) {
             if (!completed) failures.push(`${name}: task ${claimed.id} could not be completed with its own token`)
             if (seen.has(claimed.id)) failures.push(`${name}: task ${claimed.id} claimed twice`)
@@ -87,6 +86,36 @@ export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks'): C
       }
     },
   }
+}
+
+/** {@link RAW_BATCH_CYCLES} claim+complete cycles in one transaction. */
+function cyclesInOneCommit(loop: RawClaimLoop): { claimed: RawClaimed; completed: boolean }[] {
+  return loop.batch(() => {
+    const done: { claimed: RawClaimed; completed: boolean }[] = []
+    for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
+      const claimed = loop.claim(Date.now(), 60_000)
+      if (!claimed) break
+      done.push({ claimed, completed: loop.complete(claimed.id, claimed.token) })
+    }
+    return done
+  })
+}
+
+/**
+ * {@link RAW_BATCH_CYCLES} claims in one transaction, then their completions in a second: the shape
+ * group commit gets from callers that each claim, see their claim committed, then complete.
+ */
+function claimsThenCompletions(loop: RawClaimLoop): { claimed: RawClaimed; completed: boolean }[] {
+  const claims = loop.batch(() => {
+    const claimed: RawClaimed[] = []
+    for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
+      const next = loop.claim(Date.now(), 60_000)
+      if (!next) break
+      claimed.push(next)
+    }
+    return claimed
+  })
+  return loop.batch(() => claims.map((claimed) => ({ claimed, completed: loop.complete(claimed.id, claimed.token) })))
 }
 
 /** Opens the database and prepares the loop that writes `rows`, with the check of its rows after a run. */
