@@ -3,6 +3,7 @@ import { claimComplete4x2 } from './concurrency.claim-complete-4x2.js'
 import { contention60s } from './concurrency.contention-60s.js'
 import { sixteenProcesses } from './stress.sixteen-processes.js'
 import { capabilityManifest } from './core.capability-manifest.js'
+import { decodeErrorRealErrors } from './core.decode-error-real-errors.js'
 import { kill9Writer } from './corruption.kill-9-writer.js'
 import { malformedFile } from './corruption.malformed-file.js'
 import { fileRoundtrip } from './core.file-roundtrip.js'
@@ -54,6 +55,7 @@ export const allCases: readonly ConformanceCase[] = [
   fileRoundtrip,
   isolatedInstances,
   capabilityManifest,
+  decodeErrorRealErrors,
   schemaMigrationsIdempotent,
   boardLifecycle,
   beginImmediate,
