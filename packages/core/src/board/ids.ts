@@ -20,17 +20,34 @@ function pooledRandomBytes(size: number): Buffer {
   return bytes
 }
 
+/** The millisecond and random part of the last id this process made (see {@link newId}). */
+let lastMs = -1
+let lastRandom = ''
+
 /**
  * A new id: `prefix` + 10 characters of time (ms, Crockford base32) + 16 random characters, so ids
- * sort by creation time like ULIDs and never collide in practice (80 random bits).
+ * sort by creation time like ULIDs and never collide in practice (80 random bits). Within one
+ * process, an id made in the same millisecond as the one before continues from it (its random part
+ * plus one, as ULID's monotonic mode does): tasks created in one millisecond, a `createTasks` batch
+ * among them, sort in the order they were made, so `listTasks` (oldest first: `created_at`, then
+ * id) lists them that way. Ids of other processes in the same millisecond sort among them at random.
  */
 export function newId(prefix: string, now: number): string {
+  const ms = Math.max(0, Math.floor(now))
+  const random = (ms === lastMs ? followingRandom(lastRandom) : undefined) ?? freshRandom()
+  lastMs = ms
+  lastRandom = random
   let time = ''
-  let rest = Math.max(0, Math.floor(now))
+  let rest = ms
   for (let i = 0; i < 10; i++) {
     time = CROCKFORD[rest % 32]! + time
     rest = Math.floor(rest / 32)
   }
+  return `${prefix}${time}${random}`
+}
+
+/** 16 random Crockford base32 characters: 80 bits from the pool. */
+function freshRandom(): string {
   const bytes = pooledRandomBytes(10)
   let random = ''
   for (let i = 0; i < 16; i++) {
@@ -40,7 +57,16 @@ export function newId(prefix: string, now: number): string {
     const word = ((bytes[byte]! << 8) | (bytes[byte + 1] ?? 0)) >> (11 - (bit & 7))
     random += CROCKFORD[word & 31]
   }
-  return `${prefix}${time}${random}`
+  return random
+}
+
+/** `random` plus one in base32, or undefined when it is the largest (all 'Z'). */
+function followingRandom(random: string): string | undefined {
+  for (let i = random.length - 1; i >= 0; i--) {
+    const digit = CROCKFORD.indexOf(random[i]!)
+    if (digit < 31) return random.slice(0, i) + CROCKFORD[digit + 1]! + '0'.repeat(random.length - 1 - i)
+  }
+  return undefined
 }
 
 /** A new claim token: 128 random bits from the OS's CSPRNG, base64url. */
