@@ -51,7 +51,10 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
   createTasks(inputs: readonly CreateTaskInput[]): Promise<Task[]>
   /** The task, or undefined when no task has that id. */
   getTask(taskId: string): Promise<Task | undefined>
-  /** Tasks matching `filter`, oldest first. */
+  /**
+   * Tasks matching `filter`, oldest first: by `createdAt`, then id. Tasks one process created in the
+   * same millisecond (a `createTasks` batch) list in the order it created them.
+   */
   listTasks(filter?: TaskFilter): Promise<Task[]>
   /**
    * Makes `taskId` wait until `dependsOnId` is done. `DependencyCycle` when that would close a
