@@ -55,7 +55,11 @@ for (const { name, create, skip } of boardSubjects) {
       const task = await board.createTask({ title: 'huge result' })
       // A result over 1 MiB is refused by complete: the attempt fails (counted), the claim does not linger.
       const worker = stopAfterTest(board.work({ workerId: 'w-1', retry: { baseMs: 3_600_000, jitter: false } }, () => 'x'.repeat(2 * 1024 * 1024)))
-      await until('the attempt failed', async () => (await board.getTask(task.id))!.status !== 'running' && (await board.getTask(task.id))!.attempts === 1)
+      // One read: two reads could see 'ready' before the claim and attempts 1 after it, mid-attempt.
+      await until('the attempt failed', async () => {
+        const read = (await board.getTask(task.id))!
+        return read.status !== 'running' && read.attempts === 1
+      })
       expect(await board.getTask(task.id)).toMatchObject({ status: 'ready', consecutiveFailures: 1, claimedBy: null })
       expect((await board.getTask(task.id))!.lastError).toMatch(/result/)
       await worker.stop()
