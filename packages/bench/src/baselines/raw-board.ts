@@ -287,7 +287,7 @@ function pooledRandomBytes(size: number): Buffer {
   return bytes
 }
 
-/** `prefix` + 10 characters of time (ms, Crockford base32) + 16 random characters, like core's newId. */
+/** `prefix` + 10 characters of time (ms, Crockford base32) + 16 random characters: the shape and length of core's newId (whose ids of one millisecond continue from each other; the raw loops need only the shape). */
 export function boardId(prefix: string, now: number): string {
   let time = ''
   let rest = Math.max(0, Math.floor(now))

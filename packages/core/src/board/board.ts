@@ -52,8 +52,9 @@ export interface Board<Health extends BoardHealth = BoardHealth> {
   /** The task, or undefined when no task has that id. */
   getTask(taskId: string): Promise<Task | undefined>
   /**
-   * Tasks matching `filter`, oldest first: by `createdAt`, then id. Tasks one process created in the
-   * same millisecond (a `createTasks` batch) list in the order it created them.
+   * Tasks matching `filter`, oldest first: by `createdAt`, then id. Tasks one thread created in the
+   * same millisecond (a `createTasks` batch) list in the order it created them, unless the caller
+   * chose their ids (`input.id`), which sort as written.
    */
   listTasks(filter?: TaskFilter): Promise<Task[]>
   /**

@@ -20,23 +20,30 @@ function pooledRandomBytes(size: number): Buffer {
   return bytes
 }
 
-/** The millisecond and random part of the last id this process made (see {@link newId}). */
-let lastMs = -1
-let lastRandom = ''
+/**
+ * The random part of the last id made in each of the last {@link RECENT_MS} milliseconds used, oldest
+ * first (see {@link newId}). Per millisecond, not one last id: boards on different clocks (a SQLite
+ * board on this host's, a Postgres board on its server's, a `clock` option) take turns in one thread.
+ */
+const lastRandomByMs = new Map<number, string>()
+const RECENT_MS = 64
 
 /**
  * A new id: `prefix` + 10 characters of time (ms, Crockford base32) + 16 random characters, so ids
  * sort by creation time like ULIDs and never collide in practice (80 random bits). Within one
- * process, an id made in the same millisecond as the one before continues from it (its random part
- * plus one, as ULID's monotonic mode does): tasks created in one millisecond, a `createTasks` batch
- * among them, sort in the order they were made, so `listTasks` (oldest first: `created_at`, then
- * id) lists them that way. Ids of other processes in the same millisecond sort among them at random.
+ * thread, an id made in a millisecond this thread has made an id in recently continues from the
+ * last of them (its random part plus one, as ULID's monotonic mode does): tasks created in one
+ * millisecond, a `createTasks` batch among them, sort in the order they were made, so `listTasks`
+ * (oldest first: `created_at`, then id) lists them that way. Ids of other processes or threads in
+ * the same millisecond sort among them at random.
  */
 export function newId(prefix: string, now: number): string {
   const ms = Math.max(0, Math.floor(now))
-  const random = (ms === lastMs ? followingRandom(lastRandom) : undefined) ?? freshRandom()
-  lastMs = ms
-  lastRandom = random
+  const last = lastRandomByMs.get(ms)
+  const random = (last === undefined ? undefined : followingRandom(last)) ?? freshRandom()
+  lastRandomByMs.delete(ms)
+  lastRandomByMs.set(ms, random)
+  if (lastRandomByMs.size > RECENT_MS) lastRandomByMs.delete(lastRandomByMs.keys().next().value!)
   let time = ''
   let rest = ms
   for (let i = 0; i < 10; i++) {

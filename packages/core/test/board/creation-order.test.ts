@@ -21,5 +21,19 @@ for (const { name, create, skip } of boardSubjects) {
       const listed = await board.listTasks({ limit: 1000 })
       expect(listed.map((task) => task.title)).toEqual(created.map((task) => task.title))
     })
+
+    it('two boards on different clocks taking turns in one thread each list their own tasks in creation order', async () => {
+      const first = await openTestBoard(await create())
+      const second = await openTestBoard(await create())
+      second.clock.advance(1_000)
+      const created: Record<'first' | 'second', string[]> = { first: [], second: [] }
+      for (let i = 0; i < 60; i++) {
+        for (const [which, { board }] of [['first', first], ['second', second]] as const) {
+          created[which].push((await board.createTask({ title: `${which} ${i}` })).title)
+        }
+      }
+      expect((await first.board.listTasks({ limit: 1000 })).map((task) => task.title)).toEqual(created.first)
+      expect((await second.board.listTasks({ limit: 1000 })).map((task) => task.title)).toEqual(created.second)
+    })
   })
 }
