@@ -436,7 +436,7 @@ export function ceilings(): Ceiling[] {
     ceiling(
       'M2 ceiling, claims committed first',
       "raw-board-batched-claims-first/FULL (8 claims in one commit, then their completions in the next) / raw-board-batched/FULL",
-      "below 0.8x: M2 is out of reach for any board whose callers see a claim only once it is committed", 'raw-board-batched-claims-first/FULL', 'raw-board-batched/FULL',
+      "below 0.8x: M2 is out of reach for callers that claim and complete in separate calls (board-callers8)", 'raw-board-batched-claims-first/FULL', 'raw-board-batched/FULL',
     ),
     ceiling(
       'C5 vs raw-batched', 'board-callers8/FULL cycles/s / raw-batched/FULL',

@@ -54,7 +54,7 @@ export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks', cl
           watch.resume()
           cpuSince ??= process.cpuUsage()
           const batch = claimsFirst ? claimsThenCompletions(loop) : cyclesInOneCommit(loop)
-          commits += claimsFirst ? 2 : 1
+          commits += batch.length === 0 ? 0 : claimsFirst ? 2 : 1
           for (const { claimed, completed } of batch) {
             if (!completed) failures.push(`${name}: task ${claimed.id} could not be completed with its own token`)
             if (seen.has(claimed.id)) failures.push(`${name}: task ${claimed.id} claimed twice`)
@@ -115,6 +115,7 @@ function claimsThenCompletions(loop: RawClaimLoop): { claimed: RawClaimed; compl
     }
     return claimed
   })
+  if (claims.length === 0) return []
   return loop.batch(() => claims.map((claimed) => ({ claimed, completed: loop.complete(claimed.id, claimed.token) })))
 }
 
