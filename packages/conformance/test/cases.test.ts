@@ -116,3 +116,43 @@ describe('core.board-lifecycle', () => {
     expect(result.detail).toMatch(/the event log is not one event per change, in order/)
   })
 })
+
+const betterSqlite3 = await createBetterSqlite3Adapter()
+
+describe('core.decode-error-real-errors', () => {
+  const run = (adapter: SqliteAdapter) => runCase(caseById('core.decode-error-real-errors'), adapter, '@kanban-db/adapter-better-sqlite3', { resolveFrom: root })
+
+  it('passes on the real decoder (the control of the two below)', async () => {
+    expect((await run(betterSqlite3)).status).toBe('pass')
+  })
+
+  it('fails on a decoder that names errors by their message, so a plain Error saying "database is locked" is taken for SQLite\'s', async () => {
+    const byMessage: SqliteAdapter = {
+      ...betterSqlite3,
+      decodeError: (error) => betterSqlite3.decodeError?.(error) ?? (error instanceof Error && /database is locked/.test(error.message) ? { code: 'SQLITE_BUSY' } : undefined),
+    }
+    const result = await run(byMessage)
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/decodeError named Error/)
+  })
+
+  it('fails on a decoder that cuts extended constraint codes to the primary one', async () => {
+    const primaryOnly: SqliteAdapter = {
+      ...betterSqlite3,
+      decodeError: (error) => {
+        const decoded = betterSqlite3.decodeError?.(error)
+        return decoded === undefined ? undefined : { ...decoded, code: decoded.code.replace(/^(SQLITE_CONSTRAINT)_.*/, '$1') }
+      },
+    }
+    const result = await run(primaryOnly)
+    expect(result.status).toBe('fail')
+    expect(result.detail).toMatch(/UNIQUE violation through exec: decodeError gave \{"code":"SQLITE_CONSTRAINT"\}/)
+  })
+
+  it('is skipped, saying why, for an adapter without a decoder', async () => {
+    const { decodeError: _none, ...withoutDecoder } = betterSqlite3
+    const result = await run(withoutDecoder)
+    expect(result.status).toBe('skip')
+    expect(result.detail).toMatch(/has no decodeError/)
+  })
+})
