@@ -367,8 +367,15 @@ export class WriteQueue<DB> {
       return { kind: 'failed', error: failure.error }
     }
     if (this.#options.yieldAfterCommits > 0) {
-      this.#dataVersion ??= this.#connection.prepare('PRAGMA data_version')
-      this.#contention.began(this.#dataVersion.all([])[0]?.['data_version'])
+      try {
+        this.#dataVersion ??= this.#connection.prepare('PRAGMA data_version')
+        this.#contention.began(this.#dataVersion.all([])[0]?.['data_version'])
+      } catch (error) {
+        // The transaction began but its first read failed (an I/O error, say): end it and report
+        // it as a BEGIN that failed, classified, rather than leave the batch to the queue's last resort.
+        this.#abandonTransaction()
+        return { kind: 'failed', error }
+      }
     }
     return { kind: 'begun' }
   }
