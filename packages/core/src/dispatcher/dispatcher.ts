@@ -20,6 +20,7 @@ import {
 } from './dispatcher-events.js'
 import { isProcessAlive, localHost, newDispatcherId, type DispatcherBoardSource, type DispatcherOptions } from './dispatcher-options.js'
 import { defaultExitPolicy, describeExit, type ExitDecision, type ExitPolicy } from './exit-policy.js'
+import { ClockSteps } from './clock-steps.js'
 import { WorkerTable, type ExitedWorker, type RunningWorker } from './worker-table.js'
 import type { ClaimEndReason, SpawnWorker, TerminationReason, WorkerSignal } from './worker-handle.js'
 
@@ -168,6 +169,8 @@ export class Dispatcher {
   readonly #checkpointEveryMs: number
   readonly #openBoard: (path: string, adapter: SqliteAdapter) => Promise<SqliteBoard>
   readonly #now: () => number
+  /** #now's forward steps, not counted in how long this dispatcher's own workers have run. */
+  readonly #clockSteps: ClockSteps
   readonly #events: EventHub
   readonly #boards: SupervisedBoard[]
   readonly #workers = new WorkerTable()
@@ -219,6 +222,7 @@ export class Dispatcher {
     this.#tickLock = options.tickLock ?? true
     this.#checkpointEveryMs = positive('options.checkpointEveryMs', options.checkpointEveryMs ?? 300_000)
     this.#now = options.now ?? Date.now
+    this.#clockSteps = new ClockSteps(this.#now)
     const policy = options.policy
     const now = this.#now
     this.#openBoard = options.openBoard ?? ((path, adapter) => openBoard({ path, adapter, ...(policy ? { policy } : {}), clock: now }))
@@ -680,7 +684,9 @@ export class Dispatcher {
       }
     }
 
-    const overrunning = await board.overrunningClaims(this.#boardNow(supervised))
+    const boardNow = this.#boardNow(supervised)
+    const overrunning = await board.overrunningClaims(boardNow)
+    const clockSteps = this.#clockSteps.total()
     const foreign = new Set<string>()
     const mine = this.#workers.running(supervised.path)
     for (const claim of overrunning) {
@@ -688,6 +694,10 @@ export class Dispatcher {
       if (worker) {
         // An exited worker's exit is written next tick; a worker whose claim ended is handled above.
         if (worker.exit !== undefined || worker.overran || worker.claimLost) continue
+        // Judged by this dispatcher's clock (a SQLite path), the run is past its bound only because
+        // the clock stepped forward since the worker started (see ClockSteps): judged again next tick.
+        const stepped = clockSteps - worker.clockStepsAtStart
+        if (boardNow !== undefined && stepped > 0 && boardNow - claim.startedAt - stepped < claim.maxRuntimeMs) continue
         worker.overran = true
         this.#emit({ type: 'overran', tick, board: supervised.path, claim, owner: 'this', action: this.#onOverrun })
         if (this.#onOverrun === 'terminate') this.#terminate(worker, 'timed-out', tick)
@@ -796,7 +806,7 @@ export class Dispatcher {
         await board.fail(task.id, task.claimToken, `the dispatcher could not start a worker: ${messageOf(error)}`, { kind: 'spawn' })
         break
       }
-      const worker = this.#workers.add(supervised.path, task, handle, this.#now())
+      const worker = this.#workers.add(supervised.path, task, handle, this.#now(), this.#clockSteps.total())
       supervised.spawned += 1
       spawned += 1
       this.#emit({ type: 'spawned', tick, board: supervised.path, taskId: task.id, runId: task.runId, pid: worker.pid })

@@ -25,6 +25,8 @@ export interface RunningWorker {
   readonly pid: number | undefined
   readonly handle: WorkerHandle
   readonly startedAt: number
+  /** The forward steps of the dispatcher's clock seen before it started the worker (see ClockSteps). */
+  readonly clockStepsAtStart: number
   /** When the dispatcher last extended the claim's lease. */
   lastHeartbeatAt: number
   /** True once the claim is known to be gone (a heartbeat refused, or ended under the worker): the exit is then not recorded. */
@@ -64,9 +66,9 @@ export class WorkerTable {
   readonly #exitWaiters = new Set<() => void>()
 
   /** Starts tracking a spawned worker. */
-  add(board: string, task: ClaimedTask, handle: WorkerHandle, now: number): RunningWorker {
+  add(board: string, task: ClaimedTask, handle: WorkerHandle, now: number, clockSteps: number): RunningWorker {
     const worker: RunningWorker = {
-      board, task, pid: handle.pid, handle, startedAt: now, lastHeartbeatAt: now, claimLost: false, claimEnded: undefined, overran: false,
+      board, task, pid: handle.pid, handle, startedAt: now, clockStepsAtStart: clockSteps, lastHeartbeatAt: now, claimLost: false, claimEnded: undefined, overran: false,
       termination: undefined, exit: undefined,
     }
     this.#running.add(worker)
