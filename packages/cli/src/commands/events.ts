@@ -1,4 +1,4 @@
-import { InvalidInput, type Board, type BoardEvent } from '@kanban-db/core'
+import { InvalidInput, KanbanDbError, type Board, type BoardEvent } from '@kanban-db/core'
 import { writeJson, writeJsonLine } from '../output/json.js'
 import { eventLine, eventTable } from '../output/task-view.js'
 import type { Command, CommandContext } from './command.js'
@@ -43,15 +43,46 @@ function nextLook(board: Board, pollMs: number, signal: AbortSignal): Promise<vo
   })
 }
 
+/** Errors `--follow` outlasts: the next read may well work (a server restarting, a lock held for a moment). */
+const PASSING_ERRORS: ReadonlySet<string> = new Set(['CONNECTION_LOST', 'BUSY', 'TRANSIENT_IO'])
+/** The first wait after such an error, doubled after each one in a row up to {@link LONGEST_RETRY_MS}. */
+const FIRST_RETRY_MS = 250
+const LONGEST_RETRY_MS = 5000
+
+/** Waits `ms`, or less if the command is stopped. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
 async function follow(context: CommandContext, board: Board, afterId: number, taskId: string | undefined, pollMs: number): Promise<void> {
   let cursor = afterId
+  let retryMs = FIRST_RETRY_MS
   const print = (event: BoardEvent): void => {
     if (context.json) writeJsonLine(context.stdout, event)
     else context.stdout.write(`${eventLine(event, context.color)}\n`)
   }
   if (!context.json) context.stderr.write(context.color.dim(`Following ${board.location} (Ctrl-C stops)\n`))
   while (!context.signal.aborted) {
-    const events = await board.events({ afterId: cursor, limit: PAGE, ...(taskId !== undefined ? { taskId } : {}) })
+    let events: BoardEvent[]
+    try {
+      events = await board.events({ afterId: cursor, limit: PAGE, ...(taskId !== undefined ? { taskId } : {}) })
+    } catch (error) {
+      if (!KanbanDbError.isKanbanDbError(error) || !PASSING_ERRORS.has(error.code)) throw error
+      // Read again from the same event: nothing is skipped or printed twice.
+      context.stderr.write(context.color.dim(`${error.name} (${error.code}): ${error.message.split('\n')[0]} Reading again after event ${cursor} in ${retryMs} ms.\n`))
+      await pause(retryMs, context.signal)
+      retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)
+      continue
+    }
+    retryMs = FIRST_RETRY_MS
     for (const event of events) print(event)
     if (events.length > 0) cursor = events.at(-1)!.id
     if (events.length < PAGE) await nextLook(board, pollMs, context.signal)
@@ -63,7 +94,7 @@ export const events: Command = {
   name: 'events',
   summary: 'Show the event log, or follow it live with --follow (Ctrl-C stops)',
   description:
-    'Without --since, the newest --limit events; with --since, the events after that point. --follow keeps printing new events as they are written (JSON lines with --json): at once for this board\'s wake-ups, else within --poll.',
+    'Without --since, the newest --limit events; with --since, the events after that point. --follow keeps printing new events as they are written (JSON lines with --json): at once for this board\'s wake-ups, else within --poll. A lost connection (a server restarting) or a passing lock does not end it: it says so on stderr and reads again from the last event printed.',
   longRunning: true,
   positionals: [{ name: 'board', description: 'A SQLite file path or a postgres:// URL' }],
   options: {
