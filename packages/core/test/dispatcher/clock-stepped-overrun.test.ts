@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Dispatcher, openBoard } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { tempDir } from '../temp-dir.js'
-import { ForkedWorkers, ofType, recordEvents } from './helpers.js'
+import { ForkedWorkers, ofType, startWorkerOf } from './helpers.js'
 
 const HOUR = 3_600_000
 const MAX_RUNTIME_MS = 600_000
@@ -29,13 +29,7 @@ async function clockStepsAnHourForward() {
   const clock = { now: 1_000_000 }
   const workers = new ForkedWorkers()
   const dispatcher = new Dispatcher({ boards: [path], adapter, spawn: workers.spawn, now: () => clock.now })
-  const events = recordEvents(dispatcher)
-  cleanups.push(async () => {
-    await workers.killAll()
-    await dispatcher.stop()
-  })
-  await dispatcher.tick()
-  await workers.started(taskId)
+  const events = await startWorkerOf(taskId, dispatcher, workers, cleanups)
   clock.now += HOUR
   await dispatcher.tick()
   const overranAtTheStep = ofType(events, 'overran').length

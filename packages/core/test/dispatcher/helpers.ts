@@ -142,6 +142,27 @@ export function recordEvents(dispatcher: Dispatcher): DispatcherEvent[] {
   return events
 }
 
+/**
+ * The start shared by the tests of one worker: records the dispatcher's events, has `cleanups` kill
+ * the forked workers and stop the dispatcher after the test, ticks once (the dispatcher claims the
+ * task and spawns its worker) and waits for the worker of `taskId` to run. Returns the events.
+ */
+export async function startWorkerOf(
+  taskId: string,
+  dispatcher: Dispatcher,
+  workers: ForkedWorkers,
+  cleanups: Array<() => Promise<void>>,
+): Promise<DispatcherEvent[]> {
+  const events = recordEvents(dispatcher)
+  cleanups.push(async () => {
+    await workers.killAll()
+    await dispatcher.stop()
+  })
+  await dispatcher.tick()
+  await workers.started(taskId)
+  return events
+}
+
 /** Events of one type from a list. */
 export function ofType<T extends DispatcherEvent['type']>(events: readonly DispatcherEvent[], type: T): Extract<DispatcherEvent, { type: T }>[] {
   return events.filter((event): event is Extract<DispatcherEvent, { type: T }> => event.type === type)

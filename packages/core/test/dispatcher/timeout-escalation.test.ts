@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Dispatcher, openBoard } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { tempDir } from '../temp-dir.js'
-import { ForkedWorkers, ofType, recordEvents, taskAndRuns, waitFor } from './helpers.js'
+import { ForkedWorkers, ofType, startWorkerOf, taskAndRuns, waitFor } from './helpers.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -20,13 +20,7 @@ describe('Dispatcher terminating a worker', () => {
     const clock = { now: 1_000_000 }
     const workers = new ForkedWorkers(() => 'ignore-sigterm')
     const dispatcher = new Dispatcher({ boards: [path], adapter, spawn: workers.spawn, now: () => clock.now, killGraceMs: 5_000, concurrency: 1 })
-    const events = recordEvents(dispatcher)
-    cleanups.push(async () => {
-      await workers.killAll()
-      await dispatcher.stop()
-    })
-    await dispatcher.tick()
-    await workers.started(taskId)
+    const events = await startWorkerOf(taskId, dispatcher, workers, cleanups)
 
     clock.now += 1_000
     await dispatcher.tick()

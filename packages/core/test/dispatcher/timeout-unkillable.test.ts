@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Dispatcher, openBoard, type ClaimedTask, type WorkerHandle } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { tempDir } from '../temp-dir.js'
-import { ForkedWorkers, ofType, recordEvents, taskAndRuns } from './helpers.js'
+import { ForkedWorkers, ofType, startWorkerOf, taskAndRuns } from './helpers.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -25,13 +25,7 @@ describe('Dispatcher and a worker it cannot terminate', () => {
       return { pid, exit }
     }
     const dispatcher = new Dispatcher({ boards: [path], adapter, spawn, now: () => clock.now })
-    const events = recordEvents(dispatcher)
-    cleanups.push(async () => {
-      await workers.killAll()
-      await dispatcher.stop()
-    })
-    await dispatcher.tick()
-    await workers.started(taskId)
+    const events = await startWorkerOf(taskId, dispatcher, workers, cleanups)
     clock.now += 1_000
     await dispatcher.tick()
 

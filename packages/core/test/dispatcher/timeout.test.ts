@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Dispatcher, openBoard, type SqliteAdapter } from '@kanban-db/core'
 import createBetterSqlite3 from '@kanban-db/adapter-better-sqlite3'
 import { tempDir } from '../temp-dir.js'
-import { ForkedWorkers, ofType, recordEvents, taskAndRuns } from './helpers.js'
+import { ForkedWorkers, ofType, startWorkerOf, taskAndRuns } from './helpers.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -34,13 +34,7 @@ describe('Dispatcher and maxRuntimeMs', () => {
     const controlTask = await boardWithHangingTask(adapter, controlPath)
     const controlWorkers = new ForkedWorkers()
     const control = new Dispatcher({ boards: [controlPath], adapter, spawn: controlWorkers.spawn, now: () => clock.now, onOverrun: 'report' })
-    const controlEvents = recordEvents(control)
-    cleanups.push(async () => {
-      await controlWorkers.killAll()
-      await control.stop()
-    })
-    await control.tick()
-    await controlWorkers.started(controlTask)
+    const controlEvents = await startWorkerOf(controlTask, control, controlWorkers, cleanups)
     for (let step = 0; step < 10; step += 1) {
       clock.now += MAX_RUNTIME_MS
       await control.tick()
@@ -59,13 +53,7 @@ describe('Dispatcher and maxRuntimeMs', () => {
     const taskId = await boardWithHangingTask(adapter, path)
     const workers = new ForkedWorkers()
     const dispatcher = new Dispatcher({ boards: [path], adapter, spawn: workers.spawn, now: () => clock.now })
-    const events = recordEvents(dispatcher)
-    cleanups.push(async () => {
-      await workers.killAll()
-      await dispatcher.stop()
-    })
-    await dispatcher.tick()
-    await workers.started(taskId)
+    const events = await startWorkerOf(taskId, dispatcher, workers, cleanups)
     clock.now += MAX_RUNTIME_MS - 1
     await dispatcher.tick()
     expect(ofType(events, 'overran')).toEqual([])
