@@ -31,9 +31,12 @@ describe.skipIf(!postgresUrl)(`kanban-db events --follow on Postgres${postgresUr
     const board = url.toString()
     const schema = url.searchParams.get('schema')!
     await ok(['add', board, 'Before', '--id', 'before', '--create'])
-    const follower = startCli(['events', board, '--follow', '--json', '--poll', '50ms'])
     const locker = await session()
-    const admin = await session()
+    const admin = await session().catch(async (error: unknown) => {
+      await locker.end()
+      throw error
+    })
+    const follower = startCli(['events', board, '--follow', '--json', '--poll', '50ms'])
     try {
       await waitFor(() => follower.output.stdout.includes('"before"'), 'the follower to print the existing event', { child: follower })
       // Hold the event log so that the follower's next read waits on the server, then end its session.
@@ -49,6 +52,7 @@ describe.skipIf(!postgresUrl)(`kanban-db events --follow on Postgres${postgresUr
       await ok(['add', board, 'After', '--id', 'after'])
       await waitFor(() => follower.output.stdout.includes('"after"'), 'the follower to print the task made after the reconnect', { child: follower })
       follower.kill('SIGINT')
+      await waitFor(() => follower.exitCode !== null || follower.signalCode !== null, 'the follower to stop on SIGINT')
       const result = await follower.exited
       expect(result.code).toBe(0)
       const printed = result.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as { taskId: string; kind: string })
@@ -56,8 +60,7 @@ describe.skipIf(!postgresUrl)(`kanban-db events --follow on Postgres${postgresUr
     } finally {
       if (follower.exitCode === null) follower.kill('SIGKILL')
       await locker.query('ROLLBACK').catch(() => {})
-      await locker.end()
-      await admin.end()
+      await Promise.allSettled([locker.end(), admin.end()])
     }
   })
 })

@@ -40,7 +40,8 @@ describe('the README examples of the kanban-db command run', () => {
       if (block.includes('kanban.db')) writePythonBoard(join(scratch, 'kanban.db'), 'wal')
       const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` }
       delete env['KANBAN_DB_BOARD']
-      const run = spawnSync('bash', ['-c', `set -eo pipefail\n${block}`], { cwd: scratch, env, encoding: 'utf8' })
+      // spawnSync blocks the event loop, so vitest's timeout could not end a block that hangs: its own can.
+      const run = spawnSync('bash', ['-c', `set -eo pipefail\n${block}`], { cwd: scratch, env, encoding: 'utf8', timeout: 110_000, killSignal: 'SIGKILL' })
       expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0)
       const printed = run.stdout.split('\n').map((line) => line.trimEnd())
       let from = 0

@@ -31,6 +31,7 @@ async function startAfter(board: Board, since: string | undefined, limit: number
 /** Waits until the board may have news, `pollMs` passes, or the command is stopped. */
 function nextLook(board: Board, pollMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
     const done = (): void => {
       clearTimeout(timer)
       unsubscribe()
@@ -52,6 +53,7 @@ const LONGEST_RETRY_MS = 5000
 /** Waits `ms`, or less if the command is stopped. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
     const done = (): void => {
       clearTimeout(timer)
       signal.removeEventListener('abort', done)

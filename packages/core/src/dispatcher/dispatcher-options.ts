@@ -141,7 +141,10 @@ export interface DispatcherOptions {
    * stamps events; on SQLite paths it is also the board's clock (this host's, as every writer of
    * the file). On an engine board, lease expiry, `maxRuntimeMs` and the crash grace are judged by
    * the board's clock (the server's on Postgres), never by this one: a dispatcher whose host clock
-   * is wrong neither takes back live claims nor lets overrunning work run.
+   * is wrong neither takes back live claims nor lets overrunning work run. On SQLite paths, a jump
+   * of this clock by more than a minute beyond what the monotonic clock saw pass between two of
+   * the dispatcher's readings is taken for a step (NTP) and does not count toward its own workers'
+   * `maxRuntimeMs`: a test clock should advance by a minute or less between ticks.
    */
   readonly now?: () => number
   /** Receives every event (in addition to `dispatcher.on` listeners). */
