@@ -28,18 +28,21 @@ async function startAfter(board: Board, since: string | undefined, limit: number
   return Number(last?.id ?? 0)
 }
 
-/** Waits until the board may have news, `pollMs` passes, or the command is stopped. */
-function nextLook(board: Board, pollMs: number, signal: AbortSignal): Promise<void> {
+/**
+ * Waits until `ms` passes or the command is stopped, and, given a board, until it may have news
+ * (its wake-ups).
+ */
+function nextLook(ms: number, signal: AbortSignal, board?: Board): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve()
     const done = (): void => {
       clearTimeout(timer)
-      unsubscribe()
+      unsubscribe?.()
       signal.removeEventListener('abort', done)
       resolve()
     }
-    const timer = setTimeout(done, pollMs)
-    const unsubscribe = board.onWake(done)
+    const timer = setTimeout(done, ms)
+    const unsubscribe = board?.onWake(done)
     signal.addEventListener('abort', done, { once: true })
   })
 }
@@ -49,20 +52,6 @@ const PASSING_ERRORS: ReadonlySet<string> = new Set(['CONNECTION_LOST', 'BUSY', 
 /** The first wait after such an error, doubled after each one in a row up to {@link LONGEST_RETRY_MS}. */
 const FIRST_RETRY_MS = 250
 const LONGEST_RETRY_MS = 5000
-
-/** Waits `ms`, or less if the command is stopped. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
 
 async function follow(context: CommandContext, board: Board, afterId: number, taskId: string | undefined, pollMs: number): Promise<void> {
   let cursor = afterId
@@ -80,14 +69,14 @@ async function follow(context: CommandContext, board: Board, afterId: number, ta
       if (!KanbanDbError.isKanbanDbError(error) || !PASSING_ERRORS.has(error.code)) throw error
       // Read again from the same event: nothing is skipped or printed twice.
       context.stderr.write(context.color.dim(`${error.name} (${error.code}): ${error.message.split('\n')[0]} Reading again after event ${cursor} in ${retryMs} ms.\n`))
-      await pause(retryMs, context.signal)
+      await nextLook(retryMs, context.signal)
       retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)
       continue
     }
     retryMs = FIRST_RETRY_MS
     for (const event of events) print(event)
     if (events.length > 0) cursor = events.at(-1)!.id
-    if (events.length < PAGE) await nextLook(board, pollMs, context.signal)
+    if (events.length < PAGE) await nextLook(pollMs, context.signal, board)
   }
 }
 
