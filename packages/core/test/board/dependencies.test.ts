@@ -1,31 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { sql } from 'kysely'
 import type { SqliteAdapter } from '@kanban-db/core'
-import type { SqliteConnection } from '@kanban-db/core/adapter'
 import { boardSubjects } from '../adapters.js'
+import { wrapExec } from '../write/wrapping-adapter.js'
 import { expectRefused, openTestBoard, worker } from './helpers.js'
 
 /** Wraps an adapter so tests can count the COMMITs its connections run. */
 function countingCommits(adapter: SqliteAdapter): { adapter: SqliteAdapter; commits: () => number } {
   let commits = 0
-  const wrapped: SqliteAdapter = {
-    ...adapter,
-    open: async (path, options) => {
-      const connection = await adapter.open(path, options)
-      return new Proxy(connection, {
-        get(target, property) {
-          if (property === 'exec') {
-            return (text: string) => {
-              if (/^\s*COMMIT\s*$/i.test(text)) commits++
-              return target.exec(text)
-            }
-          }
-          const value = Reflect.get(target, property) as unknown
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-        },
-      }) as SqliteConnection
-    },
-  }
+  const wrapped = wrapExec(adapter, (text, real) => {
+    if (/^\s*COMMIT\s*$/i.test(text)) commits++
+    real(text)
+  })
   return { adapter: wrapped, commits: () => commits }
 }
 

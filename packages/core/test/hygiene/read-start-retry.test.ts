@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
-import type { SqliteConnection, SqliteStatement } from '@kanban-db/core/adapter'
+import type { SqliteConnection } from '@kanban-db/core/adapter'
 import { readStartRetries } from '@kanban-db/core/internal'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
+import { statementWith, wrapConnections } from '../write/wrapping-adapter.js'
 
 // SQLITE_PROTOCOL at the start of a read transaction: SQLite gave up its own WAL-index handshake
 // retries (a process descheduled while others commit). Injected at the driver boundary as the
@@ -22,37 +23,14 @@ function protocolFaults(adapter: SqliteAdapter) {
     failures.thrown++
     throw Object.assign(new Error('locking protocol'), { code: 'SQLITE_PROTOCOL' })
   }
-  // The board's statements, not the write path's PRAGMAs (they start no read transaction).
-  const wrapStatement = (connection: SqliteConnection, sql: string, statement: SqliteStatement): SqliteStatement => {
-    const check = /^\s*PRAGMA/i.test(sql) ? () => {} : () => maybeFail(connection, 'statement')
-    return {
-      get reader() {
-        return statement.reader
-      },
-      all: (parameters) => (check(), statement.all(parameters)),
-      run: (parameters) => (check(), statement.run(parameters)),
-      finalize: () => statement.finalize(),
-    }
-  }
-  const wrapped: SqliteAdapter = {
-    ...adapter,
-    open: async (path, options) => {
-      const connection = await adapter.open(path, options)
-      return new Proxy(connection, {
-        get(target, property) {
-          if (property === 'prepare') return (sql: string) => wrapStatement(target, sql, target.prepare(sql))
-          if (property === 'exec') {
-            return (sql: string) => {
-              if (sql.trim() === 'BEGIN IMMEDIATE') maybeFail(target, 'begin')
-              target.exec(sql)
-            }
-          }
-          const value = Reflect.get(target, property) as unknown
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-        },
-      })
+  const wrapped = wrapConnections(adapter, {
+    // The board's statements, not the write path's PRAGMAs (they start no read transaction).
+    prepare: (sql, statement, connection) => (/^\s*PRAGMA/i.test(sql) ? statement : statementWith(statement, () => maybeFail(connection, 'statement'))),
+    exec: (sql, real, connection) => {
+      if (sql.trim() === 'BEGIN IMMEDIATE') maybeFail(connection, 'begin')
+      real(sql)
     },
-  }
+  })
   return { adapter: wrapped, failures }
 }
 

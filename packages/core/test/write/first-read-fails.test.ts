@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { KanbanDbError, openBoard, type SqliteAdapter } from '@kanban-db/core'
-import type { SqliteConnection, SqliteStatement } from '@kanban-db/core/adapter'
 import { bundledAdapters } from '../adapters.js'
 import { tempDir } from '../temp-dir.js'
+import { statementWith, wrapConnections } from './wrapping-adapter.js'
 
 // Right after BEGIN IMMEDIATE the write path reads `PRAGMA data_version` (to tell whether another
 // connection committed since its last transaction). When that read fails (an I/O error, injected
@@ -13,36 +13,16 @@ import { tempDir } from '../temp-dir.js'
 /** Fails the write path's next `failures.left` reads of `PRAGMA data_version` with SQLITE_IOERR. */
 function failingDataVersion(adapter: SqliteAdapter) {
   const failures = { left: 0 }
-  const wrapStatement = (sql: string, statement: SqliteStatement): SqliteStatement => {
-    if (sql.trim() !== 'PRAGMA data_version') return statement
-    return {
-      get reader() {
-        return statement.reader
-      },
-      all: (parameters) => {
-        if (failures.left > 0) {
-          failures.left--
-          throw Object.assign(new Error('disk I/O error (injected at the driver boundary)'), { code: 'SQLITE_IOERR' })
-        }
-        return statement.all(parameters)
-      },
-      run: (parameters) => statement.run(parameters),
-      finalize: () => statement.finalize(),
-    }
-  }
-  const wrapped: SqliteAdapter = {
-    ...adapter,
-    open: async (path, options) => {
-      const connection: SqliteConnection = await adapter.open(path, options)
-      return new Proxy(connection, {
-        get(target, property) {
-          if (property === 'prepare') return (sql: string) => wrapStatement(sql, target.prepare(sql))
-          const value = Reflect.get(target, property) as unknown
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-        },
-      })
-    },
-  }
+  const wrapped = wrapConnections(adapter, {
+    prepare: (sql, statement) =>
+      sql.trim() !== 'PRAGMA data_version'
+        ? statement
+        : statementWith(statement, () => {
+            if (failures.left === 0) return
+            failures.left--
+            throw Object.assign(new Error('disk I/O error (injected at the driver boundary)'), { code: 'SQLITE_IOERR' })
+          }),
+  })
   return { adapter: wrapped, failures }
 }
 
