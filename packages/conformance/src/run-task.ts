@@ -20,11 +20,15 @@ export async function runTask(start: StartMessage, channel: TaskChannel): Promis
   }
 }
 
-/** `Name [CODE]: message` plus the cause chain, so a child's failure reads well in the parent. */
+/**
+ * `Name [CODE errcode N]: message` plus the cause chain, so a child's failure reads well in the
+ * parent (`errcode`: node:sqlite's SQLite result code, whose `code` is ERR_SQLITE_ERROR).
+ */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
-  const code = (error as { code?: unknown }).code
-  let text = `${error.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${error.message}`
+  const { code, errcode } = error as { code?: unknown; errcode?: unknown }
+  const codes = [typeof code === 'string' ? code : undefined, typeof errcode === 'number' ? `errcode ${errcode}` : undefined].filter((part) => part !== undefined)
+  let text = `${error.name}${codes.length > 0 ? ` [${codes.join(' ')}]` : ''}: ${error.message}`
   if (error.cause !== undefined) text += ` (cause: ${describeError(error.cause)})`
   return text
 }

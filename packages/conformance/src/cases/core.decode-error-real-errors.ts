@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { Busy, NotADatabase } from '@kanban-db/core'
 import { classifySqliteError, type SqliteConnection, type SqliteErrorDecoder } from '@kanban-db/core/adapter'
 import type { CaseContext, ConformanceCase } from '../case.js'
+import { describeError } from '../run-task.js'
 
 /** An error in the shape another bundled driver throws, and how to tell that shape. */
 interface DriverShape {
@@ -51,12 +52,12 @@ export const decodeErrorRealErrors: ConformanceCase = {
     const decode: SqliteErrorDecoder = (error) => adapter.decodeError?.(error)
     const named = (error: unknown, code: string, what: string) => {
       const decoded = decode(error)
-      assert.deepEqual(decoded, { code }, `${what}: decodeError gave ${JSON.stringify(decoded)} for ${describe(error)}, not { code: '${code}' }`)
+      assert.deepEqual(decoded, { code }, `${what}: decodeError gave ${JSON.stringify(decoded)} for ${describeError(error)}, not { code: '${code}' }`)
       context.note(`${what}: ${code}`)
     }
     const leftAlone = (error: unknown, what: string) => {
       const decoded = decode(error)
-      assert.equal(decoded, undefined, `${what}: decodeError named ${describe(error)} ${JSON.stringify(decoded)}; it is not an error the driver threw`)
+      assert.equal(decoded, undefined, `${what}: decodeError named ${describeError(error)} ${JSON.stringify(decoded)}; it is not an error the driver threw`)
     }
 
     const holder = await adapter.open(context.path('board.db'))
@@ -72,10 +73,10 @@ export const decodeErrorRealErrors: ConformanceCase = {
       } finally {
         other.close()
       }
-      assert.match(errorMessage(busy), /database is locked/, `the write under a held lock failed with ${describe(busy)}, not SQLite's busy error`)
+      assert.match(errorMessage(busy), /database is locked/, `the write under a held lock failed with ${describeError(busy)}, not SQLite's busy error`)
       named(busy, 'SQLITE_BUSY', `a held write lock (${how})`)
       const classified = classifySqliteError(busy, 'testing')
-      assert.ok(classified instanceof Busy, `core classified the busy error as ${describe(classified)}, not Busy`)
+      assert.ok(classified instanceof Busy, `core classified the busy error as ${describeError(classified)}, not Busy`)
       assert.equal(classified.sqliteCode, 'SQLITE_BUSY')
       assert.equal(classified.cause, busy, "core's Busy does not keep the driver's error as its cause")
 
@@ -98,7 +99,7 @@ export const decodeErrorRealErrors: ConformanceCase = {
       const notADatabase = await readAsDatabase(context, notes, via)
       named(notADatabase, 'SQLITE_NOTADB', `a text file read as a database through ${via === 'exec' ? 'exec' : 'a statement'}`)
       const classified = classifySqliteError(notADatabase, 'testing')
-      assert.ok(classified instanceof NotADatabase, `core classified the not-a-database error as ${describe(classified)}, not NotADatabase`)
+      assert.ok(classified instanceof NotADatabase, `core classified the not-a-database error as ${describeError(classified)}, not NotADatabase`)
       real.push(notADatabase)
     }
 
@@ -168,10 +169,4 @@ function thrownBy(action: () => unknown, what: string): unknown {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return JSON.stringify(error)
-  const { code, errcode } = error as { code?: unknown; errcode?: unknown }
-  return `${error.name}(${JSON.stringify(error.message)}${code === undefined ? '' : `, code ${String(code)}`}${errcode === undefined ? '' : `, errcode ${String(errcode)}`})`
 }
