@@ -88,17 +88,22 @@ export function rawBatched(synchronous: Synchronous, rows: RawRows = 'tasks', cl
   }
 }
 
+/** Up to {@link RAW_BATCH_CYCLES} claims (fewer when the ready queue runs dry), each passed to `then`. */
+function claimEach<T>(loop: RawClaimLoop, then: (claimed: RawClaimed) => T): T[] {
+  const done: T[] = []
+  for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
+    const claimed = loop.claim(Date.now(), 60_000)
+    if (!claimed) break
+    done.push(then(claimed))
+  }
+  return done
+}
+
+const completed = (loop: RawClaimLoop) => (claimed: RawClaimed) => ({ claimed, completed: loop.complete(claimed.id, claimed.token) })
+
 /** {@link RAW_BATCH_CYCLES} claim+complete cycles in one transaction. */
 function cyclesInOneCommit(loop: RawClaimLoop): { claimed: RawClaimed; completed: boolean }[] {
-  return loop.batch(() => {
-    const done: { claimed: RawClaimed; completed: boolean }[] = []
-    for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
-      const claimed = loop.claim(Date.now(), 60_000)
-      if (!claimed) break
-      done.push({ claimed, completed: loop.complete(claimed.id, claimed.token) })
-    }
-    return done
-  })
+  return loop.batch(() => claimEach(loop, completed(loop)))
 }
 
 /**
@@ -106,17 +111,9 @@ function cyclesInOneCommit(loop: RawClaimLoop): { claimed: RawClaimed; completed
  * group commit gets from callers that each claim, see their claim committed, then complete.
  */
 function claimsThenCompletions(loop: RawClaimLoop): { claimed: RawClaimed; completed: boolean }[] {
-  const claims = loop.batch(() => {
-    const claimed: RawClaimed[] = []
-    for (let i = 0; i < RAW_BATCH_CYCLES; i++) {
-      const next = loop.claim(Date.now(), 60_000)
-      if (!next) break
-      claimed.push(next)
-    }
-    return claimed
-  })
+  const claims = loop.batch(() => claimEach(loop, (claimed) => claimed))
   if (claims.length === 0) return []
-  return loop.batch(() => claims.map((claimed) => ({ claimed, completed: loop.complete(claimed.id, claimed.token) })))
+  return loop.batch(() => claims.map(completed(loop)))
 }
 
 /** Opens the database and prepares the loop that writes `rows`, with the check of its rows after a run. */
