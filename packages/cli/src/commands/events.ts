@@ -5,8 +5,7 @@ import type { Command, CommandContext } from './command.js'
 import { EXIT } from './exit-codes.js'
 import { durationOption, integerOption, stringOption } from './values.js'
 import { withBoard } from './with-board.js'
-
-const PAGE = 1000
+import { BoardFollower } from '../board-follower.js'
 
 /**
  * The event id to read after: `--since` as an event id (`1234`), a time ago (`10m`) or a date
@@ -28,55 +27,40 @@ async function startAfter(board: Board, since: string | undefined, limit: number
   return Number(last?.id ?? 0)
 }
 
-/**
- * Waits until `ms` passes or the command is stopped, and, given a board, until it may have news
- * (its wake-ups).
- */
-function nextLook(ms: number, signal: AbortSignal, board?: Board): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      unsubscribe?.()
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    const unsubscribe = board?.onWake(done)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
-
 /** Errors `--follow` outlasts: the next read may well work (a server restarting, a lock held for a moment). */
 const PASSING_ERRORS: ReadonlySet<string> = new Set(['CONNECTION_LOST', 'BUSY', 'TRANSIENT_IO'])
-/** The first wait after such an error, doubled after each one in a row up to {@link LONGEST_RETRY_MS}. */
-const FIRST_RETRY_MS = 250
-const LONGEST_RETRY_MS = 5000
 
+/**
+ * Prints every event after `afterId` as it is written, until the command is stopped: a
+ * {@link BoardFollower} reads at this board's wake-ups and at least every `pollMs`. A read that
+ * fails with a passing error is reported on stderr and the next look reads again from the same
+ * event; any other error ends the command.
+ */
 async function follow(context: CommandContext, board: Board, afterId: number, taskId: string | undefined, pollMs: number): Promise<void> {
-  let cursor = afterId
-  let retryMs = FIRST_RETRY_MS
   const print = (event: BoardEvent): void => {
     if (context.json) writeJsonLine(context.stdout, event)
     else context.stdout.write(`${eventLine(event, context.color)}\n`)
   }
   if (!context.json) context.stderr.write(context.color.dim(`Following ${board.location} (Ctrl-C stops)\n`))
-  while (!context.signal.aborted) {
-    let events: BoardEvent[]
-    try {
-      events = await board.events({ afterId: cursor, limit: PAGE, ...(taskId !== undefined ? { taskId } : {}) })
-    } catch (error) {
-      if (!KanbanDbError.isKanbanDbError(error) || !PASSING_ERRORS.has(error.code)) throw error
-      // Read again from the same event: nothing is skipped or printed twice.
-      context.stderr.write(context.color.dim(`${error.name} (${error.code}): ${error.message.split('\n')[0]} Reading again after event ${cursor} in ${retryMs} ms.\n`))
-      await nextLook(retryMs, context.signal)
-      retryMs = Math.min(retryMs * 2, LONGEST_RETRY_MS)
-      continue
-    }
-    retryMs = FIRST_RETRY_MS
-    for (const event of events) print(event)
-    if (events.length > 0) cursor = events.at(-1)!.id
-    if (events.length < PAGE) await nextLook(pollMs, context.signal, board)
+  let follower: BoardFollower | undefined
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: unknown): void => {
+        if (!KanbanDbError.isKanbanDbError(error) || !PASSING_ERRORS.has(error.code)) return reject(error)
+        context.stderr.write(context.color.dim(`${error.name} (${error.code}): ${error.message.split('\n')[0]} Reading again after event ${follower?.position ?? afterId} within ${pollMs} ms.\n`))
+      }
+      if (context.signal.aborted) return resolve()
+      context.signal.addEventListener('abort', () => resolve(), { once: true })
+      BoardFollower.start(board, { after: afterId, pollMs, onError, keepsProcessAlive: true, ...(taskId !== undefined ? { taskId } : {}) }).then((started) => {
+        // Stopped while it started: the finally below may already have run.
+        if (context.signal.aborted) return void started.close()
+        follower = started
+        started.onEvents((events) => events.forEach(print))
+        started.check()
+      }, reject)
+    })
+  } finally {
+    await follower?.close()
   }
 }
 
